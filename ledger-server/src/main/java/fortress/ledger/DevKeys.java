@@ -1,0 +1,34 @@
+package fortress.ledger;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.Base64;
+
+/**
+ * Keys for a node on the embedded database when none are configured: generated once, kept in
+ * {@code dataDir/keys} readable only by the owner, and reused on restart so the journal still
+ * verifies. Production supplies keys through the environment or files instead.
+ */
+final class DevKeys {
+  private DevKeys() {}
+
+  static byte[] loadOrCreate(Path dataDir, String name) throws IOException {
+    Path dir = dataDir.resolve("keys");
+    Path file = dir.resolve(name + ".key");
+    if (Files.exists(file)) {
+      return Base64.getDecoder().decode(Files.readString(file, StandardCharsets.US_ASCII).trim());
+    }
+    Files.createDirectories(dir);
+    byte[] key = new byte[LedgerConfig.KEY_BYTES];
+    new SecureRandom().nextBytes(key);
+    Path tmp = dir.resolve(name + ".key.tmp");
+    Files.writeString(tmp, Base64.getEncoder().encodeToString(key), StandardCharsets.US_ASCII);
+    Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+    Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    return key;
+  }
+}

@@ -1,0 +1,150 @@
+package fortress.ledger;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Everything a ledger node needs, read once at start-up from flags or environment variables
+ * and validated as a whole. Limits carry their unit in their name.
+ *
+ * <p>With no {@code jdbcUrl} the node starts an embedded PostgreSQL in {@code dataDir} with
+ * durable settings, and keeps development keys there if none are given.
+ */
+public record LedgerConfig(
+    String nodeId,
+    String host,
+    int grpcPort,
+    String jdbcUrl,
+    String jdbcUser,
+    String jdbcPassword,
+    Path dataDir,
+    int readPoolSizeMax,
+    int serverThreads,
+    int writerBatchSizeMax,
+    int writerQueueDepthMax,
+    int batchOperationsMax,
+    int pageSizeDefault,
+    int pageSizeMax,
+    long holdTimeoutSecondsMax,
+    long holdSweepIntervalMs,
+    int holdSweepBatchMax,
+    long shutdownGraceMs,
+    byte[] journalKey,
+    String cardKeyId,
+    byte[] cardKey) {
+
+  public static final String NODE_ID_DEFAULT = "ledger-1";
+  public static final int GRPC_PORT_DEFAULT = 50061;
+  public static final int READ_POOL_SIZE_MAX_DEFAULT = 8;
+  public static final int SERVER_THREADS_DEFAULT = 8;
+  public static final int WRITER_BATCH_SIZE_MAX_DEFAULT = 500;
+  public static final int WRITER_QUEUE_DEPTH_MAX_DEFAULT = 20_000;
+  public static final int BATCH_OPERATIONS_MAX_DEFAULT = 1_000;
+  public static final int PAGE_SIZE_DEFAULT = 100;
+  public static final int PAGE_SIZE_MAX_DEFAULT = 1_000;
+  public static final long HOLD_TIMEOUT_SECONDS_MAX_DEFAULT = 7 * 24 * 3600;
+  public static final long HOLD_SWEEP_INTERVAL_MS_DEFAULT = 1_000;
+  public static final int HOLD_SWEEP_BATCH_MAX_DEFAULT = 1_000;
+  public static final long SHUTDOWN_GRACE_MS_DEFAULT = 10_000;
+  public static final int KEY_BYTES = 32;
+
+  public LedgerConfig {
+    checkArgument(nodeId.matches("[a-z0-9-]{1,63}"), "nodeId must be 1-63 of [a-z0-9-]: %s", nodeId);
+    checkArgument(writerBatchSizeMax <= writerQueueDepthMax,
+        "writer-batch-size-max (%s) must not exceed writer-queue-depth-max (%s)", writerBatchSizeMax, writerQueueDepthMax);
+    checkArgument(pageSizeDefault <= pageSizeMax,
+        "page-size-default (%s) must not exceed page-size-max (%s)", pageSizeDefault, pageSizeMax);
+    checkArgument(batchOperationsMax <= writerQueueDepthMax,
+        "batch-operations-max (%s) must not exceed writer-queue-depth-max (%s)", batchOperationsMax, writerQueueDepthMax);
+  }
+
+  public boolean embedded() {
+    return jdbcUrl == null;
+  }
+
+  /** Reads the configuration; throws IllegalArgumentException listing every problem. */
+  public static LedgerConfig parse(String[] args, Map<String, String> env) {
+    Settings s = new Settings(args, env);
+    LedgerConfig config = read(s);
+    s.finish();
+    return config;
+  }
+
+  /** The --help text. */
+  public static String usage() {
+    Settings s = new Settings(new String[0], Map.of());
+    read(s);
+    return "Fortress ledger node. Flags (or the environment variables beside them):\n" + s.usage();
+  }
+
+  private static LedgerConfig read(Settings s) {
+    String nodeId = s.string("node-id", NODE_ID_DEFAULT, "this node's name; also the default data folder");
+    String host = s.string("host", "127.0.0.1", "address the gRPC server binds");
+    int grpcPort = s.integer("grpc-port", GRPC_PORT_DEFAULT, 0, 65535, "gRPC port; 0 picks a free one");
+    String jdbcUrl = s.string("jdbc-url", null, "PostgreSQL JDBC URL; unset starts an embedded PostgreSQL");
+    String jdbcUser = s.string("jdbc-user", "postgres", "PostgreSQL user");
+    String jdbcPassword = s.string("jdbc-password", "", "PostgreSQL password (prefer the environment)");
+    Path dataDir = Path.of(s.string("data-dir", ".fortress/" + nodeId, "embedded PostgreSQL data and development keys"));
+    int readPool = s.integer("read-pool-size-max", READ_POOL_SIZE_MAX_DEFAULT, 1, 256, "connections for reads");
+    int serverThreads = s.integer("server-threads", SERVER_THREADS_DEFAULT, 1, 512, "threads running RPC handlers");
+    int batchSize = s.integer("writer-batch-size-max", WRITER_BATCH_SIZE_MAX_DEFAULT, 1, 10_000,
+        "operations the writer commits in one transaction");
+    int queueDepth = s.integer("writer-queue-depth-max", WRITER_QUEUE_DEPTH_MAX_DEFAULT, 1, 1_000_000,
+        "operations waiting for the writer before RESOURCE_EXHAUSTED");
+    int batchOps = s.integer("batch-operations-max", BATCH_OPERATIONS_MAX_DEFAULT, 1, 10_000,
+        "operations allowed in one SubmitBatch");
+    int pageDefault = s.integer("page-size-default", PAGE_SIZE_DEFAULT, 1, 10_000, "ListEntries page size when 0 is asked");
+    int pageMax = s.integer("page-size-max", PAGE_SIZE_MAX_DEFAULT, 1, 10_000, "largest ListEntries page");
+    long holdMax = s.number("hold-timeout-seconds-max", HOLD_TIMEOUT_SECONDS_MAX_DEFAULT, 1, 366L * 24 * 3600,
+        "longest hold timeout a request may ask for");
+    long sweepMs = s.number("hold-sweep-interval-ms", HOLD_SWEEP_INTERVAL_MS_DEFAULT, 10, 3_600_000,
+        "how often expired holds are released");
+    int sweepMax = s.integer("hold-sweep-batch-max", HOLD_SWEEP_BATCH_MAX_DEFAULT, 1, 100_000,
+        "expired holds released per sweep");
+    long graceMs = s.number("shutdown-grace-ms", SHUTDOWN_GRACE_MS_DEFAULT, 0, 600_000,
+        "how long shutdown waits for in-flight calls");
+    byte[] journalKey = s.secret("journal-key", KEY_BYTES, "HMAC key for journal entries");
+    String cardKeyId = s.string("card-key-id", "dev-1", "identifier stored with card ciphertexts");
+    byte[] cardKey = s.secret("card-key", KEY_BYTES, "AES-256-GCM key for card data");
+    if (jdbcUrl != null && (journalKey == null || cardKey == null)) {
+      s.problem("with --jdbc-url, set FORTRESS_JOURNAL_KEY(_FILE) and FORTRESS_CARD_KEY(_FILE): "
+          + "development keys are generated only for the embedded database");
+    }
+    if (!cardKeyId.matches("[A-Za-z0-9._-]{1,64}")) {
+      s.problem("--card-key-id must be 1-64 of [A-Za-z0-9._-]");
+    }
+    try {
+      return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPool,
+          serverThreads, batchSize, queueDepth, batchOps, pageDefault, pageMax, holdMax, sweepMs, sweepMax,
+          graceMs, journalKey, cardKeyId, cardKey);
+    } catch (IllegalArgumentException e) {
+      s.problem(e.getMessage());
+      return null;
+    }
+  }
+
+  /** A copy whose keys are set; used when development keys are generated. */
+  public LedgerConfig withKeys(byte[] journal, byte[] card) {
+    return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPoolSizeMax,
+        serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
+        holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journal, cardKeyId, card);
+  }
+
+  /** A copy pointing at a database; used by the embedded start-up path. */
+  public LedgerConfig withJdbc(String url, String user, String password) {
+    return new LedgerConfig(nodeId, host, grpcPort, url, user, password, dataDir, readPoolSizeMax,
+        serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
+        holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journalKey, cardKeyId, cardKey);
+  }
+
+  @Override
+  public String toString() {
+    // Keys and passwords never reach a log.
+    return "LedgerConfig[nodeId=" + nodeId + ", host=" + host + ", grpcPort=" + grpcPort
+        + ", database=" + (embedded() ? "embedded in " + dataDir : jdbcUrl.replaceAll("password=[^&]*", "password=***"))
+        + ", writerBatchSizeMax=" + writerBatchSizeMax + ", writerQueueDepthMax=" + writerQueueDepthMax
+        + ", readPoolSizeMax=" + readPoolSizeMax + "]";
+  }
+}

@@ -1,0 +1,151 @@
+package fortress.ledger;
+
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import fortress.ledger.api.LedgerService;
+import fortress.ledger.card.CardVault;
+import fortress.ledger.journal.JournalVerifier;
+import fortress.ledger.store.Database;
+import fortress.ledger.store.LedgerReader;
+import fortress.ledger.store.LocalPostgres;
+import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.ledger.write.Writer;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running ledger node: its database (embedded or given), migrations, the writer, and the gRPC
+ * server with health and reflection. Health turns SERVING only once all of that is ready; close()
+ * turns it NOT_SERVING, drains in-flight calls, flushes the writer and closes the pools.
+ */
+public final class LedgerServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(LedgerServer.class);
+  public static final String SERVICE_NAME = LedgerServiceGrpc.SERVICE_NAME;
+
+  private final LedgerConfig config;
+  private final LocalPostgres postgres;
+  private final Database database;
+  private final Writer writer;
+  private final ExecutorService handlers;
+  private final HealthStatusManager health;
+  private final Server server;
+  private boolean closed;
+
+  private LedgerServer(LedgerConfig config, LocalPostgres postgres, Database database, Writer writer,
+      ExecutorService handlers, HealthStatusManager health, Server server) {
+    this.config = config;
+    this.postgres = postgres;
+    this.database = database;
+    this.writer = writer;
+    this.handlers = handlers;
+    this.health = health;
+    this.server = server;
+  }
+
+  /** Starts the node on Netty at the configured host and port. */
+  public static LedgerServer start(LedgerConfig config) throws IOException {
+    return start(config, NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort())));
+  }
+
+  /** Starts the node on the given transport; tests pass an in-process builder. */
+  public static LedgerServer start(LedgerConfig config, ServerBuilder<?> builder) throws IOException {
+    LocalPostgres postgres = null;
+    if (config.embedded()) {
+      postgres = LocalPostgres.start(config.dataDir());
+      try {
+        config = config.withJdbc(postgres.ensureDatabase("ledger"), "postgres", "");
+      } catch (java.sql.SQLException e) {
+        postgres.close();
+        throw new IOException("cannot create the ledger database", e);
+      }
+      if (config.journalKey() == null || config.cardKey() == null) {
+        config = config.withKeys(
+            config.journalKey() != null ? config.journalKey() : DevKeys.loadOrCreate(config.dataDir(), "journal"),
+            config.cardKey() != null ? config.cardKey() : DevKeys.loadOrCreate(config.dataDir(), "card"));
+      }
+    }
+    Database database = Database.open(config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword(),
+        config.readPoolSizeMax());
+    Writer writer = new Writer(database.writer(), config.journalKey(), new CardVault(config.cardKeyId(),
+        config.cardKey()), Clock.systemUTC(), config.writerBatchSizeMax(), config.writerQueueDepthMax(),
+        config.holdSweepIntervalMs(), config.holdSweepBatchMax());
+    writer.start();
+    ExecutorService handlers = Executors.newFixedThreadPool(config.serverThreads(),
+        new ThreadFactoryBuilder().setNameFormat("ledger-rpc-%d").setDaemon(true).build());
+    LedgerService service = new LedgerService(writer, new LedgerReader(database.reader()),
+        new JournalVerifier(database.reader(), config.journalKey()), handlers, config.holdTimeoutSecondsMax(),
+        config.batchOperationsMax(), config.pageSizeDefault(), config.pageSizeMax());
+    HealthStatusManager health = new HealthStatusManager();
+    Server server = builder
+        .executor(handlers)
+        .addService(service)
+        .addService(health.getHealthService())
+        .addService(ProtoReflectionServiceV1.newInstance())
+        .build()
+        .start();
+    health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
+    health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
+    log.info("ledger node {} serving on port {} ({})", config.nodeId(), server.getPort(), config);
+    return new LedgerServer(config, postgres, database, writer, handlers, health, server);
+  }
+
+  /** The bound port (useful when the configured port was 0). */
+  public int port() {
+    return server.getPort();
+  }
+
+  public LedgerConfig config() {
+    return config;
+  }
+
+  /** The embedded PostgreSQL, if this node started one. */
+  public LocalPostgres postgres() {
+    return postgres;
+  }
+
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    log.info("ledger node {} shutting down", config.nodeId());
+    health.enterTerminalState();
+    server.shutdown();
+    try {
+      if (!server.awaitTermination(config.shutdownGraceMs(), TimeUnit.MILLISECONDS)) {
+        log.warn("calls still running after {} ms; cancelling them", config.shutdownGraceMs());
+        server.shutdownNow();
+      }
+      writer.close();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      server.shutdownNow();
+    }
+    handlers.shutdown();
+    database.close();
+    if (postgres != null) {
+      try {
+        postgres.close();
+      } catch (IOException e) {
+        log.warn("embedded PostgreSQL did not stop cleanly: {}", e.getMessage());
+      }
+    }
+    log.info("ledger node {} stopped", config.nodeId());
+  }
+}

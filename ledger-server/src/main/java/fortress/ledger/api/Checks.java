@@ -1,0 +1,163 @@
+package fortress.ledger.api;
+
+import com.google.protobuf.Message;
+import fortress.ledger.Rejection;
+import fortress.ledger.card.CardVault;
+import fortress.ledger.v1.CaptureHoldRequest;
+import fortress.ledger.v1.ConsumeRequest;
+import fortress.ledger.v1.CreateAccountRequest;
+import fortress.ledger.v1.CreateHoldRequest;
+import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.GetAccountRequest;
+import fortress.ledger.v1.GetOperationRequest;
+import fortress.ledger.v1.PaymentCard;
+import fortress.ledger.v1.ReleaseHoldRequest;
+import fortress.ledger.v1.TransferRequest;
+import java.util.regex.Pattern;
+
+/**
+ * Input validation. Each method returns the first problem as INVALID_ARGUMENT naming the field
+ * (prefixed with the operation's path inside a batch), or null when the request is well formed.
+ */
+final class Checks {
+  static final long AMOUNT_MAX = 1_000_000_000_000_000L;
+  static final int ID_LENGTH_MAX = 128;
+  static final int TENANT_LENGTH_MAX = 64;
+  static final int MEMO_LENGTH_MAX = 256;
+  static final int HOLDER_NAME_LENGTH_MAX = 128;
+  private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:-]+");
+  private static final Pattern DIGITS = Pattern.compile("[0-9]{12,19}");
+
+  private final long holdTimeoutSecondsMax;
+
+  Checks(long holdTimeoutSecondsMax) {
+    this.holdTimeoutSecondsMax = holdTimeoutSecondsMax;
+  }
+
+  /** Checks any mutation; {@code path} prefixes field names, e.g. {@code "operations[2].deposit."}. */
+  Rejection mutation(Message request, String path) {
+    Field f = new Field(path);
+    if (request instanceof CreateAccountRequest r) {
+      return f.id("request_id", r.getRequestId()).tenant(r.getTenantId()).id("account_id", r.getAccountId()).first;
+    } else if (request instanceof DepositRequest r) {
+      f.id("request_id", r.getRequestId()).tenant(r.getTenantId()).id("account_id", r.getAccountId())
+          .amount("amount", r.getAmount()).memo(r.getMemo());
+      return r.hasCard() ? f.card(r.getCard()).first : f.first;
+    } else if (request instanceof ConsumeRequest r) {
+      return f.id("request_id", r.getRequestId()).tenant(r.getTenantId()).id("account_id", r.getAccountId())
+          .amount("amount", r.getAmount()).memo(r.getMemo()).first;
+    } else if (request instanceof TransferRequest r) {
+      f.id("request_id", r.getRequestId()).tenant(r.getTenantId()).id("from_account_id", r.getFromAccountId())
+          .id("to_account_id", r.getToAccountId()).amount("amount", r.getAmount()).memo(r.getMemo());
+      if (f.first == null && r.getFromAccountId().equals(r.getToAccountId())) {
+        f.fail("to_account_id", "must differ from from_account_id");
+      }
+      return f.first;
+    } else if (request instanceof CreateHoldRequest r) {
+      f.id("request_id", r.getRequestId()).tenant(r.getTenantId()).id("account_id", r.getAccountId())
+          .amount("amount", r.getAmount()).memo(r.getMemo());
+      if (f.first == null && (r.getTimeoutSeconds() < 1 || r.getTimeoutSeconds() > holdTimeoutSecondsMax)) {
+        f.fail("timeout_seconds", "must be from 1 to " + holdTimeoutSecondsMax);
+      }
+      return f.first;
+    } else if (request instanceof CaptureHoldRequest r) {
+      f.id("request_id", r.getRequestId()).tenant(r.getTenantId()).id("hold_id", r.getHoldId()).memo(r.getMemo());
+      return r.hasAmount() ? f.amount("amount", r.getAmount()).first : f.first;
+    } else if (request instanceof ReleaseHoldRequest r) {
+      return f.id("request_id", r.getRequestId()).tenant(r.getTenantId()).id("hold_id", r.getHoldId())
+          .memo(r.getMemo()).first;
+    }
+    throw new IllegalArgumentException("not a mutation: " + request.getDescriptorForType().getFullName());
+  }
+
+  Rejection getAccount(GetAccountRequest r) {
+    Field f = new Field("").tenant(r.getTenantId()).id("account_id", r.getAccountId());
+    if (f.first == null && r.hasAsOfSequence() && r.getAsOfSequence() < 1) {
+      f.fail("as_of_sequence", "must be at least 1");
+    }
+    return f.first;
+  }
+
+  Rejection getOperation(GetOperationRequest r) {
+    return new Field("").tenant(r.getTenantId()).id("request_id", r.getRequestId()).first;
+  }
+
+  Rejection account(String tenantId, String accountId) {
+    return new Field("").tenant(tenantId).id("account_id", accountId).first;
+  }
+
+  /** Accumulates the first failure; later checks are skipped once one has failed. */
+  static final class Field {
+    private final String path;
+    Rejection first;
+
+    Field(String path) {
+      this.path = path;
+    }
+
+    Field fail(String name, String problem) {
+      if (first == null) {
+        first = Rejection.invalid(path + name, problem);
+      }
+      return this;
+    }
+
+    Field id(String name, String value) {
+      return identifier(name, value, ID_LENGTH_MAX);
+    }
+
+    Field tenant(String value) {
+      return identifier("tenant_id", value, TENANT_LENGTH_MAX);
+    }
+
+    private Field identifier(String name, String value, int lengthMax) {
+      if (value.isEmpty()) {
+        return fail(name, "is required");
+      }
+      if (value.length() > lengthMax) {
+        return fail(name, "must be at most " + lengthMax + " characters, not " + value.length());
+      }
+      if (!ID.matcher(value).matches()) {
+        return fail(name, "may contain only letters, digits and . _ : -");
+      }
+      return this;
+    }
+
+    Field amount(String name, long value) {
+      if (value <= 0) {
+        return fail(name, "must be greater than 0, not " + value);
+      }
+      if (value > AMOUNT_MAX) {
+        return fail(name, "must be at most 10^15, not " + value);
+      }
+      return this;
+    }
+
+    Field memo(String value) {
+      if (value.length() > MEMO_LENGTH_MAX) {
+        return fail("memo", "must be at most " + MEMO_LENGTH_MAX + " characters, not " + value.length());
+      }
+      return this;
+    }
+
+    Field card(PaymentCard card) {
+      // Never echo the card number in a message.
+      if (!DIGITS.matcher(card.getNumber()).matches()) {
+        return fail("card.number", "must be 12 to 19 digits");
+      }
+      if (!CardVault.luhnValid(card.getNumber())) {
+        return fail("card.number", "fails the Luhn check");
+      }
+      if (card.getExpiryMonth() < 1 || card.getExpiryMonth() > 12) {
+        return fail("card.expiry_month", "must be from 1 to 12");
+      }
+      if (card.getExpiryYear() < 2000 || card.getExpiryYear() > 2099) {
+        return fail("card.expiry_year", "must be a four-digit year from 2000 to 2099");
+      }
+      if (card.getHolderName().length() > HOLDER_NAME_LENGTH_MAX) {
+        return fail("card.holder_name", "must be at most " + HOLDER_NAME_LENGTH_MAX + " characters");
+      }
+      return this;
+    }
+  }
+}

@@ -1,0 +1,333 @@
+package fortress.ledger.api;
+
+import com.google.protobuf.Message;
+import fortress.ledger.Reason;
+import fortress.ledger.Rejection;
+import fortress.ledger.journal.JournalVerifier;
+import fortress.ledger.store.LedgerReader;
+import fortress.ledger.v1.BatchOperation;
+import fortress.ledger.v1.BatchResult;
+import fortress.ledger.v1.CaptureHoldRequest;
+import fortress.ledger.v1.CaptureHoldResponse;
+import fortress.ledger.v1.ConsumeRequest;
+import fortress.ledger.v1.ConsumeResponse;
+import fortress.ledger.v1.CreateAccountRequest;
+import fortress.ledger.v1.CreateAccountResponse;
+import fortress.ledger.v1.CreateHoldRequest;
+import fortress.ledger.v1.CreateHoldResponse;
+import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.DepositResponse;
+import fortress.ledger.v1.Entry;
+import fortress.ledger.v1.GetAccountRequest;
+import fortress.ledger.v1.GetAccountResponse;
+import fortress.ledger.v1.GetOperationRequest;
+import fortress.ledger.v1.GetOperationResponse;
+import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.ledger.v1.ListEntriesRequest;
+import fortress.ledger.v1.ListEntriesResponse;
+import fortress.ledger.v1.ReleaseHoldRequest;
+import fortress.ledger.v1.ReleaseHoldResponse;
+import fortress.ledger.v1.SubmitBatchRequest;
+import fortress.ledger.v1.SubmitBatchResponse;
+import fortress.ledger.v1.TransferRequest;
+import fortress.ledger.v1.TransferResponse;
+import fortress.ledger.v1.VerifyJournalRequest;
+import fortress.ledger.v1.VerifyJournalResponse;
+import fortress.ledger.write.Op;
+import fortress.ledger.write.Outcome;
+import fortress.ledger.write.Writer;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gRPC face of a ledger node. It only translates: requests are checked, mutations go to the
+ * writer, reads go to the reader, and every outcome leaves as a response or a status with an
+ * ErrorInfo. Nothing escapes as UNKNOWN.
+ */
+public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase {
+  private static final Logger log = LoggerFactory.getLogger(LedgerService.class);
+
+  /** A read that may end in a rejection. */
+  private interface Read<T> {
+    T run() throws SQLException, Refused;
+  }
+
+  /** Carries a rejection out of a read. */
+  private static final class Refused extends Exception {
+    final Rejection rejection;
+
+    Refused(Rejection rejection) {
+      super(rejection.message(), null, false, false);
+      this.rejection = rejection;
+    }
+  }
+
+  private final Writer writer;
+  private final LedgerReader reader;
+  private final JournalVerifier verifier;
+  private final Checks checks;
+  private final Executor responses;
+  private final int batchOperationsMax;
+  private final int pageSizeDefault;
+  private final int pageSizeMax;
+
+  public LedgerService(Writer writer, LedgerReader reader, JournalVerifier verifier, Executor responses,
+      long holdTimeoutSecondsMax, int batchOperationsMax, int pageSizeDefault, int pageSizeMax) {
+    this.writer = writer;
+    this.reader = reader;
+    this.verifier = verifier;
+    this.checks = new Checks(holdTimeoutSecondsMax);
+    this.responses = responses;
+    this.batchOperationsMax = batchOperationsMax;
+    this.pageSizeDefault = pageSizeDefault;
+    this.pageSizeMax = pageSizeMax;
+  }
+
+  @Override
+  public void createAccount(CreateAccountRequest r, StreamObserver<CreateAccountResponse> out) {
+    mutate(r, out);
+  }
+
+  @Override
+  public void deposit(DepositRequest r, StreamObserver<DepositResponse> out) {
+    mutate(r, out);
+  }
+
+  @Override
+  public void consume(ConsumeRequest r, StreamObserver<ConsumeResponse> out) {
+    mutate(r, out);
+  }
+
+  @Override
+  public void transfer(TransferRequest r, StreamObserver<TransferResponse> out) {
+    mutate(r, out);
+  }
+
+  @Override
+  public void createHold(CreateHoldRequest r, StreamObserver<CreateHoldResponse> out) {
+    mutate(r, out);
+  }
+
+  @Override
+  public void captureHold(CaptureHoldRequest r, StreamObserver<CaptureHoldResponse> out) {
+    mutate(r, out);
+  }
+
+  @Override
+  public void releaseHold(ReleaseHoldRequest r, StreamObserver<ReleaseHoldResponse> out) {
+    mutate(r, out);
+  }
+
+  @Override
+  public void getAccount(GetAccountRequest r, StreamObserver<GetAccountResponse> out) {
+    read(out, checks.getAccount(r), () -> {
+      LedgerReader.Found found = found(r.getTenantId(), r.getAccountId());
+      if (!r.hasAsOfSequence()) {
+        return GetAccountResponse.newBuilder().setAccount(found.account()).build();
+      }
+      long head = reader.headSequence();
+      if (r.getAsOfSequence() > head) {
+        throw new Refused(Rejection.invalid("as_of_sequence", "is beyond the journal's last sequence " + head));
+      }
+      return GetAccountResponse.newBuilder()
+          .setAccount(reader.accountAsOf(found, r.getAsOfSequence()).orElseThrow(() -> new Refused(Rejection.of(
+              Reason.ACCOUNT_NOT_FOUND, "account " + r.getAccountId() + " did not exist at sequence "
+                  + r.getAsOfSequence(), "account_id", r.getAccountId()))))
+          .build();
+    });
+  }
+
+  @Override
+  public void listEntries(ListEntriesRequest r, StreamObserver<ListEntriesResponse> out) {
+    Rejection invalid = checks.account(r.getTenantId(), r.getAccountId());
+    short[] kinds = new short[r.getKindsCount()];
+    for (int i = 0; invalid == null && i < kinds.length; i++) {
+      int kind = r.getKindsValue(i);
+      if (kind < 1 || kind > 9) {
+        invalid = Rejection.invalid("kinds", "must hold only known entry kinds, not " + kind);
+      }
+      kinds[i] = (short) kind;
+    }
+    if (invalid == null && r.getPageSize() < 0) {
+      invalid = Rejection.invalid("page_size", "must not be negative");
+    }
+    String query = r.getTenantId() + "|" + r.getAccountId() + "|" + r.getKindsValueList();
+    long after = r.getPageToken().isEmpty() ? 0 : PageTokens.afterSequence(r.getPageToken(), query);
+    if (invalid == null && after < 0) {
+      invalid = Rejection.invalid("page_token", "is not a token from a ListEntries call for this account and kinds");
+    }
+    int pageSize = r.getPageSize() == 0 ? pageSizeDefault : Math.min(r.getPageSize(), pageSizeMax);
+    read(out, invalid, () -> {
+      List<Entry> entries = reader.entries(found(r.getTenantId(), r.getAccountId()), after, kinds, pageSize + 1);
+      ListEntriesResponse.Builder page = ListEntriesResponse.newBuilder();
+      if (entries.size() > pageSize) {
+        entries = entries.subList(0, pageSize);
+        page.setNextPageToken(PageTokens.next(query, entries.get(pageSize - 1).getSequence()));
+      }
+      return page.addAllEntries(entries).build();
+    });
+  }
+
+  @Override
+  public void getOperation(GetOperationRequest r, StreamObserver<GetOperationResponse> out) {
+    read(out, checks.getOperation(r), () -> GetOperationResponse.newBuilder()
+        .setOperation(reader.operation(r.getTenantId(), r.getRequestId()).orElseThrow(() -> new Refused(
+            Rejection.of(Reason.OPERATION_NOT_FOUND, "no operation with request_id " + r.getRequestId()
+                + " has taken effect; retrying it with the same request_id is safe", "request_id", r.getRequestId()))))
+        .build());
+  }
+
+  @Override
+  public void verifyJournal(VerifyJournalRequest r, StreamObserver<VerifyJournalResponse> out) {
+    read(out, null, verifier::verify);
+  }
+
+  @Override
+  public void submitBatch(SubmitBatchRequest r, StreamObserver<SubmitBatchResponse> out) {
+    int n = r.getOperationsCount();
+    if (n == 0 || n > batchOperationsMax) {
+      out.onError(Statuses.toException(Rejection.invalid("operations",
+          "must hold from 1 to " + batchOperationsMax + " operations, not " + n)));
+      return;
+    }
+    BatchResult[] results = new BatchResult[n];
+    List<Op> ops = new ArrayList<>(n);
+    List<Integer> positions = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      BatchOperation operation = r.getOperations(i);
+      Optional<Message> request = request(operation);
+      Rejection invalid = request.isEmpty()
+          ? Rejection.invalid("operations[" + i + "].operation", "must set exactly one operation")
+          : checks.mutation(request.get(), "operations[" + i + "]." + operation.getOperationCase().name().toLowerCase() + ".");
+      if (invalid != null) {
+        results[i] = BatchResult.newBuilder().setError(Statuses.toOperationError(invalid)).build();
+      } else {
+        ops.add(Op.of(request.get()));
+        positions.add(i);
+      }
+    }
+    writer.submit(ops).whenCompleteAsync((outcomes, error) -> {
+      for (int j = 0; j < positions.size(); j++) {
+        Outcome o = error != null ? uncertain() : outcomes.get(j);
+        results[positions.get(j)] = result(o);
+      }
+      if (error != null) {
+        log.error("SubmitBatch failed inside the writer", error);
+      }
+      send(out, SubmitBatchResponse.newBuilder().addAllResults(List.of(results)).build());
+    }, responses);
+  }
+
+  private <T> void mutate(Message request, StreamObserver<T> out) {
+    Rejection invalid = checks.mutation(request, "");
+    if (invalid != null) {
+      out.onError(Statuses.toException(invalid));
+      return;
+    }
+    writer.submit(Op.of(request)).whenCompleteAsync((outcome, error) -> {
+      if (error != null) {
+        log.error("{} failed inside the writer", request.getDescriptorForType().getName(), error);
+      }
+      reply(error != null ? uncertain() : outcome, out);
+    }, responses);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T> void reply(Outcome outcome, StreamObserver<T> out) {
+    if (outcome instanceof Outcome.Ok ok) {
+      send(out, (T) ok.response());
+    } else if (outcome instanceof Outcome.Failed failed) {
+      fail(out, failed.rejection());
+    }
+  }
+
+  private <T> void read(StreamObserver<T> out, Rejection invalid, Read<T> read) {
+    if (invalid != null) {
+      out.onError(Statuses.toException(invalid));
+      return;
+    }
+    T response;
+    try {
+      response = read.run();
+    } catch (Refused r) {
+      fail(out, r.rejection);
+      return;
+    } catch (SQLException | RuntimeException e) {
+      log.warn("read failed: {}", e.toString());
+      fail(out, Rejection.of(Reason.STORAGE_UNAVAILABLE, "the ledger database is unavailable; retry"));
+      return;
+    }
+    send(out, response);
+  }
+
+  private LedgerReader.Found found(String tenantId, String accountId) throws SQLException, Refused {
+    return reader.account(tenantId, accountId).orElseThrow(() -> new Refused(Rejection.of(Reason.ACCOUNT_NOT_FOUND,
+        "account " + accountId + " does not exist", "account_id", accountId)));
+  }
+
+  private static Outcome uncertain() {
+    return Outcome.failed(Rejection.of(Reason.STORAGE_UNAVAILABLE,
+        "the outcome is uncertain; resolve it with GetOperation"));
+  }
+
+  private static <T> void send(StreamObserver<T> out, T response) {
+    try {
+      out.onNext(response);
+      out.onCompleted();
+    } catch (StatusRuntimeException e) {
+      log.debug("call ended before its response was sent: {}", e.getStatus());
+    }
+  }
+
+  private static <T> void fail(StreamObserver<T> out, Rejection rejection) {
+    try {
+      out.onError(Statuses.toException(rejection));
+    } catch (StatusRuntimeException e) {
+      log.debug("call ended before its error was sent: {}", e.getStatus());
+    }
+  }
+
+  private static Optional<Message> request(BatchOperation op) {
+    return Optional.ofNullable(switch (op.getOperationCase()) {
+      case CREATE_ACCOUNT -> op.getCreateAccount();
+      case DEPOSIT -> op.getDeposit();
+      case CONSUME -> op.getConsume();
+      case TRANSFER -> op.getTransfer();
+      case CREATE_HOLD -> op.getCreateHold();
+      case CAPTURE_HOLD -> op.getCaptureHold();
+      case RELEASE_HOLD -> op.getReleaseHold();
+      case OPERATION_NOT_SET -> null;
+    });
+  }
+
+  private static BatchResult result(Outcome outcome) {
+    BatchResult.Builder b = BatchResult.newBuilder();
+    if (outcome instanceof Outcome.Failed failed) {
+      return b.setError(Statuses.toOperationError(failed.rejection())).build();
+    }
+    Message m = ((Outcome.Ok) outcome).response();
+    if (m instanceof CreateAccountResponse x) {
+      b.setCreateAccount(x);
+    } else if (m instanceof DepositResponse x) {
+      b.setDeposit(x);
+    } else if (m instanceof ConsumeResponse x) {
+      b.setConsume(x);
+    } else if (m instanceof TransferResponse x) {
+      b.setTransfer(x);
+    } else if (m instanceof CreateHoldResponse x) {
+      b.setCreateHold(x);
+    } else if (m instanceof CaptureHoldResponse x) {
+      b.setCaptureHold(x);
+    } else if (m instanceof ReleaseHoldResponse x) {
+      b.setReleaseHold(x);
+    }
+    return b.build();
+  }
+}

@@ -1,0 +1,175 @@
+package fortress.ledger.store;
+
+import static fortress.ledger.Times.timestamp;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import fortress.ledger.v1.Account;
+import fortress.ledger.v1.CaptureHoldResponse;
+import fortress.ledger.v1.ConsumeResponse;
+import fortress.ledger.v1.CreateAccountResponse;
+import fortress.ledger.v1.CreateHoldResponse;
+import fortress.ledger.v1.DepositResponse;
+import fortress.ledger.v1.Entry;
+import fortress.ledger.v1.EntryKind;
+import fortress.ledger.v1.Operation;
+import fortress.ledger.v1.ReleaseHoldResponse;
+import fortress.ledger.v1.TransferResponse;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+import org.postgresql.PGConnection;
+
+/** The node's reads. They use their own pool and never wait for the writer. */
+public final class LedgerReader {
+  private static final String ACCOUNT = """
+      SELECT id, balance, held, last_sequence, to_micros(created_at) FROM account WHERE tenant_id = ? AND account_id = ?
+      """;
+  private static final String AS_OF = """
+      SELECT sequence, balance_after, held_after FROM journal
+      WHERE account_ref = ? AND sequence <= ? ORDER BY sequence DESC LIMIT 1
+      """;
+  private static final String HEAD = "SELECT coalesce(max(sequence), 0) FROM journal";
+  private static final String ENTRIES = """
+      SELECT sequence, kind, amount, balance_after, held_after, request_id, hold_id, transfer_id, memo,
+             to_micros(created_at), hash
+      FROM journal WHERE account_ref = ? AND sequence > ? AND (cardinality(?::smallint[]) = 0 OR kind = ANY(?::smallint[]))
+      ORDER BY sequence LIMIT ?
+      """;
+  private static final String OPERATION = """
+      SELECT kind, response, to_micros(created_at) FROM idempotency WHERE tenant_id = ? AND request_id = ?
+      """;
+
+  /** An account's key in this node and its current state. */
+  public record Found(long ref, Account account) {}
+
+  private final DataSource dataSource;
+
+  public LedgerReader(DataSource dataSource) {
+    this.dataSource = dataSource;
+  }
+
+  public Optional<Found> account(String tenantId, String accountId) throws SQLException {
+    try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(ACCOUNT)) {
+      s.setString(1, tenantId);
+      s.setString(2, accountId);
+      try (ResultSet rs = s.executeQuery()) {
+        if (!rs.next()) {
+          return Optional.empty();
+        }
+        return Optional.of(new Found(rs.getLong(1), account(tenantId, accountId, rs.getLong(2), rs.getLong(3),
+            rs.getLong(4), rs.getLong(5))));
+      }
+    }
+  }
+
+  /** The account as it stood after {@code sequence}; empty if it had no entry by then. */
+  public Optional<Account> accountAsOf(Found found, long sequence) throws SQLException {
+    try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(AS_OF)) {
+      s.setLong(1, found.ref());
+      s.setLong(2, sequence);
+      try (ResultSet rs = s.executeQuery()) {
+        if (!rs.next()) {
+          return Optional.empty();
+        }
+        Account now = found.account();
+        return Optional.of(now.toBuilder()
+            .setSequence(rs.getLong(1))
+            .setBalance(rs.getLong(2))
+            .setHeld(rs.getLong(3))
+            .setAvailable(rs.getLong(2) - rs.getLong(3))
+            .build());
+      }
+    }
+  }
+
+  /** The last journal sequence; 0 for an empty journal. */
+  public long headSequence() throws SQLException {
+    try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(HEAD);
+         ResultSet rs = s.executeQuery()) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  /** Up to {@code limit} entries of the account after {@code afterSequence}, in order. */
+  public List<Entry> entries(Found found, long afterSequence, short[] kinds, int limit) throws SQLException {
+    List<Entry> out = new ArrayList<>(Math.min(limit, 1024));
+    try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(ENTRIES)) {
+      s.setLong(1, found.ref());
+      s.setLong(2, afterSequence);
+      s.setArray(3, c.unwrap(PGConnection.class).createArrayOf("int2", kinds));
+      s.setArray(4, c.unwrap(PGConnection.class).createArrayOf("int2", kinds));
+      s.setInt(5, limit);
+      try (ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          out.add(Entry.newBuilder()
+              .setSequence(rs.getLong(1))
+              .setAccountId(found.account().getAccountId())
+              .setKind(EntryKind.forNumber(rs.getInt(2)))
+              .setAmount(rs.getLong(3))
+              .setBalanceAfter(rs.getLong(4))
+              .setHeldAfter(rs.getLong(5))
+              .setRequestId(nullToEmpty(rs.getString(6)))
+              .setHoldId(nullToEmpty(rs.getString(7)))
+              .setTransferId(nullToEmpty(rs.getString(8)))
+              .setMemo(rs.getString(9))
+              .setCreateTime(timestamp(rs.getLong(10)))
+              .setHash(ByteString.copyFrom(rs.getBytes(11)))
+              .build());
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The recorded outcome of a mutation, if it took effect. */
+  public Optional<Operation> operation(String tenantId, String requestId) throws SQLException {
+    try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(OPERATION)) {
+      s.setString(1, tenantId);
+      s.setString(2, requestId);
+      try (ResultSet rs = s.executeQuery()) {
+        if (!rs.next()) {
+          return Optional.empty();
+        }
+        Operation.Builder op = Operation.newBuilder().setRequestId(requestId).setCreateTime(timestamp(rs.getLong(3)));
+        byte[] response = rs.getBytes(2);
+        switch (rs.getInt(1)) {
+          case 1 -> op.setCreateAccount(CreateAccountResponse.parseFrom(response));
+          case 2 -> op.setDeposit(DepositResponse.parseFrom(response));
+          case 3 -> op.setConsume(ConsumeResponse.parseFrom(response));
+          case 4 -> op.setTransfer(TransferResponse.parseFrom(response));
+          case 5 -> op.setCreateHold(CreateHoldResponse.parseFrom(response));
+          case 6 -> op.setCaptureHold(CaptureHoldResponse.parseFrom(response));
+          case 7 -> op.setReleaseHold(ReleaseHoldResponse.parseFrom(response));
+          default -> throw new IllegalStateException("unknown operation kind " + rs.getInt(1));
+        }
+        return Optional.of(op.build());
+      } catch (InvalidProtocolBufferException e) {
+        throw new IllegalStateException("stored response for " + requestId + " cannot be parsed", e);
+      }
+    }
+  }
+
+  private static Account account(String tenantId, String accountId, long balance, long held, long sequence,
+      long createdMicros) {
+    return Account.newBuilder()
+        .setTenantId(tenantId)
+        .setAccountId(accountId)
+        .setBalance(balance)
+        .setHeld(held)
+        .setAvailable(balance - held)
+        .setSequence(sequence)
+        .setCreateTime(timestamp(createdMicros))
+        .build();
+  }
+
+  private static String nullToEmpty(String s) {
+    return s == null ? "" : s;
+  }
+}

@@ -1,0 +1,341 @@
+package fortress.ledger.write;
+
+import com.google.protobuf.Message;
+import fortress.ledger.journal.Chain;
+import fortress.ledger.journal.JournalRow;
+import fortress.ledger.v1.CaptureHoldRequest;
+import fortress.ledger.v1.ConsumeRequest;
+import fortress.ledger.v1.CreateAccountRequest;
+import fortress.ledger.v1.CreateHoldRequest;
+import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.ReleaseHoldRequest;
+import fortress.ledger.v1.TransferRequest;
+import fortress.ledger.v1.HoldState;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.postgresql.PGConnection;
+
+/**
+ * The writer's SQL. Loading a batch takes at most four queries; writing it takes one
+ * multi-row statement per table (arrays through {@code unnest}), whatever the batch size.
+ */
+final class BatchStore {
+  private static final String ACCOUNT_COLUMNS =
+      "a.id, a.tenant_id, a.account_id, a.balance, a.held, a.last_sequence, to_micros(a.created_at)";
+  private static final String HOLD_COLUMNS =
+      "h.hold_id, h.amount, h.captured, h.state, to_micros(h.expire_at), h.request_id, to_micros(h.created_at), "
+          + "to_micros(h.resolved_at), " + ACCOUNT_COLUMNS;
+
+  private static final String LOAD_ACCOUNTS = """
+      SELECT %s
+      FROM account a JOIN unnest(?::text[], ?::text[]) AS k(tenant_id, account_id) USING (tenant_id, account_id)
+      """.formatted(ACCOUNT_COLUMNS);
+  private static final String LOAD_HOLDS = """
+      SELECT %s FROM hold h JOIN account a ON a.id = h.account_ref WHERE h.hold_id = ANY(?::text[])
+      """.formatted(HOLD_COLUMNS);
+  private static final String LOAD_DUE_HOLDS = """
+      SELECT %s FROM hold h JOIN account a ON a.id = h.account_ref
+      WHERE h.state = 1 AND h.expire_at <= from_micros(?) ORDER BY h.expire_at LIMIT ?
+      """.formatted(HOLD_COLUMNS);
+  private static final String LOAD_IDEMPOTENCY = """
+      SELECT i.tenant_id, i.request_id, i.kind, i.request_hash, i.response, to_micros(i.created_at)
+      FROM idempotency i JOIN unnest(?::text[], ?::text[]) AS k(tenant_id, request_id) USING (tenant_id, request_id)
+      """;
+  private static final String LOAD_HEAD = """
+      SELECT (SELECT coalesce(max(id), 0) FROM account),
+             (SELECT sequence FROM journal ORDER BY sequence DESC LIMIT 1),
+             (SELECT hash FROM journal ORDER BY sequence DESC LIMIT 1)
+      """;
+
+  private static final String INSERT_ACCOUNTS = """
+      INSERT INTO account (id, tenant_id, account_id, balance, held, last_sequence, created_at)
+      SELECT v.id, v.t, v.a, v.b, v.h, v.s, from_micros(v.c)
+      FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
+        AS v(id, t, a, b, h, s, c)
+      """;
+  private static final String INSERT_JOURNAL = """
+      INSERT INTO journal (sequence, account_ref, kind, amount, balance_after, held_after, request_id, hold_id,
+                           transfer_id, memo, created_at, hash, hmac)
+      SELECT v.s, v.a, v.k, v.am, v.b, v.h, v.r, v.hd, v.t, v.m, from_micros(v.c), v.hs, v.hm
+      FROM unnest(?::bigint[], ?::bigint[], ?::smallint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[],
+                  ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bytea[], ?::bytea[])
+        AS v(s, a, k, am, b, h, r, hd, t, m, c, hs, hm)
+      """;
+  private static final String UPDATE_ACCOUNTS = """
+      UPDATE account a SET balance = v.b, held = v.h, last_sequence = v.s
+      FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) AS v(id, b, h, s)
+      WHERE a.id = v.id
+      """;
+  private static final String UPSERT_HOLDS = """
+      INSERT INTO hold (hold_id, account_ref, amount, captured, state, expire_at, request_id, created_at, resolved_at)
+      SELECT v.id, v.a, v.am, v.cap, v.st, from_micros(v.e), v.r, from_micros(v.c), from_micros(v.rs)
+      FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::smallint[], ?::bigint[], ?::text[],
+                  ?::bigint[], ?::bigint[]) AS v(id, a, am, cap, st, e, r, c, rs)
+      ON CONFLICT (hold_id) DO UPDATE
+        SET captured = EXCLUDED.captured, state = EXCLUDED.state, resolved_at = EXCLUDED.resolved_at
+      """;
+  private static final String INSERT_IDEMPOTENCY = """
+      INSERT INTO idempotency (tenant_id, request_id, kind, request_hash, response, created_at)
+      SELECT v.t, v.r, v.k, v.h, v.resp, from_micros(v.c)
+      FROM unnest(?::text[], ?::text[], ?::smallint[], ?::bytea[], ?::bytea[], ?::bigint[]) AS v(t, r, k, h, resp, c)
+      """;
+  private static final String INSERT_CARDS = """
+      INSERT INTO card_payment (journal_sequence, brand, last4, key_id, nonce, ciphertext)
+      SELECT * FROM unnest(?::bigint[], ?::smallint[], ?::text[], ?::text[], ?::bytea[], ?::bytea[])
+      """;
+
+  Batch.Head loadHead(Connection c) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement(LOAD_HEAD); ResultSet rs = s.executeQuery()) {
+      rs.next();
+      long lastAccountId = rs.getLong(1);
+      long lastSequence = rs.getLong(2);
+      byte[] hash = rs.getBytes(3);
+      return new Batch.Head(lastSequence, hash == null ? Chain.GENESIS : hash, lastAccountId);
+    }
+  }
+
+  /** Loads every row the operations (and, if {@code dueBeforeMicros} is set, the hold sweep) will read. */
+  Snapshot load(Connection c, List<Op> ops, Long dueBeforeMicros, int dueMax) throws SQLException {
+    Snapshot snapshot = new Snapshot();
+    Set<String> holdIds = new LinkedHashSet<>();
+    List<String> accountTenants = new ArrayList<>();
+    List<String> accountIds = new ArrayList<>();
+    List<String> requestTenants = new ArrayList<>();
+    List<String> requestIds = new ArrayList<>();
+    for (Op op : ops) {
+      requestTenants.add(op.tenantId());
+      requestIds.add(op.requestId());
+      for (String accountId : accountsOf(op.request())) {
+        accountTenants.add(op.tenantId());
+        accountIds.add(accountId);
+      }
+      if (op.request() instanceof CaptureHoldRequest r) {
+        holdIds.add(r.getHoldId());
+      } else if (op.request() instanceof ReleaseHoldRequest r) {
+        holdIds.add(r.getHoldId());
+      }
+    }
+    if (!accountIds.isEmpty()) {
+      try (PreparedStatement s = c.prepareStatement(LOAD_ACCOUNTS)) {
+        s.setArray(1, c.createArrayOf("text", accountTenants.toArray()));
+        s.setArray(2, c.createArrayOf("text", accountIds.toArray()));
+        try (ResultSet rs = s.executeQuery()) {
+          while (rs.next()) {
+            snapshot.intern(account(rs, 1));
+          }
+        }
+      }
+    }
+    if (!holdIds.isEmpty()) {
+      try (PreparedStatement s = c.prepareStatement(LOAD_HOLDS)) {
+        s.setArray(1, c.createArrayOf("text", holdIds.toArray()));
+        readHolds(s, snapshot, null);
+      }
+    }
+    if (dueBeforeMicros != null) {
+      try (PreparedStatement s = c.prepareStatement(LOAD_DUE_HOLDS)) {
+        s.setLong(1, dueBeforeMicros);
+        s.setInt(2, dueMax);
+        readHolds(s, snapshot, snapshot.dueHolds);
+      }
+    }
+    try (PreparedStatement s = c.prepareStatement(LOAD_IDEMPOTENCY)) {
+      s.setArray(1, c.createArrayOf("text", requestTenants.toArray()));
+      s.setArray(2, c.createArrayOf("text", requestIds.toArray()));
+      try (ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          Batch.IdempotencyRecord r = new Batch.IdempotencyRecord(rs.getString(1), rs.getString(2), rs.getInt(3),
+              rs.getBytes(4), rs.getBytes(5), rs.getLong(6));
+          snapshot.idempotency.put(AccountRow.key(r.tenantId(), r.requestId()), r);
+        }
+      }
+    }
+    return snapshot;
+  }
+
+  private static List<String> accountsOf(Message request) {
+    if (request instanceof TransferRequest t) {
+      return List.of(t.getFromAccountId(), t.getToAccountId());
+    }
+    if (request instanceof CreateAccountRequest r) {
+      return List.of(r.getAccountId());
+    } else if (request instanceof DepositRequest r) {
+      return List.of(r.getAccountId());
+    } else if (request instanceof ConsumeRequest r) {
+      return List.of(r.getAccountId());
+    } else if (request instanceof CreateHoldRequest r) {
+      return List.of(r.getAccountId());
+    }
+    return List.of();
+  }
+
+  private static void readHolds(PreparedStatement s, Snapshot snapshot, List<HoldRow> into) throws SQLException {
+    try (ResultSet rs = s.executeQuery()) {
+      while (rs.next()) {
+        AccountRow a = snapshot.intern(account(rs, 9));
+        HoldRow h = snapshot.intern(new HoldRow(rs.getString(1), a, rs.getLong(2), rs.getLong(3),
+            HoldState.forNumber(rs.getInt(4)), nullableLong(rs, 5), rs.getString(6), rs.getLong(7),
+            nullableLong(rs, 8), false));
+        if (into != null) {
+          into.add(h);
+        }
+      }
+    }
+  }
+
+  private static AccountRow account(ResultSet rs, int first) throws SQLException {
+    return new AccountRow(rs.getLong(first), rs.getString(first + 1), rs.getString(first + 2), rs.getLong(first + 3),
+        rs.getLong(first + 4), rs.getLong(first + 5), rs.getLong(first + 6), false);
+  }
+
+  private static Long nullableLong(ResultSet rs, int column) throws SQLException {
+    long v = rs.getLong(column);
+    return rs.wasNull() ? null : v;
+  }
+
+  /** Writes everything the batch produced. The caller commits. */
+  void write(Connection c, Batch batch) throws SQLException {
+    List<AccountRow> inserted = new ArrayList<>();
+    List<AccountRow> updated = new ArrayList<>();
+    for (AccountRow a : batch.accounts()) {
+      if (a.inserted) {
+        inserted.add(a);
+      } else if (a.changed) {
+        updated.add(a);
+      }
+    }
+    if (!inserted.isEmpty()) {
+      int n = inserted.size();
+      long[] id = new long[n], balance = new long[n], held = new long[n], seq = new long[n], created = new long[n];
+      String[] tenant = new String[n], account = new String[n];
+      for (int i = 0; i < n; i++) {
+        AccountRow a = inserted.get(i);
+        id[i] = a.id; tenant[i] = a.tenantId; account[i] = a.accountId; balance[i] = a.balance; held[i] = a.held;
+        seq[i] = a.lastSequence; created[i] = a.createdMicros;
+      }
+      execute(c, INSERT_ACCOUNTS, id, tenant, account, balance, held, seq, created);
+    }
+    writeJournal(c, batch.entries);
+    if (!updated.isEmpty()) {
+      int n = updated.size();
+      long[] id = new long[n], balance = new long[n], held = new long[n], seq = new long[n];
+      for (int i = 0; i < n; i++) {
+        AccountRow a = updated.get(i);
+        id[i] = a.id; balance[i] = a.balance; held[i] = a.held; seq[i] = a.lastSequence;
+      }
+      execute(c, UPDATE_ACCOUNTS, id, balance, held, seq);
+    }
+    writeHolds(c, batch.holds());
+    writeIdempotency(c, batch.recorded);
+    writeCards(c, batch.cards);
+  }
+
+  private static void writeJournal(Connection c, List<JournalRow> rows) throws SQLException {
+    int n = rows.size();
+    if (n == 0) {
+      return;
+    }
+    long[] seq = new long[n], account = new long[n], amount = new long[n], bal = new long[n], held = new long[n],
+        created = new long[n];
+    short[] kind = new short[n];
+    String[] request = new String[n], hold = new String[n], transfer = new String[n], memo = new String[n];
+    byte[][] hash = new byte[n][], hmac = new byte[n][];
+    for (int i = 0; i < n; i++) {
+      JournalRow r = rows.get(i);
+      seq[i] = r.sequence(); account[i] = r.accountRef(); kind[i] = (short) r.kind(); amount[i] = r.amount();
+      bal[i] = r.balanceAfter(); held[i] = r.heldAfter(); request[i] = r.requestId(); hold[i] = r.holdId();
+      transfer[i] = r.transferId(); memo[i] = r.memo(); created[i] = r.createdMicros(); hash[i] = r.hash();
+      hmac[i] = r.hmac();
+    }
+    execute(c, INSERT_JOURNAL, seq, account, kind, amount, bal, held, request, hold, transfer, memo, created, hash, hmac);
+  }
+
+  private static void writeHolds(Connection c, Iterable<HoldRow> holds) throws SQLException {
+    List<HoldRow> dirty = new ArrayList<>();
+    for (HoldRow h : holds) {
+      if (h.inserted || h.changed) {
+        dirty.add(h);
+      }
+    }
+    int n = dirty.size();
+    if (n == 0) {
+      return;
+    }
+    String[] id = new String[n], request = new String[n];
+    long[] account = new long[n], amount = new long[n], captured = new long[n], created = new long[n];
+    short[] state = new short[n];
+    Long[] expire = new Long[n], resolved = new Long[n];
+    for (int i = 0; i < n; i++) {
+      HoldRow h = dirty.get(i);
+      id[i] = h.holdId; account[i] = h.account.id; amount[i] = h.amount; captured[i] = h.captured;
+      state[i] = (short) h.state.getNumber(); expire[i] = h.expireMicros; request[i] = h.requestId;
+      created[i] = h.createdMicros; resolved[i] = h.resolvedMicros;
+    }
+    execute(c, UPSERT_HOLDS, id, account, amount, captured, state, expire, request, created, resolved);
+  }
+
+  private static void writeIdempotency(Connection c, List<Batch.IdempotencyRecord> records) throws SQLException {
+    int n = records.size();
+    if (n == 0) {
+      return;
+    }
+    String[] tenant = new String[n], request = new String[n];
+    short[] kind = new short[n];
+    byte[][] hash = new byte[n][], response = new byte[n][];
+    long[] created = new long[n];
+    for (int i = 0; i < n; i++) {
+      Batch.IdempotencyRecord r = records.get(i);
+      tenant[i] = r.tenantId(); request[i] = r.requestId(); kind[i] = (short) r.kind(); hash[i] = r.requestHash();
+      response[i] = r.response(); created[i] = r.createdMicros();
+    }
+    execute(c, INSERT_IDEMPOTENCY, tenant, request, kind, hash, response, created);
+  }
+
+  private static void writeCards(Connection c, List<Batch.CardRow> cards) throws SQLException {
+    int n = cards.size();
+    if (n == 0) {
+      return;
+    }
+    long[] seq = new long[n];
+    short[] brand = new short[n];
+    String[] last4 = new String[n], keyId = new String[n];
+    byte[][] nonce = new byte[n][], ciphertext = new byte[n][];
+    for (int i = 0; i < n; i++) {
+      Batch.CardRow r = cards.get(i);
+      seq[i] = r.sequence(); brand[i] = (short) r.sealed().brand().getNumber(); last4[i] = r.sealed().last4();
+      keyId[i] = r.sealed().keyId(); nonce[i] = r.sealed().nonce(); ciphertext[i] = r.sealed().ciphertext();
+    }
+    execute(c, INSERT_CARDS, seq, brand, last4, keyId, nonce, ciphertext);
+  }
+
+  /** Runs a statement whose parameters are all arrays, one per column. */
+  private static void execute(Connection c, String sql, Object... columns) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement(sql)) {
+      for (int i = 0; i < columns.length; i++) {
+        s.setArray(i + 1, array(c, columns[i]));
+      }
+      s.executeUpdate();
+    }
+  }
+
+  private static Array array(Connection c, Object column) throws SQLException {
+    PGConnection pg = c.unwrap(PGConnection.class);
+    if (column instanceof long[] || column instanceof Long[]) {
+      return pg.createArrayOf("int8", column);
+    } else if (column instanceof short[]) {
+      return pg.createArrayOf("int2", column);
+    } else if (column instanceof byte[][]) {
+      return pg.createArrayOf("bytea", column);
+    } else if (column instanceof String[]) {
+      return pg.createArrayOf("text", column);
+    }
+    throw new IllegalArgumentException("unsupported column type " + column.getClass());
+  }
+}

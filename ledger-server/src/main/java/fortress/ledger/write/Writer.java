@@ -1,0 +1,271 @@
+package fortress.ledger.write;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import fortress.ledger.Reason;
+import fortress.ledger.Rejection;
+import fortress.ledger.Times;
+import fortress.ledger.card.CardVault;
+import fortress.ledger.journal.Chain;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's single writer. Callers enqueue submissions (one operation, or a SubmitBatch's
+ * operations together); one thread takes up to {@code batchSizeMax} operations at a time, applies
+ * them in order inside one PostgreSQL transaction and commits once (group commit), then answers
+ * all of them. The same thread releases expired holds, so the sweeper never races live traffic.
+ *
+ * <p>A failed transaction is never half-applied. If the database is unreachable every operation in
+ * the batch gets UNAVAILABLE (uncertain: the commit may have landed; resolve with GetOperation).
+ * If the data was refused, the operations are retried one at a time, so a poisonous operation
+ * cannot fail its neighbours.
+ */
+public final class Writer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Writer.class);
+  private static final long IDLE_POLL_MS = 50;
+
+  /** Operations that must land together, in order, with their outcomes. */
+  private record Submission(List<Op> ops, CompletableFuture<List<Outcome>> done) {}
+
+  private final DataSource dataSource;
+  private final BatchStore store = new BatchStore();
+  private final Chain chain;
+  private final Fingerprints fingerprints;
+  private final CardVault vault;
+  private final Clock clock;
+  private final int batchSizeMax;
+  private final int queueDepthMax;
+  private final long sweepIntervalMs;
+  private final int sweepBatchMax;
+  private final BlockingQueue<Submission> queue;
+  private final AtomicInteger queuedOps = new AtomicInteger();
+  private final Thread thread;
+  private volatile boolean accepting = true;
+  private volatile boolean running = true;
+  private Batch.Head head;
+  private long nextSweepMs;
+
+  public Writer(DataSource dataSource, byte[] journalKey, CardVault vault, Clock clock, int batchSizeMax,
+      int queueDepthMax, long sweepIntervalMs, int sweepBatchMax) {
+    checkArgument(batchSizeMax > 0 && queueDepthMax >= batchSizeMax, "bad writer limits");
+    this.dataSource = dataSource;
+    this.chain = new Chain(journalKey);
+    this.fingerprints = new Fingerprints(journalKey);
+    this.vault = vault;
+    this.clock = clock;
+    this.batchSizeMax = batchSizeMax;
+    this.queueDepthMax = queueDepthMax;
+    this.sweepIntervalMs = sweepIntervalMs;
+    this.sweepBatchMax = sweepBatchMax;
+    this.queue = new ArrayBlockingQueue<>(queueDepthMax);
+    this.thread = new Thread(this::run, "ledger-writer");
+  }
+
+  public void start() {
+    thread.start();
+  }
+
+  /** Operations waiting for the writer. */
+  public int queueDepth() {
+    return queuedOps.get();
+  }
+
+  /** Enqueues operations that land in one transaction, in order. Never blocks. */
+  public CompletableFuture<List<Outcome>> submit(List<Op> ops) {
+    CompletableFuture<List<Outcome>> done = new CompletableFuture<>();
+    if (ops.isEmpty()) {
+      done.complete(List.of());
+      return done;
+    }
+    if (!accepting) {
+      return CompletableFuture.completedFuture(refuseAll(ops, Rejection.of(Reason.SHUTTING_DOWN, "the ledger node is shutting down")));
+    }
+    if (queuedOps.addAndGet(ops.size()) > queueDepthMax || !queue.offer(new Submission(ops, done))) {
+      queuedOps.addAndGet(-ops.size());
+      return CompletableFuture.completedFuture(refuseAll(ops, Rejection.of(Reason.WRITER_QUEUE_FULL,
+          "the ledger node's write queue is full; retry with backoff")));
+    }
+    return done;
+  }
+
+  public CompletableFuture<Outcome> submit(Op op) {
+    return submit(List.of(op)).thenApply(outcomes -> outcomes.get(0));
+  }
+
+  private void run() {
+    List<Submission> taken = new ArrayList<>();
+    while (running || !queue.isEmpty()) {
+      try {
+        Submission first = queue.poll(IDLE_POLL_MS, TimeUnit.MILLISECONDS);
+        boolean sweepDue = clock.millis() >= nextSweepMs;
+        if (first == null && !sweepDue) {
+          continue;
+        }
+        taken.clear();
+        int ops = 0;
+        if (first != null) {
+          taken.add(first);
+          ops = first.ops().size();
+          Submission next;
+          while (ops < batchSizeMax && (next = queue.peek()) != null && ops + next.ops().size() <= batchSizeMax) {
+            taken.add(queue.poll());
+            ops += next.ops().size();
+          }
+        }
+        queuedOps.addAndGet(-ops);
+        process(taken, sweepDue);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      } catch (RuntimeException e) {
+        log.error("writer batch failed", e);
+        fail(taken, Rejection.of(Reason.STORAGE_UNAVAILABLE, "the ledger node could not complete the write"));
+        head = null;
+      }
+    }
+    for (Submission s; (s = queue.poll()) != null; ) {
+      s.done().complete(refuseAll(s.ops(), Rejection.of(Reason.SHUTTING_DOWN, "the ledger node is shutting down")));
+    }
+  }
+
+  private void process(List<Submission> submissions, boolean sweep) {
+    List<Op> ops = new ArrayList<>();
+    for (Submission s : submissions) {
+      ops.addAll(s.ops());
+    }
+    try {
+      List<Outcome> outcomes = commit(ops, sweep);
+      complete(submissions, outcomes);
+      if (sweep) {
+        nextSweepMs = clock.millis() + sweepIntervalMs;
+      }
+    } catch (SQLException e) {
+      head = null;
+      if (isConnectionProblem(e) || ops.size() <= 1) {
+        log.warn("write of {} operations failed ({}): {}", ops.size(), e.getSQLState(), e.getMessage());
+        fail(submissions, Rejection.of(Reason.STORAGE_UNAVAILABLE,
+            "the ledger database is unavailable; the outcome is uncertain, resolve it with GetOperation"));
+        return;
+      }
+      log.warn("batch of {} operations refused ({}); retrying one by one: {}", ops.size(), e.getSQLState(),
+          e.getMessage());
+      for (Submission s : submissions) {
+        List<Outcome> outcomes = new ArrayList<>();
+        for (Op op : s.ops()) {
+          outcomes.add(commitAlone(op));
+        }
+        s.done().complete(outcomes);
+      }
+    }
+  }
+
+  private Outcome commitAlone(Op op) {
+    try {
+      return commit(List.of(op), false).get(0);
+    } catch (SQLException e) {
+      head = null;
+      log.error("operation {} {} refused by the database ({})", op.kind(), op.requestId(), e.getSQLState(), e);
+      return Outcome.failed(Rejection.of(Reason.STORAGE_UNAVAILABLE, "the ledger database refused the write"));
+    }
+  }
+
+  /** Applies the operations in one transaction and commits; returns their outcomes in order. */
+  private List<Outcome> commit(List<Op> ops, boolean sweep) throws SQLException {
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        if (head == null) {
+          head = store.loadHead(c);
+        }
+        long nowMicros = nowMicros();
+        Snapshot snapshot = store.load(c, ops, sweep ? nowMicros : null, sweepBatchMax);
+        Batch batch = new Batch(snapshot, head, chain, fingerprints, vault, nowMicros);
+        if (sweep) {
+          int expired = batch.expireDueHolds();
+          if (expired > 0) {
+            log.info("released {} expired holds", expired);
+          }
+        }
+        List<Outcome> outcomes = new ArrayList<>(ops.size());
+        for (Op op : ops) {
+          outcomes.add(batch.apply(op));
+        }
+        if (!batch.entries.isEmpty() || !batch.recorded.isEmpty()) {
+          store.write(c, batch);
+          c.commit();
+        } else {
+          c.rollback();
+        }
+        head = batch.head();
+        return outcomes;
+      } catch (SQLException | RuntimeException e) {
+        rollbackQuietly(c, e);
+        throw e;
+      }
+    }
+  }
+
+  private long nowMicros() {
+    return Times.micros(clock.instant());
+  }
+
+  private static void rollbackQuietly(Connection c, Exception cause) {
+    try {
+      c.rollback();
+    } catch (SQLException e) {
+      cause.addSuppressed(e);
+    }
+  }
+
+  private static boolean isConnectionProblem(SQLException e) {
+    String state = e.getSQLState();
+    return state == null || state.startsWith("08") || state.startsWith("57") || state.startsWith("53");
+  }
+
+  private static void complete(List<Submission> submissions, List<Outcome> outcomes) {
+    int i = 0;
+    for (Submission s : submissions) {
+      int n = s.ops().size();
+      s.done().complete(Collections.unmodifiableList(new ArrayList<>(outcomes.subList(i, i + n))));
+      i += n;
+    }
+  }
+
+  private static void fail(List<Submission> submissions, Rejection why) {
+    for (Submission s : submissions) {
+      s.done().complete(refuseAll(s.ops(), why));
+    }
+  }
+
+  private static List<Outcome> refuseAll(List<Op> ops, Rejection why) {
+    List<Outcome> out = new ArrayList<>(ops.size());
+    for (int i = 0; i < ops.size(); i++) {
+      out.add(Outcome.failed(why));
+    }
+    return out;
+  }
+
+  /** Stops taking work, finishes everything already queued, and stops the thread. */
+  @Override
+  public void close() throws InterruptedException {
+    accepting = false;
+    running = false;
+    thread.join();
+    for (Submission s; (s = queue.poll()) != null; ) {
+      s.done().complete(refuseAll(s.ops(), Rejection.of(Reason.SHUTTING_DOWN, "the ledger node is shutting down")));
+    }
+  }
+}

@@ -1,0 +1,117 @@
+package fortress.ledger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.rpc.ErrorInfo;
+import fortress.ledger.v1.Account;
+import fortress.ledger.v1.CreateAccountRequest;
+import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.GetAccountRequest;
+import fortress.ledger.v1.LedgerServiceGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.protobuf.StatusProto;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import org.assertj.core.api.ThrowableAssert;
+
+/** A real ledger node on a fresh database, reached through real stubs over an in-process channel. */
+public final class TestNode implements AutoCloseable {
+  public final LedgerServer server;
+  public final ManagedChannel channel;
+  public final LedgerServiceGrpc.LedgerServiceBlockingStub stub;
+  public final String jdbcUrl;
+  private final String name = "ledger-test-" + UUID.randomUUID();
+
+  public TestNode() {
+    this(c -> c);
+  }
+
+  public TestNode(UnaryOperator<LedgerConfig> tune) {
+    jdbcUrl = TestPostgres.newDatabase();
+    LedgerConfig config = tune.apply(LedgerConfig.parse(new String[0], Map.of()).withJdbc(jdbcUrl, "postgres", "")
+        .withKeys(randomKey(), randomKey()));
+    try {
+      server = LedgerServer.start(config, InProcessServerBuilder.forName(name));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    channel = InProcessChannelBuilder.forName(name).build();
+    stub = LedgerServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  public LedgerServiceGrpc.LedgerServiceBlockingStub stub() {
+    return LedgerServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  public static byte[] randomKey() {
+    byte[] key = new byte[32];
+    new SecureRandom().nextBytes(key);
+    return key;
+  }
+
+  public static String id() {
+    return UUID.randomUUID().toString();
+  }
+
+  public Account open(String tenant, String account, long deposit) {
+    stub().createAccount(CreateAccountRequest.newBuilder().setRequestId(id()).setTenantId(tenant)
+        .setAccountId(account).build());
+    if (deposit > 0) {
+      stub().deposit(DepositRequest.newBuilder().setRequestId(id()).setTenantId(tenant).setAccountId(account)
+          .setAmount(deposit).build());
+    }
+    return account(tenant, account);
+  }
+
+  public Account account(String tenant, String account) {
+    return stub().getAccount(GetAccountRequest.newBuilder().setTenantId(tenant).setAccountId(account).build())
+        .getAccount();
+  }
+
+  /** Asserts the call fails with this code and ErrorInfo reason; returns the ErrorInfo. */
+  public static ErrorInfo assertRejected(ThrowableAssert.ThrowingCallable call, Status.Code code, String reason) {
+    StatusRuntimeException e = catchThrowableOfType(StatusRuntimeException.class, call);
+    assertThat(e).as("expected %s %s", code, reason).isNotNull();
+    assertThat(e.getStatus().getCode()).as(e.getStatus().toString()).isEqualTo(code);
+    com.google.rpc.Status status = StatusProto.fromThrowable(e);
+    assertThat(status).isNotNull();
+    ErrorInfo info = status.getDetailsList().stream().filter(a -> a.is(ErrorInfo.class)).map(a -> {
+      try {
+        return a.unpack(ErrorInfo.class);
+      } catch (InvalidProtocolBufferException x) {
+        throw new AssertionError(x);
+      }
+    }).findFirst().orElseThrow(() -> new AssertionError("no ErrorInfo in " + e.getStatus()));
+    assertThat(info.getReason()).as(e.getStatus().getDescription()).isEqualTo(reason);
+    assertThat(info.getDomain()).isEqualTo(Reason.DOMAIN);
+    return info;
+  }
+
+  /** Asserts INVALID_ARGUMENT naming {@code field}. */
+  public static void assertInvalid(ThrowableAssert.ThrowingCallable call, String field) {
+    ErrorInfo info = assertRejected(call, Status.Code.INVALID_ARGUMENT, "INVALID_FIELD");
+    assertThat(info.getMetadataMap()).containsEntry("field", field);
+  }
+
+  public Path dataDir() {
+    return server.config().dataDir();
+  }
+
+  @Override
+  public void close() {
+    channel.shutdownNow();
+    server.close();
+  }
+}
