@@ -1,0 +1,58 @@
+package fortress.bench;
+
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ServerCalls;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.Executor;
+
+/**
+ * The ceiling: a gRPC server on the same Netty transport and handler executor as a ledger node,
+ * whose one unary method returns its request bytes. Whatever it cannot beat, the ledger cannot.
+ */
+final class EchoServer {
+  static final MethodDescriptor<byte[], byte[]> ECHO = MethodDescriptor.<byte[], byte[]>newBuilder()
+      .setType(MethodDescriptor.MethodType.UNARY)
+      .setFullMethodName("fortress.bench.Echo/Echo")
+      .setRequestMarshaller(Bytes.INSTANCE)
+      .setResponseMarshaller(Bytes.INSTANCE)
+      .build();
+
+  private EchoServer() {}
+
+  static Server start(Executor executor) throws IOException {
+    ServerServiceDefinition service = ServerServiceDefinition.builder("fortress.bench.Echo")
+        .addMethod(ECHO, ServerCalls.asyncUnaryCall((request, out) -> {
+          out.onNext(request);
+          out.onCompleted();
+        }))
+        .build();
+    return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).executor(executor)
+        .addService(service).build().start();
+  }
+
+  /** Raw bytes on the wire. */
+  enum Bytes implements MethodDescriptor.Marshaller<byte[]> {
+    INSTANCE;
+
+    @Override
+    public InputStream stream(byte[] value) {
+      return new ByteArrayInputStream(value);
+    }
+
+    @Override
+    public byte[] parse(InputStream stream) {
+      try {
+        return stream.readAllBytes();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+}
