@@ -54,41 +54,46 @@ final class BatchStore {
              (SELECT hash FROM journal ORDER BY sequence DESC LIMIT 1)
       """;
 
-  private static final String INSERT_ACCOUNTS = """
-      INSERT INTO account (id, tenant_id, account_id, balance, held, last_sequence, created_at)
-      SELECT v.id, v.t, v.a, v.b, v.h, v.s, from_micros(v.c)
-      FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
-        AS v(id, t, a, b, h, s, c)
-      """;
-  private static final String INSERT_JOURNAL = """
-      INSERT INTO journal (sequence, account_ref, kind, amount, balance_after, held_after, request_id, hold_id,
-                           transfer_id, memo, created_at, hash, hmac)
-      SELECT v.s, v.a, v.k, v.am, v.b, v.h, v.r, v.hd, v.t, v.m, from_micros(v.c), v.hs, v.hm
-      FROM unnest(?::bigint[], ?::bigint[], ?::smallint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[],
-                  ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bytea[], ?::bytea[])
-        AS v(s, a, k, am, b, h, r, hd, t, m, c, hs, hm)
-      """;
-  private static final String UPDATE_ACCOUNTS = """
-      UPDATE account a SET balance = v.b, held = v.h, last_sequence = v.s
-      FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) AS v(id, b, h, s)
-      WHERE a.id = v.id
-      """;
-  private static final String UPSERT_HOLDS = """
-      INSERT INTO hold (hold_id, account_ref, amount, captured, state, expire_at, request_id, created_at, resolved_at)
-      SELECT v.id, v.a, v.am, v.cap, v.st, from_micros(v.e), v.r, from_micros(v.c), from_micros(v.rs)
-      FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::smallint[], ?::bigint[], ?::text[],
-                  ?::bigint[], ?::bigint[]) AS v(id, a, am, cap, st, e, r, c, rs)
-      ON CONFLICT (hold_id) DO UPDATE
-        SET captured = EXCLUDED.captured, state = EXCLUDED.state, resolved_at = EXCLUDED.resolved_at
-      """;
-  private static final String INSERT_IDEMPOTENCY = """
-      INSERT INTO idempotency (tenant_id, request_id, kind, request_hash, response, created_at)
-      SELECT v.t, v.r, v.k, v.h, v.resp, from_micros(v.c)
-      FROM unnest(?::text[], ?::text[], ?::smallint[], ?::bytea[], ?::bytea[], ?::bigint[]) AS v(t, r, k, h, resp, c)
-      """;
-  private static final String INSERT_CARDS = """
-      INSERT INTO card_payment (journal_sequence, brand, last4, key_id, nonce, ciphertext)
-      SELECT * FROM unnest(?::bigint[], ?::smallint[], ?::text[], ?::text[], ?::bytea[], ?::bytea[])
+  /**
+   * Everything a batch writes, as one statement of data-modifying CTEs: one round trip whatever
+   * the batch holds. Each CTE takes its rows as arrays (empty arrays write nothing); foreign keys
+   * are checked at the end of the statement, when every CTE has run.
+   */
+  private static final String WRITE = """
+      WITH new_accounts AS (
+        INSERT INTO account (id, tenant_id, account_id, balance, held, last_sequence, created_at)
+        SELECT v.id, v.t, v.a, v.b, v.h, v.s, from_micros(v.c)
+        FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
+          AS v(id, t, a, b, h, s, c)
+      ), entries AS (
+        INSERT INTO journal (sequence, account_ref, kind, amount, balance_after, held_after, request_id, hold_id,
+                             transfer_id, memo, created_at, hash, hmac)
+        SELECT v.s, v.a, v.k, v.am, v.b, v.h, v.r, v.hd, v.t, v.m, from_micros(v.c), v.hs, v.hm
+        FROM unnest(?::bigint[], ?::bigint[], ?::smallint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[],
+                    ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bytea[], ?::bytea[])
+          AS v(s, a, k, am, b, h, r, hd, t, m, c, hs, hm)
+      ), changed_accounts AS (
+        UPDATE account a SET balance = v.b, held = v.h, last_sequence = v.s
+        FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) AS v(id, b, h, s)
+        WHERE a.id = v.id
+      ), holds AS (
+        INSERT INTO hold (hold_id, account_ref, amount, captured, state, expire_at, request_id, created_at,
+                          resolved_at)
+        SELECT v.id, v.a, v.am, v.cap, v.st, from_micros(v.e), v.r, from_micros(v.c), from_micros(v.rs)
+        FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::smallint[], ?::bigint[], ?::text[],
+                    ?::bigint[], ?::bigint[]) AS v(id, a, am, cap, st, e, r, c, rs)
+        ON CONFLICT (hold_id) DO UPDATE
+          SET captured = EXCLUDED.captured, state = EXCLUDED.state, resolved_at = EXCLUDED.resolved_at
+      ), requests AS (
+        INSERT INTO idempotency (tenant_id, request_id, kind, request_hash, response, created_at)
+        SELECT v.t, v.r, v.k, v.h, v.resp, from_micros(v.c)
+        FROM unnest(?::text[], ?::text[], ?::smallint[], ?::bytea[], ?::bytea[], ?::bigint[])
+          AS v(t, r, k, h, resp, c)
+      ), cards AS (
+        INSERT INTO card_payment (journal_sequence, brand, last4, key_id, nonce, ciphertext)
+        SELECT * FROM unnest(?::bigint[], ?::smallint[], ?::text[], ?::text[], ?::bytea[], ?::bytea[])
+      )
+      SELECT 1
       """;
 
   Batch.Head loadHead(Connection c) throws SQLException {
@@ -200,7 +205,7 @@ final class BatchStore {
     return rs.wasNull() ? null : v;
   }
 
-  /** Writes everything the batch produced. The caller commits. */
+  /** Writes everything the batch produced in one statement. The caller commits. */
   void write(Connection c, Batch batch) throws SQLException {
     List<AccountRow> inserted = new ArrayList<>();
     List<AccountRow> updated = new ArrayList<>();
@@ -211,37 +216,51 @@ final class BatchStore {
         updated.add(a);
       }
     }
-    if (!inserted.isEmpty()) {
-      int n = inserted.size();
-      long[] id = new long[n], balance = new long[n], held = new long[n], seq = new long[n], created = new long[n];
-      String[] tenant = new String[n], account = new String[n];
-      for (int i = 0; i < n; i++) {
-        AccountRow a = inserted.get(i);
-        id[i] = a.id; tenant[i] = a.tenantId; account[i] = a.accountId; balance[i] = a.balance; held[i] = a.held;
-        seq[i] = a.lastSequence; created[i] = a.createdMicros;
+    List<HoldRow> holds = new ArrayList<>();
+    for (HoldRow h : batch.holds()) {
+      if (h.inserted || h.changed) {
+        holds.add(h);
       }
-      execute(c, INSERT_ACCOUNTS, id, tenant, account, balance, held, seq, created);
     }
-    writeJournal(c, batch.entries);
-    if (!updated.isEmpty()) {
-      int n = updated.size();
-      long[] id = new long[n], balance = new long[n], held = new long[n], seq = new long[n];
-      for (int i = 0; i < n; i++) {
-        AccountRow a = updated.get(i);
-        id[i] = a.id; balance[i] = a.balance; held[i] = a.held; seq[i] = a.lastSequence;
+    List<Object> columns = new ArrayList<>(45);
+    columns.addAll(newAccounts(inserted));
+    columns.addAll(journal(batch.entries));
+    columns.addAll(changedAccounts(updated));
+    columns.addAll(holds(holds));
+    columns.addAll(idempotency(batch.recorded));
+    columns.addAll(cards(batch.cards));
+    try (PreparedStatement s = c.prepareStatement(WRITE)) {
+      for (int i = 0; i < columns.size(); i++) {
+        s.setArray(i + 1, array(c, columns.get(i)));
       }
-      execute(c, UPDATE_ACCOUNTS, id, balance, held, seq);
+      s.executeQuery().close();
     }
-    writeHolds(c, batch.holds());
-    writeIdempotency(c, batch.recorded);
-    writeCards(c, batch.cards);
   }
 
-  private static void writeJournal(Connection c, List<JournalRow> rows) throws SQLException {
+  private static List<Object> newAccounts(List<AccountRow> rows) {
     int n = rows.size();
-    if (n == 0) {
-      return;
+    long[] id = new long[n], balance = new long[n], held = new long[n], seq = new long[n], created = new long[n];
+    String[] tenant = new String[n], account = new String[n];
+    for (int i = 0; i < n; i++) {
+      AccountRow a = rows.get(i);
+      id[i] = a.id; tenant[i] = a.tenantId; account[i] = a.accountId; balance[i] = a.balance; held[i] = a.held;
+      seq[i] = a.lastSequence; created[i] = a.createdMicros;
     }
+    return List.of(id, tenant, account, balance, held, seq, created);
+  }
+
+  private static List<Object> changedAccounts(List<AccountRow> rows) {
+    int n = rows.size();
+    long[] id = new long[n], balance = new long[n], held = new long[n], seq = new long[n];
+    for (int i = 0; i < n; i++) {
+      AccountRow a = rows.get(i);
+      id[i] = a.id; balance[i] = a.balance; held[i] = a.held; seq[i] = a.lastSequence;
+    }
+    return List.of(id, balance, held, seq);
+  }
+
+  private static List<Object> journal(List<JournalRow> rows) {
+    int n = rows.size();
     long[] seq = new long[n], account = new long[n], amount = new long[n], bal = new long[n], held = new long[n],
         created = new long[n];
     short[] kind = new short[n];
@@ -254,77 +273,53 @@ final class BatchStore {
       transfer[i] = r.transferId(); memo[i] = r.memo(); created[i] = r.createdMicros(); hash[i] = r.hash();
       hmac[i] = r.hmac();
     }
-    execute(c, INSERT_JOURNAL, seq, account, kind, amount, bal, held, request, hold, transfer, memo, created, hash, hmac);
+    return List.of(seq, account, kind, amount, bal, held, request, hold, transfer, memo, created, hash, hmac);
   }
 
-  private static void writeHolds(Connection c, Iterable<HoldRow> holds) throws SQLException {
-    List<HoldRow> dirty = new ArrayList<>();
-    for (HoldRow h : holds) {
-      if (h.inserted || h.changed) {
-        dirty.add(h);
-      }
-    }
-    int n = dirty.size();
-    if (n == 0) {
-      return;
-    }
+  private static List<Object> holds(List<HoldRow> rows) {
+    int n = rows.size();
     String[] id = new String[n], request = new String[n];
     long[] account = new long[n], amount = new long[n], captured = new long[n], created = new long[n];
     short[] state = new short[n];
     Long[] expire = new Long[n], resolved = new Long[n];
     for (int i = 0; i < n; i++) {
-      HoldRow h = dirty.get(i);
+      HoldRow h = rows.get(i);
       id[i] = h.holdId; account[i] = h.account.id; amount[i] = h.amount; captured[i] = h.captured;
       state[i] = (short) h.state.getNumber(); expire[i] = h.expireMicros; request[i] = h.requestId;
       created[i] = h.createdMicros; resolved[i] = h.resolvedMicros;
     }
-    execute(c, UPSERT_HOLDS, id, account, amount, captured, state, expire, request, created, resolved);
+    return List.of(id, account, amount, captured, state, expire, request, created, resolved);
   }
 
-  private static void writeIdempotency(Connection c, List<Batch.IdempotencyRecord> records) throws SQLException {
-    int n = records.size();
-    if (n == 0) {
-      return;
-    }
+  private static List<Object> idempotency(List<Batch.IdempotencyRecord> rows) {
+    int n = rows.size();
     String[] tenant = new String[n], request = new String[n];
     short[] kind = new short[n];
     byte[][] hash = new byte[n][], response = new byte[n][];
     long[] created = new long[n];
     for (int i = 0; i < n; i++) {
-      Batch.IdempotencyRecord r = records.get(i);
+      Batch.IdempotencyRecord r = rows.get(i);
       tenant[i] = r.tenantId(); request[i] = r.requestId(); kind[i] = (short) r.kind(); hash[i] = r.requestHash();
       response[i] = r.response(); created[i] = r.createdMicros();
     }
-    execute(c, INSERT_IDEMPOTENCY, tenant, request, kind, hash, response, created);
+    return List.of(tenant, request, kind, hash, response, created);
   }
 
-  private static void writeCards(Connection c, List<Batch.CardRow> cards) throws SQLException {
-    int n = cards.size();
-    if (n == 0) {
-      return;
-    }
+  private static List<Object> cards(List<Batch.CardRow> rows) {
+    int n = rows.size();
     long[] seq = new long[n];
     short[] brand = new short[n];
     String[] last4 = new String[n], keyId = new String[n];
     byte[][] nonce = new byte[n][], ciphertext = new byte[n][];
     for (int i = 0; i < n; i++) {
-      Batch.CardRow r = cards.get(i);
+      Batch.CardRow r = rows.get(i);
       seq[i] = r.sequence(); brand[i] = (short) r.sealed().brand().getNumber(); last4[i] = r.sealed().last4();
       keyId[i] = r.sealed().keyId(); nonce[i] = r.sealed().nonce(); ciphertext[i] = r.sealed().ciphertext();
     }
-    execute(c, INSERT_CARDS, seq, brand, last4, keyId, nonce, ciphertext);
+    return List.of(seq, brand, last4, keyId, nonce, ciphertext);
   }
 
-  /** Runs a statement whose parameters are all arrays, one per column. */
-  private static void execute(Connection c, String sql, Object... columns) throws SQLException {
-    try (PreparedStatement s = c.prepareStatement(sql)) {
-      for (int i = 0; i < columns.length; i++) {
-        s.setArray(i + 1, array(c, columns[i]));
-      }
-      s.executeUpdate();
-    }
-  }
-
+  /** One column of rows as a PostgreSQL array (primitive arrays go through pgjdbc's own encoder). */
   private static Array array(Connection c, Object column) throws SQLException {
     PGConnection pg = c.unwrap(PGConnection.class);
     if (column instanceof long[] || column instanceof Long[]) {
