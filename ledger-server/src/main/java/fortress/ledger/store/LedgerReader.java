@@ -4,6 +4,7 @@ import static fortress.ledger.Times.timestamp;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import fortress.ledger.Accounts;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.CaptureHoldResponse;
 import fortress.ledger.v1.ConsumeResponse;
@@ -62,7 +63,7 @@ public final class LedgerReader {
         if (!rs.next()) {
           return Optional.empty();
         }
-        return Optional.of(new Found(rs.getLong(1), account(tenantId, accountId, rs.getLong(2), rs.getLong(3),
+        return Optional.of(new Found(rs.getLong(1), Accounts.proto(tenantId, accountId, rs.getLong(2), rs.getLong(3),
             rs.getLong(4), rs.getLong(5))));
       }
     }
@@ -154,19 +155,6 @@ public final class LedgerReader {
         throw new IllegalStateException("stored response for " + requestId + " cannot be parsed", e);
       }
     }
-  }
-
-  private static Account account(String tenantId, String accountId, long balance, long held, long sequence,
-      long createdMicros) {
-    return Account.newBuilder()
-        .setTenantId(tenantId)
-        .setAccountId(accountId)
-        .setBalance(balance)
-        .setHeld(held)
-        .setAvailable(balance - held)
-        .setSequence(sequence)
-        .setCreateTime(timestamp(createdMicros))
-        .build();
   }
 
   private static String nullToEmpty(String s) {

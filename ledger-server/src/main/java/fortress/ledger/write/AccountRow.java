@@ -1,7 +1,6 @@
 package fortress.ledger.write;
 
-import static fortress.ledger.Times.timestamp;
-
+import fortress.ledger.Accounts;
 import fortress.ledger.v1.Account;
 
 /** An account's state inside one writer batch. Mutable; owned by the writer thread. */
@@ -33,15 +32,7 @@ final class AccountRow {
   }
 
   Account toProto() {
-    return Account.newBuilder()
-        .setAccountId(accountId)
-        .setTenantId(tenantId)
-        .setBalance(balance)
-        .setHeld(held)
-        .setAvailable(balance - held)
-        .setSequence(lastSequence)
-        .setCreateTime(timestamp(createdMicros))
-        .build();
+    return Accounts.proto(tenantId, accountId, balance, held, lastSequence, createdMicros);
   }
 
   static String key(String tenantId, String accountId) {
