@@ -64,6 +64,11 @@ public final class LedgerBench {
     Server echo = EchoServer.start(echoExecutor);
     LedgerConfig config = LedgerConfig.parse(new String[] {"--grpc-port=0", "--data-dir=" + data}, Map.of());
     try (LedgerServer node = LedgerServer.start(config)) {
+      // However the benchmark ends (done, Ctrl-C, timeout), its PostgreSQL stops and its data goes.
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        node.close();
+        deleteTree(data);
+      }, "bench-shutdown"));
       ManagedChannel echoChannel = channel(echo.getPort());
       ManagedChannel ledgerChannel = channel(node.port());
       var stub = LedgerServiceGrpc.newFutureStub(ledgerChannel);
@@ -98,6 +103,14 @@ public final class LedgerBench {
     } finally {
       echo.shutdownNow();
       echoExecutor.shutdownNow();
+    }
+  }
+
+  private static void deleteTree(Path dir) {
+    try (var paths = Files.walk(dir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+    } catch (java.io.IOException e) {
+      System.err.println("could not delete " + dir + ": " + e.getMessage());
     }
   }
 
