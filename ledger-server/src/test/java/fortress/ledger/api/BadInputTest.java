@@ -35,15 +35,15 @@ class BadInputTest {
   private static final String TENANT = "bad-input";
   private static final String LONG_ID = "x".repeat(129);
   private static TestNode node;
-  private static String holdId;
 
   @BeforeAll
   static void start() {
     node = new TestNode();
     node.open(TENANT, "acct", 1000);
     node.open(TENANT, "other", 0);
-    holdId = node.stub.createHold(CreateHoldRequest.newBuilder().setRequestId(id()).setTenantId(TENANT)
-        .setAccountId("acct").setAmount(10).setTimeoutSeconds(600).build()).getHold().getHoldId();
+    // An active hold, so the account under test has held credits too.
+    node.stub.createHold(CreateHoldRequest.newBuilder().setRequestId(id()).setTenantId(TENANT)
+        .setAccountId("acct").setAmount(10).setTimeoutSeconds(600).build());
   }
 
   @AfterAll
