@@ -1,15 +1,7 @@
 package fortress.ledger.write;
 
-import com.google.protobuf.Message;
 import fortress.ledger.journal.Chain;
 import fortress.ledger.journal.JournalRow;
-import fortress.ledger.v1.CaptureHoldRequest;
-import fortress.ledger.v1.ConsumeRequest;
-import fortress.ledger.v1.CreateAccountRequest;
-import fortress.ledger.v1.CreateHoldRequest;
-import fortress.ledger.v1.DepositRequest;
-import fortress.ledger.v1.ReleaseHoldRequest;
-import fortress.ledger.v1.TransferRequest;
 import fortress.ledger.v1.HoldState;
 import java.sql.Array;
 import java.sql.Connection;
@@ -117,14 +109,12 @@ final class BatchStore {
     for (Op op : ops) {
       requestTenants.add(op.tenantId());
       requestIds.add(op.requestId());
-      for (String accountId : accountsOf(op.request())) {
+      for (String accountId : op.accountIds()) {
         accountTenants.add(op.tenantId());
         accountIds.add(accountId);
       }
-      if (op.request() instanceof CaptureHoldRequest r) {
-        holdIds.add(r.getHoldId());
-      } else if (op.request() instanceof ReleaseHoldRequest r) {
-        holdIds.add(r.getHoldId());
+      if (op.holdId() != null) {
+        holdIds.add(op.holdId());
       }
     }
     if (!accountIds.isEmpty()) {
@@ -163,22 +153,6 @@ final class BatchStore {
       }
     }
     return snapshot;
-  }
-
-  private static List<String> accountsOf(Message request) {
-    if (request instanceof TransferRequest t) {
-      return List.of(t.getFromAccountId(), t.getToAccountId());
-    }
-    if (request instanceof CreateAccountRequest r) {
-      return List.of(r.getAccountId());
-    } else if (request instanceof DepositRequest r) {
-      return List.of(r.getAccountId());
-    } else if (request instanceof ConsumeRequest r) {
-      return List.of(r.getAccountId());
-    } else if (request instanceof CreateHoldRequest r) {
-      return List.of(r.getAccountId());
-    }
-    return List.of();
   }
 
   private static void readHolds(PreparedStatement s, Snapshot snapshot, List<HoldRow> into) throws SQLException {

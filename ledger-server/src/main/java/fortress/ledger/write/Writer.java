@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
 public final class Writer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Writer.class);
   private static final long IDLE_POLL_MS = 50;
+  private static final Rejection SHUTTING_DOWN =
+      Rejection.of(Reason.SHUTTING_DOWN, "the ledger node is shutting down");
 
   /** Operations that must land together, in order, with their outcomes. */
   private record Submission(List<Op> ops, CompletableFuture<List<Outcome>> done) {}
@@ -91,7 +93,7 @@ public final class Writer implements AutoCloseable {
       return done;
     }
     if (!accepting) {
-      return CompletableFuture.completedFuture(refuseAll(ops, Rejection.of(Reason.SHUTTING_DOWN, "the ledger node is shutting down")));
+      return CompletableFuture.completedFuture(refuseAll(ops, SHUTTING_DOWN));
     }
     if (queuedOps.addAndGet(ops.size()) > queueDepthMax || !queue.offer(new Submission(ops, done))) {
       queuedOps.addAndGet(-ops.size());
@@ -136,8 +138,13 @@ public final class Writer implements AutoCloseable {
         head = null;
       }
     }
+    refuseQueued();
+  }
+
+  /** Answers everything still queued with SHUTTING_DOWN. */
+  private void refuseQueued() {
     for (Submission s; (s = queue.poll()) != null; ) {
-      s.done().complete(refuseAll(s.ops(), Rejection.of(Reason.SHUTTING_DOWN, "the ledger node is shutting down")));
+      s.done().complete(refuseAll(s.ops(), SHUTTING_DOWN));
     }
   }
 
@@ -264,8 +271,6 @@ public final class Writer implements AutoCloseable {
     accepting = false;
     running = false;
     thread.join();
-    for (Submission s; (s = queue.poll()) != null; ) {
-      s.done().complete(refuseAll(s.ops(), Rejection.of(Reason.SHUTTING_DOWN, "the ledger node is shutting down")));
-    }
+    refuseQueued(); // anything enqueued while the thread was finishing
   }
 }
