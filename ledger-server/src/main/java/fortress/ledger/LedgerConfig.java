@@ -2,8 +2,11 @@ package fortress.ledger;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import fortress.core.Settings;
 import java.nio.file.Path;
+import fortress.ledger.twopc.Failpoints;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Everything a ledger node needs, read once at start-up from flags or environment variables
@@ -33,7 +36,12 @@ public record LedgerConfig(
     long shutdownGraceMs,
     byte[] journalKey,
     String cardKeyId,
-    byte[] cardKey) {
+    byte[] cardKey,
+    Path ringFile,
+    long prepareTimeoutMs,
+    long inDoubtTimeoutMs,
+    long recoveryIntervalMs,
+    Set<String> failpoints) {
 
   public static final String NODE_ID_DEFAULT = "ledger-1";
   public static final int GRPC_PORT_DEFAULT = 50061;
@@ -49,6 +57,9 @@ public record LedgerConfig(
   public static final int HOLD_SWEEP_BATCH_MAX_DEFAULT = 1_000;
   public static final long SHUTDOWN_GRACE_MS_DEFAULT = 10_000;
   public static final int KEY_BYTES = 32;
+  public static final long PREPARE_TIMEOUT_MS_DEFAULT = 5_000;
+  public static final long IN_DOUBT_TIMEOUT_MS_DEFAULT = 10_000;
+  public static final long RECOVERY_INTERVAL_MS_DEFAULT = 1_000;
 
   public LedgerConfig {
     checkArgument(nodeId.matches("[a-z0-9-]{1,63}"), "nodeId must be 1-63 of [a-z0-9-]: %s", nodeId);
@@ -56,6 +67,8 @@ public record LedgerConfig(
         "writer-batch-size-max (%s) must not exceed writer-queue-depth-max (%s)", writerBatchSizeMax, writerQueueDepthMax);
     checkArgument(pageSizeDefault <= pageSizeMax,
         "page-size-default (%s) must not exceed page-size-max (%s)", pageSizeDefault, pageSizeMax);
+    failpoints = Set.copyOf(failpoints);
+    checkArgument(Failpoints.ALL.containsAll(failpoints), "failpoints must be among %s", Failpoints.ALL);
     checkArgument(batchOperationsMax <= writerQueueDepthMax,
         "batch-operations-max (%s) must not exceed writer-queue-depth-max (%s)", batchOperationsMax, writerQueueDepthMax);
   }
@@ -112,13 +125,34 @@ public record LedgerConfig(
       s.problem("with --jdbc-url, set FORTRESS_JOURNAL_KEY(_FILE) and FORTRESS_CARD_KEY(_FILE): "
           + "development keys are generated only for the embedded database");
     }
+    String ring = s.string("ring-file", null,
+        "the cluster's ring (fortress.cluster.v1.Ring in text format); unset: this node owns every account");
+    long prepareMs = s.number("prepare-timeout-ms", PREPARE_TIMEOUT_MS_DEFAULT, 100, 600_000,
+        "how long a coordinator waits for a participant's vote before aborting");
+    long inDoubtMs = s.number("in-doubt-timeout-ms", IN_DOUBT_TIMEOUT_MS_DEFAULT, 100, 3_600_000,
+        "how long a participant holds a prepared leg before asking the coordinator");
+    long recoveryMs = s.number("recovery-interval-ms", RECOVERY_INTERVAL_MS_DEFAULT, 10, 600_000,
+        "how often unfinished two-phase commits are recovered");
+    String failpointList = s.string("failpoints", "", "for fault tests only: two-phase commit points where the "
+        + "process halts, comma-separated, among " + String.join(",", new java.util.TreeSet<>(Failpoints.ALL)));
+    Set<String> failpoints = new java.util.TreeSet<>();
+    for (String f : failpointList.split(",")) {
+      if (!f.isBlank()) {
+        failpoints.add(f.trim());
+      }
+    }
+    if (!Failpoints.ALL.containsAll(failpoints)) {
+      s.problem("--failpoints may name only " + Failpoints.ALL);
+      failpoints.clear();
+    }
     if (!cardKeyId.matches("[A-Za-z0-9._-]{1,64}")) {
       s.problem("--card-key-id must be 1-64 of [A-Za-z0-9._-]");
     }
     try {
       return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPool,
           serverThreads, batchSize, queueDepth, batchOps, pageDefault, pageMax, holdMax, sweepMs, sweepMax,
-          graceMs, journalKey, cardKeyId, cardKey);
+          graceMs, journalKey, cardKeyId, cardKey, ring == null ? null : Path.of(ring), prepareMs, inDoubtMs,
+          recoveryMs, failpoints);
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
       return null;
@@ -129,14 +163,16 @@ public record LedgerConfig(
   public LedgerConfig withKeys(byte[] journal, byte[] card) {
     return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPoolSizeMax,
         serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
-        holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journal, cardKeyId, card);
+        holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journal, cardKeyId, card,
+        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, failpoints);
   }
 
   /** A copy pointing at a database; used by the embedded start-up path. */
   public LedgerConfig withJdbc(String url, String user, String password) {
     return new LedgerConfig(nodeId, host, grpcPort, url, user, password, dataDir, readPoolSizeMax,
         serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
-        holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journalKey, cardKeyId, cardKey);
+        holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journalKey, cardKeyId, cardKey,
+        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, failpoints);
   }
 
   @Override
@@ -145,6 +181,7 @@ public record LedgerConfig(
     return "LedgerConfig[nodeId=" + nodeId + ", host=" + host + ", grpcPort=" + grpcPort
         + ", database=" + (embedded() ? "embedded in " + dataDir : jdbcUrl.replaceAll("password=[^&]*", "password=***"))
         + ", writerBatchSizeMax=" + writerBatchSizeMax + ", writerQueueDepthMax=" + writerQueueDepthMax
-        + ", readPoolSizeMax=" + readPoolSizeMax + "]";
+        + ", readPoolSizeMax=" + readPoolSizeMax + ", ringFile=" + ringFile
+        + (failpoints.isEmpty() ? "" : ", failpoints=" + failpoints) + "]";
   }
 }

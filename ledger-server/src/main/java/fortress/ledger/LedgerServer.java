@@ -9,6 +9,15 @@ import fortress.ledger.store.LedgerReader;
 import fortress.ledger.store.LocalPostgres;
 import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.ledger.write.Writer;
+import fortress.cluster.v1.RingNode;
+import fortress.core.ring.RingFile;
+import fortress.ledger.api.ShardService;
+import fortress.ledger.store.TwoPhaseReader;
+import fortress.ledger.twopc.Coordinator;
+import fortress.ledger.twopc.Failpoints;
+import fortress.ledger.twopc.Peers;
+import fortress.shard.v1.ShardServiceGrpc;
+import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -20,7 +29,9 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,17 +48,24 @@ public final class LedgerServer implements AutoCloseable {
   private final LocalPostgres postgres;
   private final Database database;
   private final Writer writer;
+  private final Coordinator coordinator;
+  private final Peers peers;
+  private final ScheduledExecutorService recovery;
   private final ExecutorService handlers;
   private final HealthStatusManager health;
   private final Server server;
   private boolean closed;
 
   private LedgerServer(LedgerConfig config, LocalPostgres postgres, Database database, Writer writer,
-      ExecutorService handlers, HealthStatusManager health, Server server) {
+      Coordinator coordinator, Peers peers, ScheduledExecutorService recovery, ExecutorService handlers,
+      HealthStatusManager health, Server server) {
     this.config = config;
     this.postgres = postgres;
     this.database = database;
     this.writer = writer;
+    this.coordinator = coordinator;
+    this.peers = peers;
+    this.recovery = recovery;
     this.handlers = handlers;
     this.health = health;
     this.server = server;
@@ -60,6 +78,13 @@ public final class LedgerServer implements AutoCloseable {
 
   /** Starts the node on the given transport; tests pass an in-process builder. */
   public static LedgerServer start(LedgerConfig config, ServerBuilder<?> builder) throws IOException {
+    return start(config, builder, Peers.netty());
+  }
+
+  /** Starts the node on the given transport, reaching other nodes through {@code connect}. */
+  public static LedgerServer start(LedgerConfig config, ServerBuilder<?> builder,
+      Function<RingNode, ManagedChannel> connect) throws IOException {
+    RingFile ring = config.ringFile() == null ? null : RingFile.open(config.ringFile());
     LocalPostgres postgres = null;
     if (config.embedded()) {
       postgres = LocalPostgres.start(config.dataDir());
@@ -83,21 +108,42 @@ public final class LedgerServer implements AutoCloseable {
     writer.start();
     ExecutorService handlers = Executors.newFixedThreadPool(config.serverThreads(),
         new ThreadFactoryBuilder().setNameFormat("ledger-rpc-%d").setDaemon(true).build());
-    LedgerService service = new LedgerService(writer, new LedgerReader(database.reader()),
+    Ownership ownership = new Ownership(config.nodeId(), ring);
+    if (ring != null && ring.current().node(config.nodeId()).isEmpty()) {
+      log.warn("node {} is not on the ring {}; it will refuse every account with WRONG_NODE", config.nodeId(),
+          ring.current());
+    }
+    Peers peers = new Peers(ring, connect);
+    LedgerReader reader = new LedgerReader(database.reader());
+    TwoPhaseReader transactions = new TwoPhaseReader(database.reader());
+    Failpoints failpoints = new Failpoints(config.failpoints());
+    Coordinator coordinator = new Coordinator(config.nodeId(), writer, peers, transactions, reader, failpoints,
+        Clock.systemUTC(), config.prepareTimeoutMs(), config.inDoubtTimeoutMs());
+    LedgerService service = new LedgerService(writer, coordinator, ownership, reader, transactions,
         new JournalVerifier(database.reader(), config.journalKey()), handlers, config.holdTimeoutSecondsMax(),
         config.batchOperationsMax(), config.pageSizeDefault(), config.pageSizeMax());
+    ShardService shard = new ShardService(writer, transactions, ownership, failpoints, config.holdTimeoutSecondsMax(),
+        handlers);
     HealthStatusManager health = new HealthStatusManager();
     Server server = builder
         .executor(handlers)
         .addService(service)
+        .addService(shard)
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build()
         .start();
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
     health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
+    health.setStatus(ShardServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    ScheduledExecutorService recovery = Executors.newSingleThreadScheduledExecutor(
+        new ThreadFactoryBuilder().setNameFormat("ledger-2pc-recovery").setDaemon(true).build());
+    recovery.execute(() -> coordinator.recover(true));
+    recovery.scheduleWithFixedDelay(() -> coordinator.recover(false), config.recoveryIntervalMs(),
+        config.recoveryIntervalMs(), TimeUnit.MILLISECONDS);
     log.info("ledger node {} serving on port {} ({})", config.nodeId(), server.getPort(), config);
-    return new LedgerServer(config, postgres, database, writer, handlers, health, server);
+    return new LedgerServer(config, postgres, database, writer, coordinator, peers, recovery, handlers, health,
+        server);
   }
 
   /** The bound port (useful when the configured port was 0). */
@@ -126,13 +172,17 @@ public final class LedgerServer implements AutoCloseable {
     closed = true;
     log.info("ledger node {} shutting down", config.nodeId());
     health.enterTerminalState();
+    recovery.shutdownNow();
     server.shutdown();
     try {
       if (!server.awaitTermination(config.shutdownGraceMs(), TimeUnit.MILLISECONDS)) {
         log.warn("calls still running after {} ms; cancelling them", config.shutdownGraceMs());
         server.shutdownNow();
       }
+      recovery.awaitTermination(config.shutdownGraceMs(), TimeUnit.MILLISECONDS);
       writer.close();
+      coordinator.close();
+      peers.close();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       server.shutdownNow();

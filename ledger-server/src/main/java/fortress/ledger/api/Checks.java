@@ -13,6 +13,7 @@ import fortress.ledger.v1.GetOperationRequest;
 import fortress.ledger.v1.PaymentCard;
 import fortress.ledger.v1.ReleaseHoldRequest;
 import fortress.ledger.v1.TransferRequest;
+import fortress.shard.v1.PrepareRequest;
 import java.util.regex.Pattern;
 
 /**
@@ -26,6 +27,8 @@ final class Checks {
   static final int MEMO_LENGTH_MAX = 256;
   static final int HOLDER_NAME_LENGTH_MAX = 128;
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:-]+");
+  private static final Pattern TXID = Pattern.compile("tx-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+  private static final Pattern NODE_ID = Pattern.compile("[a-z0-9-]{1,63}");
   private static final Pattern DIGITS = Pattern.compile("[0-9]{12,19}");
 
   private final long holdTimeoutSecondsMax;
@@ -82,6 +85,20 @@ final class Checks {
     return new Field("").tenant(r.getTenantId()).id("request_id", r.getRequestId()).first;
   }
 
+  /** The credit leg a coordinator asks this node to prepare. */
+  Rejection prepare(PrepareRequest r) {
+    Field f = new Field("").txid(r.getTxid());
+    if (f.first == null && !NODE_ID.matcher(r.getCoordinatorNodeId()).matches()) {
+      f.fail("coordinator_node_id", "must be 1-63 of [a-z0-9-]");
+    }
+    return f.tenant(r.getTenantId()).id("account_id", r.getAccountId()).amount("amount", r.getAmount())
+        .id("request_id", r.getRequestId()).memo(r.getMemo()).first;
+  }
+
+  Rejection txid(String txid) {
+    return new Field("").txid(txid).first;
+  }
+
   Rejection account(String tenantId, String accountId) {
     return new Field("").tenant(tenantId).id("account_id", accountId).first;
   }
@@ -119,6 +136,13 @@ final class Checks {
       }
       if (!ID.matcher(value).matches()) {
         return fail(name, "may contain only letters, digits and . _ : -");
+      }
+      return this;
+    }
+
+    Field txid(String value) {
+      if (!TXID.matcher(value).matches()) {
+        return fail("txid", "must be tx- followed by a lower-case UUID");
       }
       return this;
     }

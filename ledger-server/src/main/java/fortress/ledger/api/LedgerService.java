@@ -36,11 +36,20 @@ import fortress.ledger.v1.VerifyJournalResponse;
 import fortress.ledger.write.Op;
 import fortress.ledger.write.Outcome;
 import fortress.ledger.write.Writer;
-import io.grpc.StatusRuntimeException;
+import fortress.ledger.Ownership;
+import fortress.ledger.store.TwoPhaseReader;
+import fortress.ledger.twopc.Coordinator;
+import fortress.ledger.v1.Operation;
 import io.grpc.stub.StreamObserver;
-import java.sql.SQLException;
+import java.util.concurrent.CompletableFuture;
+import static fortress.ledger.api.Replies.read;
+import static fortress.ledger.api.Replies.reply;
+import static fortress.ledger.api.Replies.send;
+import static fortress.ledger.api.Replies.uncertain;
+import fortress.ledger.api.Replies.Refused;
 import java.util.ArrayList;
 import java.util.List;
+import java.sql.SQLException;
 import java.util.Optional;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
@@ -54,23 +63,11 @@ import org.slf4j.LoggerFactory;
 public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase {
   private static final Logger log = LoggerFactory.getLogger(LedgerService.class);
 
-  /** A read that may end in a rejection. */
-  private interface Read<T> {
-    T run() throws SQLException, Refused;
-  }
-
-  /** Carries a rejection out of a read. */
-  private static final class Refused extends Exception {
-    final Rejection rejection;
-
-    Refused(Rejection rejection) {
-      super(rejection.message(), null, false, false);
-      this.rejection = rejection;
-    }
-  }
-
   private final Writer writer;
+  private final Coordinator coordinator;
+  private final Ownership ownership;
   private final LedgerReader reader;
+  private final TwoPhaseReader transactions;
   private final JournalVerifier verifier;
   private final Checks checks;
   private final Executor responses;
@@ -78,10 +75,14 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
   private final int pageSizeDefault;
   private final int pageSizeMax;
 
-  public LedgerService(Writer writer, LedgerReader reader, JournalVerifier verifier, Executor responses,
-      long holdTimeoutSecondsMax, int batchOperationsMax, int pageSizeDefault, int pageSizeMax) {
+  public LedgerService(Writer writer, Coordinator coordinator, Ownership ownership, LedgerReader reader,
+      TwoPhaseReader transactions, JournalVerifier verifier, Executor responses, long holdTimeoutSecondsMax,
+      int batchOperationsMax, int pageSizeDefault, int pageSizeMax) {
     this.writer = writer;
+    this.coordinator = coordinator;
+    this.ownership = ownership;
     this.reader = reader;
+    this.transactions = transactions;
     this.verifier = verifier;
     this.checks = new Checks(holdTimeoutSecondsMax);
     this.responses = responses;
@@ -127,7 +128,8 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
 
   @Override
   public void getAccount(GetAccountRequest r, StreamObserver<GetAccountResponse> out) {
-    read(out, checks.getAccount(r), () -> {
+    Rejection refused = checks.getAccount(r);
+    read(out, refused != null ? refused : ownership.refuse(r.getTenantId(), r.getAccountId()), () -> {
       LedgerReader.Found found = found(r.getTenantId(), r.getAccountId());
       if (!r.hasAsOfSequence()) {
         return GetAccountResponse.newBuilder().setAccount(found.account()).build();
@@ -147,6 +149,9 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
   @Override
   public void listEntries(ListEntriesRequest r, StreamObserver<ListEntriesResponse> out) {
     Rejection invalid = checks.account(r.getTenantId(), r.getAccountId());
+    if (invalid == null) {
+      invalid = ownership.refuse(r.getTenantId(), r.getAccountId());
+    }
     short[] kinds = new short[r.getKindsCount()];
     for (int i = 0; invalid == null && i < kinds.length; i++) {
       int kind = r.getKindsValue(i);
@@ -177,11 +182,20 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
 
   @Override
   public void getOperation(GetOperationRequest r, StreamObserver<GetOperationResponse> out) {
-    read(out, checks.getOperation(r), () -> GetOperationResponse.newBuilder()
-        .setOperation(reader.operation(r.getTenantId(), r.getRequestId()).orElseThrow(() -> new Refused(
-            Rejection.of(Reason.OPERATION_NOT_FOUND, "no operation with request_id " + r.getRequestId()
-                + " has taken effect; retrying it with the same request_id is safe", "request_id", r.getRequestId()))))
-        .build());
+    read(out, checks.getOperation(r), () -> {
+      Optional<Operation> done = reader.operation(r.getTenantId(), r.getRequestId());
+      if (done.isPresent()) {
+        return GetOperationResponse.newBuilder().setOperation(done.get()).build();
+      }
+      Optional<String> running = transactions.undecided(r.getTenantId(), r.getRequestId());
+      if (running.isPresent()) {
+        throw new Refused(Rejection.of(Reason.TRANSFER_IN_PROGRESS, "transfer " + running.get()
+            + " with request_id " + r.getRequestId() + " is still being decided; ask again shortly", "txid",
+            running.get()));
+      }
+      throw new Refused(Rejection.of(Reason.OPERATION_NOT_FOUND, "no operation with request_id " + r.getRequestId()
+          + " has taken effect; retrying it with the same request_id is safe", "request_id", r.getRequestId()));
+    });
   }
 
   @Override
@@ -200,20 +214,32 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
     BatchResult[] results = new BatchResult[n];
     List<Op> ops = new ArrayList<>(n);
     List<Integer> positions = new ArrayList<>(n);
+    List<CompletableFuture<Void>> crossNode = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       BatchOperation operation = r.getOperations(i);
       Optional<Message> request = request(operation);
       Rejection invalid = request.isEmpty()
           ? Rejection.invalid("operations[" + i + "].operation", "must set exactly one operation")
           : checks.mutation(request.get(), "operations[" + i + "]." + operation.getOperationCase().name().toLowerCase() + ".");
+      Route route = invalid == null ? route(request.get()) : null;
+      if (invalid == null && route.refused() != null) {
+        invalid = route.refused();
+      }
       if (invalid != null) {
         results[i] = BatchResult.newBuilder().setError(Statuses.toOperationError(invalid)).build();
+      } else if (route.participant() != null) {
+        int position = i;
+        crossNode.add(coordinator.transfer((TransferRequest) request.get(), route.participant())
+            .handle((o, e) -> {
+              results[position] = result(e != null ? uncertain() : o);
+              return null;
+            }));
       } else {
         ops.add(Op.of(request.get()));
         positions.add(i);
       }
     }
-    writer.submit(ops).whenCompleteAsync((outcomes, error) -> {
+    CompletableFuture<Void> local = writer.submit(ops).handle((outcomes, error) -> {
       for (int j = 0; j < positions.size(); j++) {
         Outcome o = error != null ? uncertain() : outcomes.get(j);
         results[positions.get(j)] = result(o);
@@ -221,77 +247,64 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
       if (error != null) {
         log.error("SubmitBatch failed inside the writer", error);
       }
-      send(out, SubmitBatchResponse.newBuilder().addAllResults(List.of(results)).build());
-    }, responses);
+      return null;
+    });
+    crossNode.add(local);
+    CompletableFuture.allOf(crossNode.toArray(CompletableFuture[]::new)).whenCompleteAsync(
+        (v, e) -> send(out, SubmitBatchResponse.newBuilder().addAllResults(List.of(results)).build()), responses);
+  }
+
+  /**
+   * Where a valid mutation runs: refused (another node owns its account), on this node alone, or
+   * as a two-phase commit with the participant that owns a transfer's credited account.
+   */
+  private record Route(Rejection refused, String participant) {}
+
+  private static final Route HERE = new Route(null, null);
+
+  private Route route(Message request) {
+    if (request instanceof TransferRequest t) {
+      Rejection refused = ownership.refuse(t.getTenantId(), t.getFromAccountId());
+      if (refused != null) {
+        return new Route(refused, null);
+      }
+      String owner = ownership.owner(t.getTenantId(), t.getToAccountId());
+      return owner.equals(ownership.nodeId()) ? HERE : new Route(null, owner);
+    }
+    Op op = Op.of(request);
+    Rejection refused = op.holdId() != null ? ownership.refuseHold(op.holdId()) : null;
+    for (String accountId : op.accountIds()) {
+      if (refused == null) {
+        refused = ownership.refuse(op.tenantId(), accountId);
+      }
+    }
+    return refused != null ? new Route(refused, null) : HERE;
   }
 
   private <T> void mutate(Message request, StreamObserver<T> out) {
     Rejection invalid = checks.mutation(request, "");
+    Route route = invalid == null ? route(request) : null;
+    if (invalid == null) {
+      invalid = route.refused();
+    }
     if (invalid != null) {
       out.onError(Statuses.toException(invalid));
       return;
     }
-    writer.submit(Op.of(request)).whenCompleteAsync((outcome, error) -> {
+    CompletableFuture<Outcome> outcome = route.participant() != null
+        ? coordinator.transfer((TransferRequest) request, route.participant())
+        : writer.submit(Op.of(request));
+    outcome.whenCompleteAsync((result, error) -> {
       if (error != null) {
         log.error("{} failed inside the writer", request.getDescriptorForType().getName(), error);
       }
-      reply(error != null ? uncertain() : outcome, out);
+      reply(error != null ? uncertain() : result, out);
     }, responses);
-  }
-
-  @SuppressWarnings("unchecked")
-  private static <T> void reply(Outcome outcome, StreamObserver<T> out) {
-    if (outcome instanceof Outcome.Ok ok) {
-      send(out, (T) ok.response());
-    } else if (outcome instanceof Outcome.Failed failed) {
-      fail(out, failed.rejection());
-    }
-  }
-
-  private <T> void read(StreamObserver<T> out, Rejection invalid, Read<T> read) {
-    if (invalid != null) {
-      out.onError(Statuses.toException(invalid));
-      return;
-    }
-    T response;
-    try {
-      response = read.run();
-    } catch (Refused r) {
-      fail(out, r.rejection);
-      return;
-    } catch (SQLException | RuntimeException e) {
-      log.warn("read failed: {}", e.toString());
-      fail(out, Rejection.of(Reason.STORAGE_UNAVAILABLE, "the ledger database is unavailable; retry"));
-      return;
-    }
-    send(out, response);
   }
 
   private LedgerReader.Found found(String tenantId, String accountId) throws SQLException, Refused {
     return reader.account(tenantId, accountId).orElseThrow(() -> new Refused(Rejection.of(Reason.ACCOUNT_NOT_FOUND,
         "account " + accountId + " does not exist", "account_id", accountId)));
-  }
-
-  private static Outcome uncertain() {
-    return Outcome.failed(Rejection.of(Reason.STORAGE_UNAVAILABLE,
-        "the outcome is uncertain; resolve it with GetOperation"));
-  }
-
-  private static <T> void send(StreamObserver<T> out, T response) {
-    try {
-      out.onNext(response);
-      out.onCompleted();
-    } catch (StatusRuntimeException e) {
-      log.debug("call ended before its response was sent: {}", e.getStatus());
-    }
-  }
-
-  private static <T> void fail(StreamObserver<T> out, Rejection rejection) {
-    try {
-      out.onError(Statuses.toException(rejection));
-    } catch (StatusRuntimeException e) {
-      log.debug("call ended before its error was sent: {}", e.getStatus());
-    }
   }
 
   private static Optional<Message> request(BatchOperation op) {

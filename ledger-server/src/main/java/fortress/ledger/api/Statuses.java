@@ -8,12 +8,14 @@ import fortress.ledger.Rejection;
 import fortress.ledger.v1.OperationError;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
+import com.google.protobuf.InvalidProtocolBufferException;
+import java.util.Optional;
 
 /** The one place domain rejections become gRPC statuses: a canonical code plus one ErrorInfo. */
-final class Statuses {
+public final class Statuses {
   private Statuses() {}
 
-  static StatusRuntimeException toException(Rejection r) {
+  public static StatusRuntimeException toException(Rejection r) {
     com.google.rpc.Status.Builder status = com.google.rpc.Status.newBuilder()
         .setCode(r.reason().code().value())
         .setMessage(r.message())
@@ -34,6 +36,29 @@ final class Statuses {
         .setMessage(r.message())
         .putAllMetadata(r.metadata())
         .build();
+  }
+
+  /**
+   * The rejection a peer node's error carries in its ErrorInfo, or empty when the error has none
+   * of ours (the call never reached the node, or timed out).
+   */
+  public static Optional<Rejection> fromException(Throwable t) {
+    com.google.rpc.Status status = StatusProto.fromThrowable(t);
+    if (status == null) {
+      return Optional.empty();
+    }
+    for (Any detail : status.getDetailsList()) {
+      if (detail.is(ErrorInfo.class)) {
+        try {
+          ErrorInfo info = detail.unpack(ErrorInfo.class);
+          Reason reason = Reason.valueOf(info.getReason());
+          return Optional.of(new Rejection(reason, status.getMessage(), info.getMetadataMap()));
+        } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
+          return Optional.empty();
+        }
+      }
+    }
+    return Optional.empty();
   }
 
   private static ErrorInfo errorInfo(Rejection r) {

@@ -3,6 +3,7 @@ package fortress.ledger.write;
 import fortress.ledger.journal.Chain;
 import fortress.ledger.journal.JournalRow;
 import fortress.ledger.v1.HoldState;
+import fortress.shard.v1.TransactionState;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -15,7 +16,7 @@ import java.util.Set;
 import org.postgresql.PGConnection;
 
 /**
- * The writer's SQL. Loading a batch takes at most four queries; writing it takes one
+ * The writer's SQL. Loading a batch takes at most six queries; writing it takes one
  * multi-row statement per table (arrays through {@code unnest}), whatever the batch size.
  */
 final class BatchStore {
@@ -23,7 +24,10 @@ final class BatchStore {
       "a.id, a.tenant_id, a.account_id, a.balance, a.held, a.last_sequence, to_micros(a.created_at)";
   private static final String HOLD_COLUMNS =
       "h.hold_id, h.amount, h.captured, h.state, to_micros(h.expire_at), h.request_id, to_micros(h.created_at), "
-          + "to_micros(h.resolved_at), " + ACCOUNT_COLUMNS;
+          + "to_micros(h.resolved_at), h.txid, " + ACCOUNT_COLUMNS;
+  private static final String COORDINATOR_COLUMNS =
+      "c.txid, c.state, c.participant, c.tenant_id, c.request_id, c.request_hash, c.to_account_id, c.amount, c.memo, "
+          + "to_micros(c.created_at), to_micros(c.decided_at), to_micros(c.done_at), " + ACCOUNT_COLUMNS;
 
   private static final String LOAD_ACCOUNTS = """
       SELECT %s
@@ -36,6 +40,17 @@ final class BatchStore {
       SELECT %s FROM hold h JOIN account a ON a.id = h.account_ref
       WHERE h.state = 1 AND h.expire_at <= from_micros(?) ORDER BY h.expire_at LIMIT ?
       """.formatted(HOLD_COLUMNS);
+  /** Transactions named by txid, and undecided ones for the requests of TX_BEGIN operations. */
+  private static final String LOAD_COORDINATORS = """
+      SELECT %s FROM tpc_coordinator c JOIN account a ON a.id = c.from_account_ref
+      WHERE c.txid = ANY(?::text[])
+         OR (c.state = 1 AND (c.tenant_id, c.request_id) IN (SELECT * FROM unnest(?::text[], ?::text[])))
+      """.formatted(COORDINATOR_COLUMNS);
+  private static final String LOAD_PARTICIPANTS = """
+      SELECT p.txid, p.state, p.coordinator, p.tenant_id, p.amount, p.request_id, p.memo, p.entry_sequence,
+             to_micros(p.created_at), to_micros(p.resolved_at), %s
+      FROM tpc_participant p LEFT JOIN account a ON a.id = p.account_ref WHERE p.txid = ANY(?::text[])
+      """.formatted(ACCOUNT_COLUMNS);
   private static final String LOAD_IDEMPOTENCY = """
       SELECT i.tenant_id, i.request_id, i.kind, i.request_hash, i.response, to_micros(i.created_at)
       FROM idempotency i JOIN unnest(?::text[], ?::text[]) AS k(tenant_id, request_id) USING (tenant_id, request_id)
@@ -70,10 +85,10 @@ final class BatchStore {
         WHERE a.id = v.id
       ), holds AS (
         INSERT INTO hold (hold_id, account_ref, amount, captured, state, expire_at, request_id, created_at,
-                          resolved_at)
-        SELECT v.id, v.a, v.am, v.cap, v.st, from_micros(v.e), v.r, from_micros(v.c), from_micros(v.rs)
+                          resolved_at, txid)
+        SELECT v.id, v.a, v.am, v.cap, v.st, from_micros(v.e), v.r, from_micros(v.c), from_micros(v.rs), v.tx
         FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::smallint[], ?::bigint[], ?::text[],
-                    ?::bigint[], ?::bigint[]) AS v(id, a, am, cap, st, e, r, c, rs)
+                    ?::bigint[], ?::bigint[], ?::text[]) AS v(id, a, am, cap, st, e, r, c, rs, tx)
         ON CONFLICT (hold_id) DO UPDATE
           SET captured = EXCLUDED.captured, state = EXCLUDED.state, resolved_at = EXCLUDED.resolved_at
       ), requests AS (
@@ -81,6 +96,24 @@ final class BatchStore {
         SELECT v.t, v.r, v.k, v.h, v.resp, from_micros(v.c)
         FROM unnest(?::text[], ?::text[], ?::smallint[], ?::bytea[], ?::bytea[], ?::bigint[])
           AS v(t, r, k, h, resp, c)
+      ), coordinators AS (
+        INSERT INTO tpc_coordinator (txid, state, participant, tenant_id, request_id, request_hash, from_account_ref,
+                                     to_account_id, amount, memo, created_at, decided_at, done_at)
+        SELECT v.id, v.st, v.p, v.t, v.r, v.h, v.f, v.ta, v.am, v.m, from_micros(v.c), from_micros(v.d),
+               from_micros(v.dn)
+        FROM unnest(?::text[], ?::smallint[], ?::text[], ?::text[], ?::text[], ?::bytea[], ?::bigint[], ?::text[],
+                    ?::bigint[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[])
+          AS v(id, st, p, t, r, h, f, ta, am, m, c, d, dn)
+        ON CONFLICT (txid) DO UPDATE
+          SET state = EXCLUDED.state, decided_at = EXCLUDED.decided_at, done_at = EXCLUDED.done_at
+      ), participants AS (
+        INSERT INTO tpc_participant (txid, state, coordinator, tenant_id, account_ref, amount, request_id, memo,
+                                     entry_sequence, created_at, resolved_at)
+        SELECT v.id, v.st, v.co, v.t, v.a, v.am, v.r, v.m, v.s, from_micros(v.c), from_micros(v.rs)
+        FROM unnest(?::text[], ?::smallint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[],
+                    ?::bigint[], ?::bigint[], ?::bigint[]) AS v(id, st, co, t, a, am, r, m, s, c, rs)
+        ON CONFLICT (txid) DO UPDATE
+          SET state = EXCLUDED.state, entry_sequence = EXCLUDED.entry_sequence, resolved_at = EXCLUDED.resolved_at
       ), cards AS (
         INSERT INTO card_payment (journal_sequence, brand, last4, key_id, nonce, ciphertext)
         SELECT * FROM unnest(?::bigint[], ?::smallint[], ?::text[], ?::text[], ?::bytea[], ?::bytea[])
@@ -106,15 +139,26 @@ final class BatchStore {
     List<String> accountIds = new ArrayList<>();
     List<String> requestTenants = new ArrayList<>();
     List<String> requestIds = new ArrayList<>();
+    List<String> txids = new ArrayList<>();
+    List<String> beginTenants = new ArrayList<>();
+    List<String> beginRequests = new ArrayList<>();
     for (Op op : ops) {
-      requestTenants.add(op.tenantId());
-      requestIds.add(op.requestId());
+      if (op.requestId() != null) {
+        requestTenants.add(op.tenantId());
+        requestIds.add(op.requestId());
+      }
       for (String accountId : op.accountIds()) {
-        accountTenants.add(op.tenantId());
+        accountTenants.add(op.accountTenant());
         accountIds.add(accountId);
       }
       if (op.holdId() != null) {
         holdIds.add(op.holdId());
+      }
+      if (op.kind() == OpKind.TX_BEGIN) {
+        beginTenants.add(op.tenantId());
+        beginRequests.add(op.requestId());
+      } else if (op.tx() != null) {
+        txids.add(op.tx().txid());
       }
     }
     if (!accountIds.isEmpty()) {
@@ -141,6 +185,12 @@ final class BatchStore {
         readHolds(s, snapshot, snapshot.dueHolds);
       }
     }
+    if (!txids.isEmpty() || !beginRequests.isEmpty()) {
+      loadTransactions(c, snapshot, txids, beginTenants, beginRequests);
+    }
+    if (requestIds.isEmpty()) {
+      return snapshot;
+    }
     try (PreparedStatement s = c.prepareStatement(LOAD_IDEMPOTENCY)) {
       s.setArray(1, c.createArrayOf("text", requestTenants.toArray()));
       s.setArray(2, c.createArrayOf("text", requestIds.toArray()));
@@ -155,13 +205,50 @@ final class BatchStore {
     return snapshot;
   }
 
+  private static void loadTransactions(Connection c, Snapshot snapshot, List<String> txids, List<String> beginTenants,
+      List<String> beginRequests) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement(LOAD_COORDINATORS)) {
+      s.setArray(1, c.createArrayOf("text", txids.toArray()));
+      s.setArray(2, c.createArrayOf("text", beginTenants.toArray()));
+      s.setArray(3, c.createArrayOf("text", beginRequests.toArray()));
+      try (ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          AccountRow from = snapshot.intern(account(rs, 13));
+          CoordinatorRow row = new CoordinatorRow(rs.getString(1), TransactionState.forNumber(rs.getInt(2)),
+              rs.getString(3), rs.getString(4), rs.getString(5), rs.getBytes(6), from, rs.getString(7), rs.getLong(8),
+              rs.getString(9), rs.getLong(10), nullableLong(rs, 11), nullableLong(rs, 12), false);
+          snapshot.coordinators.put(row.txid, row);
+          if (row.state == TransactionState.TRANSACTION_STATE_PREPARING) {
+            snapshot.undecided.put(AccountRow.key(row.tenantId, row.requestId), row);
+          }
+        }
+      }
+    }
+    if (txids.isEmpty()) {
+      return;
+    }
+    try (PreparedStatement s = c.prepareStatement(LOAD_PARTICIPANTS)) {
+      s.setArray(1, c.createArrayOf("text", txids.toArray()));
+      try (ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          rs.getLong(11);
+          AccountRow account = rs.wasNull() ? null : snapshot.intern(account(rs, 11));
+          ParticipantRow row = new ParticipantRow(rs.getString(1), TransactionState.forNumber(rs.getInt(2)),
+              rs.getString(3), rs.getString(4), account, rs.getLong(5), rs.getString(6), rs.getString(7),
+              nullableLong(rs, 8), rs.getLong(9), nullableLong(rs, 10), false);
+          snapshot.participants.put(row.txid, row);
+        }
+      }
+    }
+  }
+
   private static void readHolds(PreparedStatement s, Snapshot snapshot, List<HoldRow> into) throws SQLException {
     try (ResultSet rs = s.executeQuery()) {
       while (rs.next()) {
-        AccountRow a = snapshot.intern(account(rs, 9));
+        AccountRow a = snapshot.intern(account(rs, 10));
         HoldRow h = snapshot.intern(new HoldRow(rs.getString(1), a, rs.getLong(2), rs.getLong(3),
             HoldState.forNumber(rs.getInt(4)), nullableLong(rs, 5), rs.getString(6), rs.getLong(7),
-            nullableLong(rs, 8), false));
+            nullableLong(rs, 8), rs.getString(9), false));
         if (into != null) {
           into.add(h);
         }
@@ -196,12 +283,26 @@ final class BatchStore {
         holds.add(h);
       }
     }
-    List<Object> columns = new ArrayList<>(45);
+    List<CoordinatorRow> coordinators = new ArrayList<>();
+    for (CoordinatorRow r : batch.coordinators()) {
+      if (r.inserted || r.changed) {
+        coordinators.add(r);
+      }
+    }
+    List<ParticipantRow> participants = new ArrayList<>();
+    for (ParticipantRow r : batch.participants()) {
+      if (r.inserted || r.changed) {
+        participants.add(r);
+      }
+    }
+    List<Object> columns = new ArrayList<>(70);
     columns.addAll(newAccounts(inserted));
     columns.addAll(journal(batch.entries));
     columns.addAll(changedAccounts(updated));
     columns.addAll(holds(holds));
     columns.addAll(idempotency(batch.recorded));
+    columns.addAll(coordinators(coordinators));
+    columns.addAll(participants(participants));
     columns.addAll(cards(batch.cards));
     try (PreparedStatement s = c.prepareStatement(WRITE)) {
       for (int i = 0; i < columns.size(); i++) {
@@ -256,13 +357,49 @@ final class BatchStore {
     long[] account = new long[n], amount = new long[n], captured = new long[n], created = new long[n];
     short[] state = new short[n];
     Long[] expire = new Long[n], resolved = new Long[n];
+    String[] txid = new String[n];
     for (int i = 0; i < n; i++) {
       HoldRow h = rows.get(i);
       id[i] = h.holdId; account[i] = h.account.id; amount[i] = h.amount; captured[i] = h.captured;
       state[i] = (short) h.state.getNumber(); expire[i] = h.expireMicros; request[i] = h.requestId;
-      created[i] = h.createdMicros; resolved[i] = h.resolvedMicros;
+      created[i] = h.createdMicros; resolved[i] = h.resolvedMicros; txid[i] = h.txid;
     }
-    return List.of(id, account, amount, captured, state, expire, request, created, resolved);
+    return List.of(id, account, amount, captured, state, expire, request, created, resolved, txid);
+  }
+
+  private static List<Object> coordinators(List<CoordinatorRow> rows) {
+    int n = rows.size();
+    String[] id = new String[n], participant = new String[n], tenant = new String[n], request = new String[n],
+        to = new String[n], memo = new String[n];
+    short[] state = new short[n];
+    byte[][] hash = new byte[n][];
+    long[] from = new long[n], amount = new long[n], created = new long[n];
+    Long[] decided = new Long[n], done = new Long[n];
+    for (int i = 0; i < n; i++) {
+      CoordinatorRow r = rows.get(i);
+      id[i] = r.txid; state[i] = (short) r.state.getNumber(); participant[i] = r.participant; tenant[i] = r.tenantId;
+      request[i] = r.requestId; hash[i] = r.requestHash; from[i] = r.from.id; to[i] = r.toAccountId;
+      amount[i] = r.amount; memo[i] = r.memo; created[i] = r.createdMicros; decided[i] = r.decidedMicros;
+      done[i] = r.doneMicros;
+    }
+    return List.of(id, state, participant, tenant, request, hash, from, to, amount, memo, created, decided, done);
+  }
+
+  private static List<Object> participants(List<ParticipantRow> rows) {
+    int n = rows.size();
+    String[] id = new String[n], coordinator = new String[n], tenant = new String[n], request = new String[n],
+        memo = new String[n];
+    short[] state = new short[n];
+    Long[] account = new Long[n], amount = new Long[n], sequence = new Long[n], resolved = new Long[n];
+    long[] created = new long[n];
+    for (int i = 0; i < n; i++) {
+      ParticipantRow r = rows.get(i);
+      id[i] = r.txid; state[i] = (short) r.state.getNumber(); coordinator[i] = r.coordinator; tenant[i] = r.tenantId;
+      account[i] = r.account == null ? null : r.account.id; amount[i] = r.account == null ? null : r.amount;
+      request[i] = r.requestId; memo[i] = r.memo; sequence[i] = r.entrySequence; created[i] = r.createdMicros;
+      resolved[i] = r.resolvedMicros;
+    }
+    return List.of(id, state, coordinator, tenant, account, amount, request, memo, sequence, created, resolved);
   }
 
   private static List<Object> idempotency(List<Batch.IdempotencyRecord> rows) {

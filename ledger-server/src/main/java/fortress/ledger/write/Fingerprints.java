@@ -31,7 +31,7 @@ final class Fingerprints {
 
   byte[] of(Op op) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(op.request().getSerializedSize() + 1);
-    bytes.write(op.kind().code());
+    bytes.write(op.kind().recordedAs().code());
     try {
       CodedOutputStream out = CodedOutputStream.newInstance(bytes);
       out.useDeterministicSerialization();

@@ -4,7 +4,10 @@ import fortress.ledger.Times;
 import fortress.ledger.v1.Hold;
 import fortress.ledger.v1.HoldState;
 
-/** A hold's state inside one writer batch. Mutable; owned by the writer thread. */
+/**
+ * A hold's state inside one writer batch. A hold with a {@code txid} is a two-phase commit's
+ * prepare: only the transaction's decision resolves it. Mutable; owned by the writer thread.
+ */
 final class HoldRow {
   final String holdId;
   final AccountRow account;
@@ -12,6 +15,7 @@ final class HoldRow {
   final Long expireMicros;
   final String requestId;
   final long createdMicros;
+  final String txid;
   final boolean inserted;
   HoldState state;
   long captured;
@@ -19,7 +23,7 @@ final class HoldRow {
   boolean changed;
 
   HoldRow(String holdId, AccountRow account, long amount, long captured, HoldState state, Long expireMicros,
-      String requestId, long createdMicros, Long resolvedMicros, boolean inserted) {
+      String requestId, long createdMicros, Long resolvedMicros, String txid, boolean inserted) {
     this.holdId = holdId;
     this.account = account;
     this.amount = amount;
@@ -29,6 +33,7 @@ final class HoldRow {
     this.requestId = requestId;
     this.createdMicros = createdMicros;
     this.resolvedMicros = resolvedMicros;
+    this.txid = txid;
     this.inserted = inserted;
   }
 

@@ -10,7 +10,12 @@ import fortress.ledger.v1.DepositResponse;
 import fortress.ledger.v1.ReleaseHoldResponse;
 import fortress.ledger.v1.TransferResponse;
 
-/** The mutations. Codes equal the BatchOperation field numbers and are stored in idempotency rows. */
+/**
+ * The mutations. Public kinds' codes equal the BatchOperation field numbers and are stored in
+ * idempotency rows. The two-phase commit steps (codes from 100) are the writer's own commands;
+ * their idempotency comes from the transaction id, and a cross-node transfer's response is recorded
+ * as a TRANSFER.
+ */
 public enum OpKind {
   CREATE_ACCOUNT(1, CreateAccountResponse.parser()),
   DEPOSIT(2, DepositResponse.parser()),
@@ -18,7 +23,21 @@ public enum OpKind {
   TRANSFER(4, TransferResponse.parser()),
   CREATE_HOLD(5, CreateHoldResponse.parser()),
   CAPTURE_HOLD(6, CaptureHoldResponse.parser()),
-  RELEASE_HOLD(7, ReleaseHoldResponse.parser());
+  RELEASE_HOLD(7, ReleaseHoldResponse.parser()),
+  /** Coordinator: hold the debit and record PREPARING. */
+  TX_BEGIN(101, TransferResponse.parser()),
+  /** Coordinator: decide COMMITTED and post the held debit. */
+  TX_COMMIT(102, null),
+  /** Coordinator: decide ABORTED and release the held debit. */
+  TX_ABORT(103, null),
+  /** Coordinator: the participant acknowledged the commit; DONE. */
+  TX_FINISH(104, null),
+  /** Participant: record the credit leg as PREPARED. */
+  LEG_PREPARE(111, null),
+  /** Participant: apply the credit leg. */
+  LEG_COMMIT(112, null),
+  /** Participant: forget the credit leg. */
+  LEG_ABORT(113, null);
 
   private final int code;
   private final Parser<? extends Message> responseParser;
@@ -30,6 +49,16 @@ public enum OpKind {
 
   public int code() {
     return code;
+  }
+
+  /** True for the two-phase commit steps, which never come from a client directly. */
+  public boolean twoPhase() {
+    return code > 100;
+  }
+
+  /** The kind an idempotency row records: a cross-node transfer is recorded as a TRANSFER. */
+  public OpKind recordedAs() {
+    return this == TX_BEGIN ? TRANSFER : this;
   }
 
   public Parser<? extends Message> responseParser() {

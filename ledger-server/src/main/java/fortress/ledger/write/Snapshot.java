@@ -15,6 +15,10 @@ final class Snapshot {
   final Map<String, HoldRow> holds = new HashMap<>();
   final Map<String, Batch.IdempotencyRecord> idempotency = new HashMap<>();
   final List<HoldRow> dueHolds = new ArrayList<>();
+  final Map<String, CoordinatorRow> coordinators = new HashMap<>();
+  /** Undecided transactions by the client's (tenant, request_id), so a retry joins its transaction. */
+  final Map<String, CoordinatorRow> undecided = new HashMap<>();
+  final Map<String, ParticipantRow> participants = new HashMap<>();
 
   /** Returns the hold already mapped for this id, or maps the given one. */
   HoldRow intern(HoldRow row) {

@@ -210,7 +210,7 @@ public final class Writer implements AutoCloseable {
         for (Op op : ops) {
           outcomes.add(batch.apply(op));
         }
-        if (!batch.entries.isEmpty() || !batch.recorded.isEmpty()) {
+        if (batch.changed()) {
           store.write(c, batch);
           c.commit();
         } else {

@@ -1,4 +1,4 @@
-package fortress.ledger;
+package fortress.core;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,0 +1,44 @@
+package fortress.ledger.twopc;
+
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Named points in the two-phase commit where an armed node kills itself, as a crash would: no
+ * shutdown hook, no flush, exit status {@value #EXIT_STATUS}. Armed only by the {@code --failpoints}
+ * flag, which fault tests set; a node without it never stops at one.
+ */
+public final class Failpoints {
+  private static final Logger log = LoggerFactory.getLogger(Failpoints.class);
+  public static final int EXIT_STATUS = 86;
+
+  /** Coordinator: PREPARING and the held debit are durable; Prepare not sent yet. */
+  public static final String COORDINATOR_AFTER_PREPARING = "coordinator-after-preparing";
+  /** Coordinator: the participant voted yes; the decision is not written yet. */
+  public static final String COORDINATOR_AFTER_VOTE = "coordinator-after-vote";
+  /** Coordinator: COMMITTED is durable; Commit not sent yet. */
+  public static final String COORDINATOR_AFTER_DECISION = "coordinator-after-decision";
+  /** Participant: PREPARED is durable; the yes vote not sent yet. */
+  public static final String PARTICIPANT_AFTER_PREPARE = "participant-after-prepare";
+
+  public static final Set<String> ALL = Set.of(COORDINATOR_AFTER_PREPARING, COORDINATOR_AFTER_VOTE,
+      COORDINATOR_AFTER_DECISION, PARTICIPANT_AFTER_PREPARE);
+
+  private final Set<String> armed;
+
+  public Failpoints(Set<String> armed) {
+    this.armed = Set.copyOf(armed);
+  }
+
+  public static Failpoints none() {
+    return new Failpoints(Set.of());
+  }
+
+  public void hit(String name) {
+    if (armed.contains(name)) {
+      log.error("failpoint {} reached: halting the process", name);
+      Runtime.getRuntime().halt(EXIT_STATUS);
+    }
+  }
+}
