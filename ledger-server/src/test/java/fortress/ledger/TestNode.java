@@ -10,6 +10,7 @@ import fortress.ledger.v1.CreateAccountRequest;
 import fortress.ledger.v1.DepositRequest;
 import fortress.ledger.v1.GetAccountRequest;
 import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.cluster.v1.RingNode;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -23,6 +24,7 @@ import java.security.SecureRandom;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.assertj.core.api.ThrowableAssert;
 
@@ -32,18 +34,30 @@ public final class TestNode implements AutoCloseable {
   public final ManagedChannel channel;
   public final LedgerServiceGrpc.LedgerServiceBlockingStub stub;
   public final String jdbcUrl;
-  private final String name = "ledger-test-" + UUID.randomUUID();
+  private final String name;
 
   public TestNode() {
     this(c -> c);
   }
 
   public TestNode(UnaryOperator<LedgerConfig> tune) {
+    this("ledger-test-" + UUID.randomUUID(), new String[0], tune, node -> {
+      throw new IllegalStateException("a standalone test node has no peers");
+    });
+  }
+
+  /**
+   * A node named {@code name} in-process, configured by {@code flags}, reaching its peers through
+   * {@code connect}: how {@link TestCluster} builds its nodes.
+   */
+  public TestNode(String name, String[] flags, UnaryOperator<LedgerConfig> tune,
+      Function<RingNode, ManagedChannel> connect) {
+    this.name = name;
     jdbcUrl = TestPostgres.newDatabase();
-    LedgerConfig config = tune.apply(LedgerConfig.parse(new String[0], Map.of()).withJdbc(jdbcUrl, "postgres", "")
+    LedgerConfig config = tune.apply(LedgerConfig.parse(flags, Map.of()).withJdbc(jdbcUrl, "postgres", "")
         .withKeys(randomKey(), randomKey()));
     try {
-      server = LedgerServer.start(config, InProcessServerBuilder.forName(name));
+      server = LedgerServer.start(config, InProcessServerBuilder.forName(name), connect);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -1,0 +1,136 @@
+package fortress.ledger;
+
+import fortress.cluster.v1.Ring;
+import fortress.cluster.v1.RingNode;
+import fortress.core.ring.RingFile;
+import fortress.ledger.v1.Account;
+import fortress.shard.v1.GetTotalsRequest;
+import fortress.shard.v1.NodeTotals;
+import fortress.shard.v1.ShardServiceGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+
+/**
+ * Real ledger nodes on their own fresh databases, sharing a ring file, talking to each other over
+ * in-process channels. Nodes can be stopped and started again on the same database.
+ */
+public final class TestCluster implements AutoCloseable {
+  private final String prefix = "cluster-" + UUID.randomUUID() + "-";
+  private final Path ringFile;
+  private final Ring ring;
+  private final UnaryOperator<LedgerConfig> tune;
+  private final Map<String, TestNode> nodes = new LinkedHashMap<>();
+  private final Map<String, String> databases = new LinkedHashMap<>();
+
+  public TestCluster(int size) {
+    this(size, c -> c);
+  }
+
+  public TestCluster(int size, UnaryOperator<LedgerConfig> tune) {
+    this.tune = tune;
+    Ring.Builder spec = Ring.newBuilder().setEpoch(1);
+    for (int i = 1; i <= size; i++) {
+      spec.addNodes(RingNode.newBuilder().setNodeId("ledger-" + i).setAddress("127.0.0.1:" + (50060 + i)));
+    }
+    ring = spec.build();
+    try {
+      ringFile = Files.createTempFile("ring", ".txtpb");
+      RingFile.write(ringFile, ring);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    for (RingNode n : ring.getNodesList()) {
+      start(n.getNodeId());
+    }
+  }
+
+  /** Starts (or restarts, on its old database) a node. */
+  public TestNode start(String nodeId) {
+    String[] flags = {"--node-id=" + nodeId, "--ring-file=" + ringFile, "--prepare-timeout-ms=2000",
+        "--in-doubt-timeout-ms=500", "--recovery-interval-ms=200"};
+    String existing = databases.get(nodeId);
+    TestNode node = new TestNode(prefix + nodeId, flags,
+        existing == null ? tune : c -> tune.apply(c).withJdbc(existing, "postgres", ""),
+        this::connect);
+    databases.putIfAbsent(nodeId, node.server.config().jdbcUrl());
+    nodes.put(nodeId, node);
+    return node;
+  }
+
+  /** Stops a node as a clean shutdown would; its database stays. */
+  public void stop(String nodeId) {
+    TestNode node = nodes.remove(nodeId);
+    if (node != null) {
+      node.close();
+    }
+  }
+
+  private ManagedChannel connect(RingNode node) {
+    return InProcessChannelBuilder.forName(prefix + node.getNodeId()).build();
+  }
+
+  public TestNode node(String nodeId) {
+    return nodes.get(nodeId);
+  }
+
+  public List<TestNode> nodes() {
+    return new ArrayList<>(nodes.values());
+  }
+
+  public fortress.core.ring.Ring ring() {
+    return fortress.core.ring.Ring.of(ring);
+  }
+
+  public Path ringFile() {
+    return ringFile;
+  }
+
+  /** The node that owns an account. */
+  public TestNode owner(String tenant, String account) {
+    return nodes.get(ring().owner(tenant, account).getNodeId());
+  }
+
+  /** An account id with this prefix that the given node owns. */
+  public String accountOn(String nodeId, String tenant, String prefix) {
+    fortress.core.ring.Ring r = ring();
+    for (int i = 0; ; i++) {
+      String candidate = prefix + i;
+      if (r.owner(tenant, candidate).getNodeId().equals(nodeId)) {
+        return candidate;
+      }
+    }
+  }
+
+  public Account open(String tenant, String account, long deposit) {
+    return owner(tenant, account).open(tenant, account, deposit);
+  }
+
+  public Account account(String tenant, String account) {
+    return owner(tenant, account).account(tenant, account);
+  }
+
+  public NodeTotals totals(String nodeId) {
+    return ShardServiceGrpc.newBlockingStub(nodes.get(nodeId).channel).withDeadlineAfter(30, TimeUnit.SECONDS)
+        .getTotals(GetTotalsRequest.getDefaultInstance()).getTotals();
+  }
+
+  @Override
+  public void close() throws IOException {
+    for (TestNode n : nodes.values()) {
+      n.close();
+    }
+    nodes.clear();
+    Files.deleteIfExists(ringFile);
+  }
+}
