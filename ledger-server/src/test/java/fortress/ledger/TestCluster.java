@@ -31,7 +31,8 @@ public final class TestCluster implements AutoCloseable {
   private final Ring ring;
   private final UnaryOperator<LedgerConfig> tune;
   private final Map<String, TestNode> nodes = new LinkedHashMap<>();
-  private final Map<String, String> databases = new LinkedHashMap<>();
+  /** Each node's first configuration: a restart reuses its database and keys. */
+  private final Map<String, LedgerConfig> first = new LinkedHashMap<>();
 
   public TestCluster(int size) {
     this(size, c -> c);
@@ -59,11 +60,10 @@ public final class TestCluster implements AutoCloseable {
   public TestNode start(String nodeId) {
     String[] flags = {"--node-id=" + nodeId, "--ring-file=" + ringFile, "--prepare-timeout-ms=2000",
         "--in-doubt-timeout-ms=500", "--recovery-interval-ms=200"};
-    String existing = databases.get(nodeId);
-    TestNode node = new TestNode(prefix + nodeId, flags,
-        existing == null ? tune : c -> tune.apply(c).withJdbc(existing, "postgres", ""),
-        this::connect);
-    databases.putIfAbsent(nodeId, node.server.config().jdbcUrl());
+    LedgerConfig before = first.get(nodeId);
+    TestNode node = new TestNode(prefix + nodeId, flags, before == null ? tune : c -> tune.apply(c)
+        .withJdbc(before.jdbcUrl(), "postgres", "").withKeys(before.journalKey(), before.cardKey()), this::connect);
+    first.putIfAbsent(nodeId, node.server.config());
     nodes.put(nodeId, node);
     return node;
   }
@@ -76,7 +76,8 @@ public final class TestCluster implements AutoCloseable {
     }
   }
 
-  private ManagedChannel connect(RingNode node) {
+  /** An in-process channel to a node of this cluster. */
+  public ManagedChannel connect(RingNode node) {
     return InProcessChannelBuilder.forName(prefix + node.getNodeId()).build();
   }
 

@@ -53,14 +53,15 @@ public final class TestNode implements AutoCloseable {
   public TestNode(String name, String[] flags, UnaryOperator<LedgerConfig> tune,
       Function<RingNode, ManagedChannel> connect) {
     this.name = name;
-    jdbcUrl = TestPostgres.newDatabase();
-    LedgerConfig config = tune.apply(LedgerConfig.parse(flags, Map.of()).withJdbc(jdbcUrl, "postgres", "")
+    LedgerConfig config = tune.apply(LedgerConfig.parse(flags, Map.of())
+        .withJdbc(TestPostgres.newDatabase(), "postgres", "")
         .withKeys(randomKey(), randomKey()));
     try {
       server = LedgerServer.start(config, InProcessServerBuilder.forName(name), connect);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    jdbcUrl = server.config().jdbcUrl();
     channel = InProcessChannelBuilder.forName(name).build();
     stub = LedgerServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
   }

@@ -22,6 +22,7 @@ import fortress.shard.v1.PrepareRequest;
 import fortress.shard.v1.PrepareResponse;
 import fortress.shard.v1.ShardServiceGrpc.ShardServiceStub;
 import fortress.shard.v1.TransactionState;
+import fortress.core.rpc.UnaryFuture;
 import io.grpc.stub.StreamObserver;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -192,6 +193,7 @@ public final class Coordinator implements AutoCloseable {
   public void recover(boolean startup) {
     List<CompletableFuture<?>> pending = new ArrayList<>();
     long now = clock.millis();
+    peers.resetBackoff();
     try {
       for (TwoPhaseReader.Unfinished u : transactions.unfinished(RECOVERY_BATCH_MAX)) {
         if (u.state() == TransactionState.TRANSACTION_STATE_PREPARING) {
@@ -249,26 +251,13 @@ public final class Coordinator implements AutoCloseable {
   /** Starts a unary call on a peer's ShardService; fails if the ring does not know the peer. */
   private <T> CompletableFuture<T> call(String peer, java.util.function.BiConsumer<ShardServiceStub,
       StreamObserver<T>> start) {
-    CompletableFuture<T> result = new CompletableFuture<>();
+    UnaryFuture<T> result = new UnaryFuture<>();
     Optional<ShardServiceStub> stub = peers.shard(peer);
     if (stub.isEmpty()) {
       result.completeExceptionally(new IllegalStateException("node " + peer + " is not on the ring"));
       return result;
     }
-    start.accept(stub.get(), new StreamObserver<>() {
-      @Override
-      public void onNext(T value) {
-        result.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        result.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {}
-    });
+    start.accept(stub.get(), result);
     return result;
   }
 

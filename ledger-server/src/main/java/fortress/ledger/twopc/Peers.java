@@ -38,6 +38,11 @@ public final class Peers implements AutoCloseable {
         k -> connect.apply(n))));
   }
 
+  /** Lets every channel reconnect at once; recovery calls it before each round. */
+  public void resetBackoff() {
+    channels.values().forEach(ManagedChannel::resetConnectBackoff);
+  }
+
   @Override
   public void close() throws InterruptedException {
     for (ManagedChannel c : channels.values()) {

@@ -1,0 +1,57 @@
+package fortress.proxy;
+
+import fortress.core.Settings;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Everything the shard proxy needs, read once at start-up from flags or environment variables and
+ * validated as a whole. Limits carry their unit in their name.
+ */
+public record ProxyConfig(
+    String host,
+    int grpcPort,
+    Path ringFile,
+    int serverThreads,
+    long callTimeoutMsDefault,
+    int retriesMax,
+    long retryBackoffMs,
+    int batchOperationsMax,
+    long shutdownGraceMs) {
+
+  public static final int GRPC_PORT_DEFAULT = 50051;
+
+  /** Reads the configuration; throws IllegalArgumentException listing every problem. */
+  public static ProxyConfig parse(String[] args, Map<String, String> env) {
+    Settings s = new Settings(args, env);
+    ProxyConfig config = read(s);
+    s.finish();
+    return config;
+  }
+
+  /** The --help text. */
+  public static String usage() {
+    Settings s = new Settings(new String[0], Map.of());
+    read(s);
+    return "Fortress shard proxy. Flags (or the environment variables beside them):\n" + s.usage();
+  }
+
+  private static ProxyConfig read(Settings s) {
+    String host = s.string("host", "127.0.0.1", "address the gRPC server binds");
+    int port = s.integer("grpc-port", GRPC_PORT_DEFAULT, 0, 65535, "gRPC port; 0 picks a free one");
+    String ring = s.string("ring-file", null, "the cluster's ring (fortress.cluster.v1.Ring in text format); required");
+    int threads = s.integer("server-threads", 4, 1, 512, "threads running handlers and node callbacks");
+    long timeoutMs = s.number("call-timeout-ms-default", 30_000, 100, 3_600_000,
+        "deadline given to a forwarded call when the client set none");
+    int retries = s.integer("retries-max", 3, 0, 10,
+        "retries of a call a node refused as WRONG_NODE or UNAVAILABLE (all are safe: mutations carry request_id)");
+    long backoffMs = s.number("retry-backoff-ms", 50, 1, 10_000, "first retry delay; doubles on each retry");
+    int batchMax = s.integer("batch-operations-max", 1_000, 1, 10_000, "operations allowed in one SubmitBatch");
+    long graceMs = s.number("shutdown-grace-ms", 10_000, 0, 600_000, "how long shutdown waits for in-flight calls");
+    if (ring == null) {
+      s.problem("--ring-file is required: the proxy routes by the cluster's ring");
+    }
+    return new ProxyConfig(host, port, ring == null ? null : Path.of(ring), threads, timeoutMs, retries, backoffMs,
+        batchMax, graceMs);
+  }
+}

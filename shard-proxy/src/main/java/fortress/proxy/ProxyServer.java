@@ -1,0 +1,121 @@
+package fortress.proxy;
+
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import fortress.cluster.v1.ClusterServiceGrpc;
+import fortress.cluster.v1.RingNode;
+import fortress.core.ring.RingFile;
+import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.proxy.api.ClusterProxy;
+import fortress.proxy.api.LedgerProxy;
+import fortress.proxy.route.Forwarder;
+import fortress.proxy.route.Nodes;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running shard proxy: LedgerService and ClusterService over the ring, with health and
+ * reflection. It holds no state; close() turns health NOT_SERVING, drains calls and closes the
+ * channels to the nodes.
+ */
+public final class ProxyServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+
+  private final ProxyConfig config;
+  private final Server server;
+  private final HealthStatusManager health;
+  private final Nodes nodes;
+  private final ScheduledExecutorService executor;
+  private boolean closed;
+
+  private ProxyServer(ProxyConfig config, Server server, HealthStatusManager health, Nodes nodes,
+      ScheduledExecutorService executor) {
+    this.config = config;
+    this.server = server;
+    this.health = health;
+    this.nodes = nodes;
+    this.executor = executor;
+  }
+
+  public static ProxyServer start(ProxyConfig config) throws IOException {
+    ScheduledExecutorService executor = executor(config);
+    return start(config, NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort())),
+        node -> NettyChannelBuilder.forTarget(node.getAddress()).usePlaintext().executor(executor).build(), executor);
+  }
+
+  /** Starts on the given transport, reaching nodes through {@code connect}; tests pass in-process ones. */
+  public static ProxyServer start(ProxyConfig config, ServerBuilder<?> builder,
+      Function<RingNode, ManagedChannel> connect) throws IOException {
+    return start(config, builder, connect, executor(config));
+  }
+
+  private static ScheduledExecutorService executor(ProxyConfig config) {
+    return Executors.newScheduledThreadPool(config.serverThreads(),
+        new ThreadFactoryBuilder().setNameFormat("proxy-%d").setDaemon(true).build());
+  }
+
+  private static ProxyServer start(ProxyConfig config, ServerBuilder<?> builder,
+      Function<RingNode, ManagedChannel> connect, ScheduledExecutorService executor) throws IOException {
+    RingFile ring = RingFile.open(config.ringFile());
+    Nodes nodes = new Nodes(ring, connect);
+    Forwarder forwarder = new Forwarder(nodes, executor, config.callTimeoutMsDefault(), config.retriesMax(),
+        config.retryBackoffMs());
+    HealthStatusManager health = new HealthStatusManager();
+    Server server = builder
+        .executor(executor)
+        .addService(new LedgerProxy(forwarder, config.batchOperationsMax()))
+        .addService(new ClusterProxy(forwarder))
+        .addService(health.getHealthService())
+        .addService(ProtoReflectionServiceV1.newInstance())
+        .build()
+        .start();
+    health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
+    health.setStatus(LedgerServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    health.setStatus(ClusterServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    log.info("shard proxy serving on port {} over {}", server.getPort(), ring.current());
+    return new ProxyServer(config, server, health, nodes, executor);
+  }
+
+  public int port() {
+    return server.getPort();
+  }
+
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    log.info("shard proxy shutting down");
+    health.enterTerminalState();
+    server.shutdown();
+    try {
+      if (!server.awaitTermination(config.shutdownGraceMs(), TimeUnit.MILLISECONDS)) {
+        server.shutdownNow();
+      }
+      nodes.close();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      server.shutdownNow();
+    }
+    executor.shutdownNow();
+    log.info("shard proxy stopped");
+  }
+}

@@ -1,0 +1,213 @@
+package fortress.proxy.api;
+
+import fortress.cluster.v1.RingNode;
+import fortress.ledger.v1.BatchOperation;
+import fortress.ledger.v1.BatchResult;
+import fortress.ledger.v1.CaptureHoldRequest;
+import fortress.ledger.v1.CaptureHoldResponse;
+import fortress.ledger.v1.ConsumeRequest;
+import fortress.ledger.v1.ConsumeResponse;
+import fortress.ledger.v1.CreateAccountRequest;
+import fortress.ledger.v1.CreateAccountResponse;
+import fortress.ledger.v1.CreateHoldRequest;
+import fortress.ledger.v1.CreateHoldResponse;
+import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.DepositResponse;
+import fortress.ledger.v1.GetAccountRequest;
+import fortress.ledger.v1.GetAccountResponse;
+import fortress.ledger.v1.GetOperationRequest;
+import fortress.ledger.v1.GetOperationResponse;
+import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.ledger.v1.LedgerServiceGrpc.LedgerServiceStub;
+import fortress.ledger.v1.ListEntriesRequest;
+import fortress.ledger.v1.ListEntriesResponse;
+import fortress.ledger.v1.ReleaseHoldRequest;
+import fortress.ledger.v1.ReleaseHoldResponse;
+import fortress.ledger.v1.SubmitBatchRequest;
+import fortress.ledger.v1.SubmitBatchResponse;
+import fortress.ledger.v1.TransferRequest;
+import fortress.ledger.v1.TransferResponse;
+import fortress.ledger.v1.VerifyJournalRequest;
+import fortress.ledger.v1.VerifyJournalResponse;
+import fortress.proxy.route.Errors;
+import fortress.proxy.route.Forwarder;
+import fortress.proxy.route.Keys;
+import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * {@code fortress.ledger.v1.LedgerService} for the whole cluster, unchanged. Each call goes to the
+ * node owning its account (a transfer to the debited account's node, which coordinates); calls
+ * that name no single account ask every node; SubmitBatch is split by node, run in parallel and
+ * merged back in order.
+ */
+public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
+  private final Forwarder forwarder;
+  private final int batchOperationsMax;
+
+  public LedgerProxy(Forwarder forwarder, int batchOperationsMax) {
+    this.forwarder = forwarder;
+    this.batchOperationsMax = batchOperationsMax;
+  }
+
+  @Override
+  public void createAccount(CreateAccountRequest r, StreamObserver<CreateAccountResponse> out) {
+    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.createAccount(r, o)), out);
+  }
+
+  @Override
+  public void getAccount(GetAccountRequest r, StreamObserver<GetAccountResponse> out) {
+    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.getAccount(r, o)), out);
+  }
+
+  @Override
+  public void deposit(DepositRequest r, StreamObserver<DepositResponse> out) {
+    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.deposit(r, o)), out);
+  }
+
+  @Override
+  public void consume(ConsumeRequest r, StreamObserver<ConsumeResponse> out) {
+    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.consume(r, o)), out);
+  }
+
+  @Override
+  public void transfer(TransferRequest r, StreamObserver<TransferResponse> out) {
+    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.transfer(r, o)), out);
+  }
+
+  @Override
+  public void createHold(CreateHoldRequest r, StreamObserver<CreateHoldResponse> out) {
+    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.createHold(r, o)), out);
+  }
+
+  @Override
+  public void captureHold(CaptureHoldRequest r, StreamObserver<CaptureHoldResponse> out) {
+    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.captureHold(r, o)), out);
+  }
+
+  @Override
+  public void releaseHold(ReleaseHoldRequest r, StreamObserver<ReleaseHoldResponse> out) {
+    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.releaseHold(r, o)), out);
+  }
+
+  @Override
+  public void listEntries(ListEntriesRequest r, StreamObserver<ListEntriesResponse> out) {
+    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.listEntries(r, o)), out);
+  }
+
+  /**
+   * An operation is recorded on the node of its account, which a request_id does not name, so
+   * every node is asked. Found anywhere wins; a transfer still being decided says so; if a node
+   * could not be asked and none has it, the answer is uncertain (UNAVAILABLE), never NOT_FOUND.
+   */
+  @Override
+  public void getOperation(GetOperationRequest r, StreamObserver<GetOperationResponse> out) {
+    Replies.reply(forwarder.<LedgerServiceStub, GetOperationResponse>everyNode(forwarder.nodes()::ledger,
+        (stub, o) -> stub.getOperation(r, o)).thenApply(answers -> {
+          Forwarder.Answer<GetOperationResponse> notFound = null;
+          Forwarder.Answer<GetOperationResponse> refused = null;
+          Forwarder.Answer<GetOperationResponse> unreachable = null;
+          for (Forwarder.Answer<GetOperationResponse> a : answers) {
+            String reason = a.error() == null ? null : Errors.reason(a.error());
+            if (a.error() == null) {
+              return a.value();
+            } else if ("TRANSFER_IN_PROGRESS".equals(reason) || "INVALID_FIELD".equals(reason)) {
+              refused = refused == null ? a : refused;
+            } else if ("OPERATION_NOT_FOUND".equals(reason)) {
+              notFound = a;
+            } else {
+              unreachable = unreachable == null ? a : unreachable;
+            }
+          }
+          Forwarder.Answer<GetOperationResponse> worst = refused != null ? refused
+              : unreachable != null ? unreachable : notFound;
+          throw Errors.fromNode(worst.error(), worst.node().getNodeId());
+        }), out);
+  }
+
+  /** Verifies every node's journal: ok only if all are; the first bad node's findings otherwise. */
+  @Override
+  public void verifyJournal(VerifyJournalRequest r, StreamObserver<VerifyJournalResponse> out) {
+    Replies.reply(forwarder.<LedgerServiceStub, VerifyJournalResponse>everyNode(forwarder.nodes()::ledger,
+        (stub, o) -> stub.verifyJournal(r, o)).thenApply(answers -> {
+          VerifyJournalResponse.Builder all = VerifyJournalResponse.newBuilder().setOk(true);
+          for (Forwarder.Answer<VerifyJournalResponse> a : answers) {
+            if (a.error() != null) {
+              throw Errors.fromNode(a.error(), a.node().getNodeId());
+            }
+            VerifyJournalResponse v = a.value();
+            all.setEntriesChecked(all.getEntriesChecked() + v.getEntriesChecked())
+                .setAccountsChecked(all.getAccountsChecked() + v.getAccountsChecked());
+            if (all.getOk() && !v.getOk()) {
+              all.setOk(false).setFirstBadSequence(v.getFirstBadSequence())
+                  .setProblem("node " + a.node().getNodeId() + ": " + v.getProblem())
+                  .setMismatchedAccountId(v.getMismatchedAccountId());
+            }
+          }
+          return all.build();
+        }), out);
+  }
+
+  @Override
+  public void submitBatch(SubmitBatchRequest r, StreamObserver<SubmitBatchResponse> out) {
+    int n = r.getOperationsCount();
+    if (n == 0 || n > batchOperationsMax) {
+      out.onError(Errors.invalid("operations", "must hold from 1 to " + batchOperationsMax + " operations, not " + n));
+      return;
+    }
+    BatchResult[] results = new BatchResult[n];
+    List<Integer> all = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      all.add(i);
+    }
+    Replies.reply(sendBatch(r, all, results, true)
+        .thenApply(v -> SubmitBatchResponse.newBuilder().addAllResults(List.of(results)).build()), out);
+  }
+
+  /**
+   * Sends the operations at these positions, grouped by owning node, in parallel. Operations a
+   * node refused as WRONG_NODE (the ring changed) are sent once more under the refreshed ring.
+   */
+  private CompletableFuture<Void> sendBatch(SubmitBatchRequest r, List<Integer> positions, BatchResult[] results,
+      boolean firstRound) {
+    Map<RingNode, List<Integer>> byNode = new LinkedHashMap<>();
+    for (int i : positions) {
+      byNode.computeIfAbsent(forwarder.owner(Keys.of(r.getOperations(i))), k -> new ArrayList<>()).add(i);
+    }
+    List<CompletableFuture<Void>> parts = new ArrayList<>();
+    List<Integer> misrouted = new ArrayList<>();
+    byNode.forEach((node, indexes) -> {
+      SubmitBatchRequest.Builder part = SubmitBatchRequest.newBuilder();
+      for (int i : indexes) {
+        part.addOperations(r.getOperations(i));
+      }
+      SubmitBatchRequest request = part.build();
+      parts.add(forwarder.<LedgerServiceStub, SubmitBatchResponse>send(() -> node, forwarder.nodes()::ledger,
+          (stub, o) -> stub.submitBatch(request, o)).handle((response, error) -> {
+            synchronized (results) {
+              for (int k = 0; k < indexes.size(); k++) {
+                BatchResult result = error != null
+                    ? BatchResult.newBuilder().setError(Errors.operationError(error, node.getNodeId())).build()
+                    : response.getResults(k);
+                if (firstRound && result.hasError() && Errors.WRONG_NODE.equals(result.getError().getReason())) {
+                  misrouted.add(indexes.get(k));
+                }
+                results[indexes.get(k)] = result;
+              }
+            }
+            return null;
+          }));
+    });
+    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenCompose(v -> {
+      if (misrouted.isEmpty()) {
+        return CompletableFuture.completedFuture(null);
+      }
+      forwarder.nodes().ring().refresh();
+      return sendBatch(r, misrouted, results, false);
+    });
+  }
+}

@@ -1,0 +1,266 @@
+package fortress.proxy;
+
+import static fortress.ledger.TestNode.assertInvalid;
+import static fortress.ledger.TestNode.assertRejected;
+import static fortress.ledger.TestNode.id;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import fortress.cluster.v1.ClusterServiceGrpc;
+import fortress.cluster.v1.GetClusterTotalsRequest;
+import fortress.cluster.v1.GetClusterTotalsResponse;
+import fortress.cluster.v1.GetRingRequest;
+import fortress.cluster.v1.GetRingResponse;
+import fortress.cluster.v1.ListInDoubtRequest;
+import fortress.cluster.v1.Ring;
+import fortress.cluster.v1.VerifyClusterRequest;
+import fortress.cluster.v1.VerifyClusterResponse;
+import fortress.core.ring.RingFile;
+import fortress.ledger.TestCluster;
+import fortress.ledger.v1.BatchOperation;
+import fortress.ledger.v1.CaptureHoldRequest;
+import fortress.ledger.v1.ConsumeRequest;
+import fortress.ledger.v1.CreateAccountRequest;
+import fortress.ledger.v1.CreateHoldRequest;
+import fortress.ledger.v1.CreateHoldResponse;
+import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.GetAccountRequest;
+import fortress.ledger.v1.GetOperationRequest;
+import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.ledger.v1.SubmitBatchRequest;
+import fortress.ledger.v1.SubmitBatchResponse;
+import fortress.ledger.v1.TransferRequest;
+import fortress.ledger.v1.TransferResponse;
+import fortress.ledger.v1.VerifyJournalRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class ProxyTest {
+  private static TestCluster cluster;
+  private static ProxyServer proxy;
+  private static ManagedChannel channel;
+
+  @BeforeAll
+  static void start() throws Exception {
+    cluster = new TestCluster(3);
+    String name = "proxy-" + UUID.randomUUID();
+    proxy = ProxyServer.start(ProxyConfig.parse(new String[] {"--ring-file=" + cluster.ringFile(),
+        "--retry-backoff-ms=10"}, Map.of()), InProcessServerBuilder.forName(name), cluster::connect);
+    channel = InProcessChannelBuilder.forName(name).build();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    channel.shutdownNow();
+    proxy.close();
+    cluster.close();
+  }
+
+  private static LedgerServiceGrpc.LedgerServiceBlockingStub ledger() {
+    return LedgerServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  private static ClusterServiceGrpc.ClusterServiceBlockingStub admin() {
+    return ClusterServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  private static String tenant() {
+    return "t-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  private static void open(String tenant, String account, long deposit) {
+    ledger().createAccount(CreateAccountRequest.newBuilder().setRequestId(id()).setTenantId(tenant)
+        .setAccountId(account).build());
+    if (deposit > 0) {
+      ledger().deposit(DepositRequest.newBuilder().setRequestId(id()).setTenantId(tenant).setAccountId(account)
+          .setAmount(deposit).build());
+    }
+  }
+
+  private static long balance(String tenant, String account) {
+    return ledger().getAccount(GetAccountRequest.newBuilder().setTenantId(tenant).setAccountId(account).build())
+        .getAccount().getBalance();
+  }
+
+  private static void eventually(String what, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not within 20 s: " + what);
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
+  void aTransferBetweenNodesThroughTheProxy_isAtomic_andTheClusterConserves() throws Exception {
+    String t = tenant();
+    GetRingResponse ring = admin().getRing(GetRingRequest.newBuilder().setTenantId(t)
+        .addAccountIds("alice").addAccountIds("bob").addAccountIds("carol").addAccountIds("dave").build());
+    assertThat(ring.getRing().getNodesCount()).isEqualTo(3);
+    assertThat(ring.getPlacementsList()).allSatisfy(p ->
+        assertThat(p.getNodeId()).isEqualTo(cluster.ring().owner(t, p.getAccountId()).getNodeId()));
+    String a = cluster.accountOn("ledger-1", t, "alice-");
+    String b = cluster.accountOn("ledger-3", t, "bob-");
+    open(t, a, 100);
+    open(t, b, 0);
+
+    TransferResponse r = ledger().transfer(TransferRequest.newBuilder().setRequestId(id()).setTenantId(t)
+        .setFromAccountId(a).setToAccountId(b).setAmount(60).build());
+
+    assertThat(r.getFromAccount().getBalance()).isEqualTo(40);
+    eventually("credit applied", () -> balance(t, b) == 60);
+    eventually("nothing in doubt", () -> admin().listInDoubt(ListInDoubtRequest.getDefaultInstance())
+        .getTotalCount() == 0);
+    GetClusterTotalsResponse totals = admin().getClusterTotals(GetClusterTotalsRequest.getDefaultInstance());
+    assertThat(totals.getNodesCount()).isEqualTo(3);
+    assertThat(totals.getConserved()).isTrue();
+    assertThat(totals.getBalance()).isEqualTo(totals.getDeposited() - totals.getConsumed());
+    VerifyClusterResponse verified = admin().verifyCluster(VerifyClusterRequest.getDefaultInstance());
+    assertThat(verified.getOk()).as(verified.toString()).isTrue();
+    assertThat(verified.getNodesList()).allSatisfy(n -> assertThat(n.getResult().getOk()).isTrue());
+    assertThat(ledger().verifyJournal(VerifyJournalRequest.getDefaultInstance()).getOk()).isTrue();
+  }
+
+  @Test
+  void getOperation_findsTheRecordOnWhicheverNodeHoldsIt_orSaysNotFound() {
+    String t = tenant();
+    String a = cluster.accountOn("ledger-2", t, "a");
+    String request = id();
+    ledger().createAccount(CreateAccountRequest.newBuilder().setRequestId(request).setTenantId(t).setAccountId(a)
+        .build());
+
+    assertThat(ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setRequestId(request).build())
+        .getOperation().getCreateAccount().getAccount().getAccountId()).isEqualTo(a);
+    assertRejected(() -> ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setRequestId(id())
+        .build()), Status.Code.NOT_FOUND, "OPERATION_NOT_FOUND");
+    assertInvalid(() -> ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).build()), "request_id");
+  }
+
+  @Test
+  void submitBatch_isSplitByNode_andMergedBackInOrder() {
+    String t = tenant();
+    List<String> accounts = List.of(cluster.accountOn("ledger-1", t, "x"), cluster.accountOn("ledger-2", t, "y"),
+        cluster.accountOn("ledger-3", t, "z"));
+    SubmitBatchRequest.Builder batch = SubmitBatchRequest.newBuilder();
+    for (String account : accounts) {
+      batch.addOperations(BatchOperation.newBuilder().setCreateAccount(CreateAccountRequest.newBuilder()
+          .setRequestId(id()).setTenantId(t).setAccountId(account)));
+    }
+    for (int i = 0; i < 9; i++) {
+      batch.addOperations(BatchOperation.newBuilder().setDeposit(DepositRequest.newBuilder().setRequestId(id())
+          .setTenantId(t).setAccountId(accounts.get(i % 3)).setAmount(10 + i)));
+    }
+    batch.addOperations(BatchOperation.newBuilder().setConsume(ConsumeRequest.newBuilder().setRequestId(id())
+        .setTenantId(t).setAccountId(accounts.get(0)).setAmount(1_000)));
+    batch.addOperations(BatchOperation.getDefaultInstance());
+
+    SubmitBatchResponse r = ledger().submitBatch(batch.build());
+
+    assertThat(r.getResultsCount()).isEqualTo(14);
+    for (int i = 0; i < 3; i++) {
+      assertThat(r.getResults(i).getCreateAccount().getAccount().getAccountId()).isEqualTo(accounts.get(i));
+    }
+    for (int i = 0; i < 9; i++) {
+      assertThat(r.getResults(3 + i).getDeposit().getAccount().getAccountId()).isEqualTo(accounts.get(i % 3));
+    }
+    assertThat(r.getResults(12).getError().getReason()).isEqualTo("INSUFFICIENT_FUNDS");
+    assertThat(r.getResults(13).getError().getReason()).isEqualTo("INVALID_FIELD");
+    assertThat(balance(t, accounts.get(0))).isEqualTo(10 + 13 + 16);
+    assertInvalid(() -> ledger().submitBatch(SubmitBatchRequest.getDefaultInstance()), "operations");
+  }
+
+  @Test
+  void holdCalls_routeByTheAccountTheHoldIdCarries() {
+    String t = tenant();
+    String a = cluster.accountOn("ledger-3", t, "h");
+    open(t, a, 50);
+    CreateHoldResponse hold = ledger().createHold(CreateHoldRequest.newBuilder().setRequestId(id()).setTenantId(t)
+        .setAccountId(a).setAmount(20).setTimeoutSeconds(60).build());
+
+    ledger().captureHold(CaptureHoldRequest.newBuilder().setRequestId(id()).setTenantId(t)
+        .setHoldId(hold.getHold().getHoldId()).setAmount(5).build());
+
+    assertThat(balance(t, a)).isEqualTo(45);
+    assertRejected(() -> ledger().captureHold(CaptureHoldRequest.newBuilder().setRequestId(id()).setTenantId(t)
+        .setHoldId("hold-unknown").build()), Status.Code.NOT_FOUND, "HOLD_NOT_FOUND");
+  }
+
+  @Test
+  void badInput_getsInvalidArgumentNamingTheField() {
+    assertInvalid(() -> ledger().deposit(DepositRequest.newBuilder().setRequestId(id()).setTenantId("t")
+        .setAccountId("a").setAmount(-5).build()), "amount");
+    assertInvalid(() -> ledger().createAccount(CreateAccountRequest.newBuilder().setRequestId(id()).build()),
+        "tenant_id");
+    assertInvalid(() -> admin().getRing(GetRingRequest.newBuilder().addAccountIds("a").build()), "tenant_id");
+    assertInvalid(() -> admin().getRing(GetRingRequest.newBuilder().setTenantId("t").addAccountIds("bad id")
+        .build()), "account_ids[0]");
+    assertInvalid(() -> admin().listInDoubt(ListInDoubtRequest.newBuilder().setPageSize(-1).build()), "page_size");
+  }
+
+  @Test
+  void aDeadlineTooShortForTheCall_endsAsDeadlineExceeded() {
+    io.grpc.StatusRuntimeException e = org.assertj.core.api.Assertions.catchThrowableOfType(
+        io.grpc.StatusRuntimeException.class,
+        () -> LedgerServiceGrpc.newBlockingStub(channel).withDeadlineAfter(1, TimeUnit.NANOSECONDS)
+            .verifyJournal(VerifyJournalRequest.getDefaultInstance()));
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+  }
+
+  @Test
+  void aProxyWithAStaleRing_isToldWrongNode_refreshesAndRetries() throws Exception {
+    Path stale = Files.createTempFile("ring", ".txtpb");
+    Ring full = cluster.ring().spec();
+    RingFile.write(stale, Ring.newBuilder().setEpoch(1).addNodes(full.getNodes(0)).build());
+    String name = "stale-proxy-" + UUID.randomUUID();
+    try (ProxyServer staleProxy = ProxyServer.start(ProxyConfig.parse(new String[] {"--ring-file=" + stale},
+        Map.of()), InProcessServerBuilder.forName(name), cluster::connect)) {
+      ManagedChannel c = InProcessChannelBuilder.forName(name).build();
+      String t = tenant();
+      String onTwo = cluster.accountOn("ledger-2", t, "w");
+      RingFile.write(stale, full.toBuilder().setEpoch(2).build());
+      Files.setLastModifiedTime(stale, FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+
+      LedgerServiceGrpc.newBlockingStub(c).withDeadlineAfter(30, TimeUnit.SECONDS).createAccount(
+          CreateAccountRequest.newBuilder().setRequestId(id()).setTenantId(t).setAccountId(onTwo).build());
+
+      assertThat(cluster.node("ledger-2").account(t, onTwo).getAccountId()).isEqualTo(onTwo);
+      c.shutdownNow();
+    } finally {
+      Files.delete(stale);
+    }
+  }
+
+  @Test
+  void aNodeThatIsDown_givesUnavailableWithAReason_whileOthersServe() throws Exception {
+    String t = tenant();
+    String onTwo = cluster.accountOn("ledger-2", t, "d");
+    String onOne = cluster.accountOn("ledger-1", t, "u");
+    open(t, onTwo, 5);
+    cluster.stop("ledger-2");
+    try {
+      assertRejected(() -> balance(t, onTwo), Status.Code.UNAVAILABLE, "NODE_UNAVAILABLE");
+      open(t, onOne, 7);
+      assertThat(balance(t, onOne)).isEqualTo(7);
+      assertRejected(() -> admin().getClusterTotals(GetClusterTotalsRequest.getDefaultInstance()),
+          Status.Code.UNAVAILABLE, "NODE_UNAVAILABLE");
+      assertThat(admin().listInDoubt(ListInDoubtRequest.getDefaultInstance()).getUnreachableNodesList())
+          .singleElement().asString().startsWith("ledger-2: ");
+    } finally {
+      cluster.start("ledger-2");
+    }
+    assertThat(balance(t, onTwo)).isEqualTo(5);
+  }
+}
