@@ -13,8 +13,14 @@ import java.util.Base64;
  * {@code dataDir/keys} readable only by the owner, and reused on restart so the journal still
  * verifies. Production supplies keys through the environment or files instead.
  */
-final class DevKeys {
+public final class DevKeys {
   private DevKeys() {}
+
+  /** The file holding the named key (base64), created with a fresh key if missing. */
+  public static Path file(Path dataDir, String name) throws IOException {
+    loadOrCreate(dataDir, name);
+    return dataDir.resolve("keys").resolve(name + ".key");
+  }
 
   static byte[] loadOrCreate(Path dataDir, String name) throws IOException {
     Path dir = dataDir.resolve("keys");

@@ -1,0 +1,222 @@
+package fortress.local;
+
+import fortress.cluster.v1.Ring;
+import fortress.cluster.v1.RingNode;
+import fortress.core.ring.RingFile;
+import fortress.ledger.DevKeys;
+import fortress.ledger.store.LocalPostgres;
+import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A whole Fortress cluster on this machine: one embedded PostgreSQL (fsync, synchronous_commit
+ * and full_page_writes on) with a database per ledger node, the ledger nodes and the shard proxy,
+ * each server in its own process so any one can be killed alone. Server output goes to
+ * {@code dataDir/logs/<name>.log}.
+ */
+public final class LocalCluster implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(LocalCluster.class);
+  public static final String PROXY = "proxy";
+  private static final long HEALTHY_WITHIN_MS = 90_000;
+
+  /** Where things are and how many; a port of 0 picks a free one. */
+  public record Options(Path root, Path dataDir, int nodes, String host, int proxyPort, int nodePortBase,
+      String javaHeap) {}
+
+  private final Options options;
+  private final LocalPostgres postgres;
+  private final Path ringFile;
+  private final Map<String, List<String>> commands = new LinkedHashMap<>();
+  private final Map<String, Process> processes = new LinkedHashMap<>();
+  private final Map<String, String> addresses = new LinkedHashMap<>();
+
+  private LocalCluster(Options options, LocalPostgres postgres, Path ringFile) {
+    this.options = options;
+    this.postgres = postgres;
+    this.ringFile = ringFile;
+  }
+
+  /** Starts PostgreSQL, every node and the proxy, and returns once all report SERVING. */
+  public static LocalCluster start(Options o) throws Exception {
+    return start(o, Map.of());
+  }
+
+  /** The same, with extra flags for some servers (fault tests arm failpoints this way). */
+  public static LocalCluster start(Options o, Map<String, List<String>> extraFlags) throws Exception {
+    Files.createDirectories(o.dataDir().resolve("logs"));
+    LocalPostgres postgres = LocalPostgres.start(o.dataDir());
+    Ring.Builder ring = Ring.newBuilder().setEpoch(1);
+    List<Integer> ports = new ArrayList<>();
+    for (int i = 1; i <= o.nodes(); i++) {
+      int port = o.nodePortBase() == 0 ? freePort() : o.nodePortBase() + i - 1;
+      ports.add(port);
+      ring.addNodes(RingNode.newBuilder().setNodeId("ledger-" + i).setAddress(o.host() + ":" + port));
+    }
+    Path ringFile = o.dataDir().resolve("ring.txtpb");
+    RingFile.write(ringFile, ring.build());
+    LocalCluster cluster = new LocalCluster(o, postgres, ringFile);
+    try {
+      for (int i = 1; i <= o.nodes(); i++) {
+        String nodeId = "ledger-" + i;
+        Path nodeDir = o.dataDir().resolve(nodeId);
+        String jdbc = postgres.ensureDatabase("ledger_" + i);
+        List<String> command = cluster.java(o.root().resolve("ledger-server/target/ledger-server.jar"));
+        command.addAll(List.of("--node-id=" + nodeId, "--host=" + o.host(), "--grpc-port=" + ports.get(i - 1),
+            "--jdbc-url=" + jdbc, "--ring-file=" + ringFile, "--data-dir=" + nodeDir,
+            "--journal-key-file=" + DevKeys.file(nodeDir, "journal"), "--card-key-file=" + DevKeys.file(nodeDir, "card")));
+        cluster.commands.put(nodeId, command);
+        cluster.addresses.put(nodeId, o.host() + ":" + ports.get(i - 1));
+      }
+      int proxyPort = o.proxyPort() == 0 ? freePort() : o.proxyPort();
+      List<String> proxy = cluster.java(o.root().resolve("shard-proxy/target/shard-proxy.jar"));
+      proxy.addAll(List.of("--host=" + o.host(), "--grpc-port=" + proxyPort, "--ring-file=" + ringFile));
+      cluster.commands.put(PROXY, proxy);
+      cluster.addresses.put(PROXY, o.host() + ":" + proxyPort);
+      for (String name : cluster.commands.keySet()) {
+        cluster.launch(name, extraFlags.getOrDefault(name, List.of()));
+      }
+      for (String name : cluster.commands.keySet()) {
+        cluster.awaitServing(name);
+      }
+      return cluster;
+    } catch (Exception | Error e) {
+      cluster.close();
+      throw e;
+    }
+  }
+
+  private List<String> java(Path jar) {
+    if (!Files.exists(jar)) {
+      throw new IllegalStateException(jar + " is missing: build it first (mvn -DskipTests package)");
+    }
+    String java = ProcessHandle.current().info().command().orElse("java");
+    return new ArrayList<>(List.of(java, "-Xmx" + options.javaHeap(), "-jar", jar.toString()));
+  }
+
+  /** Starts a server's process (again), with extra flags; does not wait for it. */
+  public synchronized void launch(String name, List<String> extraFlags) throws IOException {
+    List<String> command = new ArrayList<>(commands.get(name));
+    command.addAll(extraFlags);
+    Path logFile = options.dataDir().resolve("logs").resolve(name + ".log");
+    Process p = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
+    processes.put(name, p);
+    log.info("started {} (pid {}), log in {}", name, p.pid(), logFile);
+  }
+
+  /** Restarts a stopped or killed server without extra flags and waits until it serves. */
+  public void restart(String name) throws Exception {
+    launch(name, List.of());
+    awaitServing(name);
+  }
+
+  /** Waits until the server reports SERVING on the gRPC health service. */
+  public void awaitServing(String name) throws Exception {
+    long deadline = System.currentTimeMillis() + HEALTHY_WITHIN_MS;
+    ManagedChannel channel = NettyChannelBuilder.forTarget(addresses.get(name)).usePlaintext().build();
+    try {
+      while (true) {
+        Process p = processes.get(name);
+        if (!p.isAlive()) {
+          throw new IllegalStateException(name + " exited with status " + p.exitValue() + "; see "
+              + options.dataDir().resolve("logs").resolve(name + ".log"));
+        }
+        try {
+          if (HealthGrpc.newBlockingStub(channel).withDeadlineAfter(1, TimeUnit.SECONDS)
+              .check(HealthCheckRequest.getDefaultInstance()).getStatus() == ServingStatus.SERVING) {
+            return;
+          }
+        } catch (io.grpc.StatusRuntimeException notYet) {
+          channel.resetConnectBackoff();
+        }
+        if (System.currentTimeMillis() > deadline) {
+          throw new IllegalStateException(name + " did not report SERVING within " + HEALTHY_WITHIN_MS + " ms");
+        }
+        Thread.sleep(100);
+      }
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  /** SIGKILL: the server gets no chance to flush or say goodbye. */
+  public void kill(String name) throws InterruptedException {
+    Process p = processes.get(name);
+    p.destroyForcibly();
+    p.waitFor();
+  }
+
+  /** SIGTERM, then waits for a clean exit (SIGKILL after 30 s). */
+  public void stop(String name) throws InterruptedException {
+    Process p = processes.get(name);
+    if (p == null || !p.isAlive()) {
+      return;
+    }
+    p.destroy();
+    if (!p.waitFor(30, TimeUnit.SECONDS)) {
+      log.warn("{} did not stop within 30 s; killing it", name);
+      p.destroyForcibly().waitFor();
+    }
+  }
+
+  /** Waits for a server to exit by itself (a failpoint, say); returns its exit status. */
+  public int awaitExit(String name, long timeoutMs) throws InterruptedException {
+    Process p = processes.get(name);
+    if (!p.waitFor(timeoutMs, TimeUnit.MILLISECONDS)) {
+      throw new IllegalStateException(name + " still running after " + timeoutMs + " ms");
+    }
+    return p.exitValue();
+  }
+
+  public String address(String name) {
+    return addresses.get(name);
+  }
+
+  public List<String> nodeIds() {
+    return commands.keySet().stream().filter(n -> !n.equals(PROXY)).toList();
+  }
+
+  public Path ringFile() {
+    return ringFile;
+  }
+
+  public LocalPostgres postgres() {
+    return postgres;
+  }
+
+  /** Stops the proxy, then the nodes, then PostgreSQL. */
+  @Override
+  public void close() throws InterruptedException, IOException {
+    stop(PROXY);
+    for (String nodeId : nodeIds()) {
+      Process p = processes.get(nodeId);
+      if (p != null && p.isAlive()) {
+        p.destroy();
+      }
+    }
+    for (String nodeId : nodeIds()) {
+      stop(nodeId);
+    }
+    postgres.close();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}

@@ -1,0 +1,62 @@
+package fortress.local;
+
+import fortress.core.Settings;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+
+/** {@code deploy/local/run}: the whole local cluster until Ctrl-C. {@code --help} lists the flags. */
+public final class Main {
+  private Main() {}
+
+  public static void main(String[] args) throws Exception {
+    Settings s = new Settings(Arrays.stream(args).filter(a -> !a.equals("--help")).toArray(String[]::new),
+        System.getenv());
+    Path dataDir = Path.of(s.string("data-dir", ".fortress/cluster", "PostgreSQL data, keys, ring file and logs"));
+    int nodes = s.integer("nodes", 3, 1, 16, "ledger nodes to start");
+    String host = s.string("host", "127.0.0.1", "address every server binds");
+    int proxyPort = s.integer("proxy-port", 50051, 0, 65535, "the shard proxy's gRPC port");
+    int nodePortBase = s.integer("node-port-base", 50061, 0, 65535, "ledger-1's gRPC port; the next nodes follow");
+    String heap = s.string("java-heap", "256m", "maximum heap of each server process");
+    Path root = Path.of(s.string("root", ".", "the Fortress checkout holding the built jars"));
+    if (Arrays.asList(args).contains("--help")) {
+      System.out.print("Fortress local cluster. Flags (or the environment variables beside them):\n" + s.usage());
+      return;
+    }
+    try {
+      s.finish();
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      System.exit(2);
+    }
+    LocalCluster cluster = LocalCluster.start(new LocalCluster.Options(root, dataDir, nodes, host, proxyPort,
+        nodePortBase, heap), Map.of());
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        cluster.close();
+        System.out.println("Fortress local cluster stopped.");
+      } catch (Exception e) {
+        System.err.println("stopping the cluster: " + e);
+      }
+    }, "cluster-shutdown"));
+    String proxy = cluster.address(LocalCluster.PROXY);
+    StringBuilder nodeLines = new StringBuilder();
+    for (String nodeId : cluster.nodeIds()) {
+      nodeLines.append(String.format("  %-8s %s%n", nodeId, cluster.address(nodeId)));
+    }
+    System.out.printf("""
+        Fortress local cluster is ready.
+          proxy    %s   (fortress.ledger.v1.LedgerService, fortress.cluster.v1.ClusterService)
+        %s  postgres 127.0.0.1:%d (embedded, durable), data in %s
+          logs     %s
+        Try:
+          grpcurl -plaintext %s list
+          grpcurl -plaintext -d '{"tenant_id":"acme","account_ids":["alice","bob","carol"]}' \\
+            %s fortress.cluster.v1.ClusterService/GetRing
+          grpcurl -plaintext %s fortress.cluster.v1.ClusterService/GetClusterTotals
+        Ctrl-C stops everything.
+        """, proxy, nodeLines, cluster.postgres().port(), dataDir.toAbsolutePath(),
+        dataDir.resolve("logs").toAbsolutePath(), proxy, proxy, proxy);
+    Thread.currentThread().join();
+  }
+}
