@@ -53,7 +53,7 @@ public final class LedgerBench {
       long errors) {}
 
   public static void main(String[] args) throws Exception {
-    fortress.ledger.Settings s = new fortress.ledger.Settings(args, System.getenv());
+    fortress.core.Settings s = new fortress.core.Settings(args, System.getenv());
     int seconds = s.integer("seconds", 10, 1, 3600, "measured seconds per scenario");
     int warmup = s.integer("warmup-seconds", 3, 0, 600, "unmeasured seconds before each scenario");
     int accounts = s.integer("accounts", 1000, 2, 1_000_000, "accounts the calls spread over");

@@ -2,25 +2,22 @@ package fortress.ledger.twopc;
 
 import fortress.cluster.v1.RingNode;
 import fortress.core.ring.RingFile;
+import fortress.core.rpc.NodeChannels;
 import fortress.shard.v1.ShardServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
-/** One channel per other ledger node, opened on first use from the ring's addresses. */
+/** The other ledger nodes, reached at the ring's addresses. */
 public final class Peers implements AutoCloseable {
   private final RingFile ring;
-  private final Function<RingNode, ManagedChannel> connect;
-  private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+  private final NodeChannels channels;
 
   /** {@code ring} is null for a standalone node, which has no peers. */
   public Peers(RingFile ring, Function<RingNode, ManagedChannel> connect) {
     this.ring = ring;
-    this.connect = connect;
+    this.channels = new NodeChannels(connect);
   }
 
   /** Plaintext Netty channels to each node's address. */
@@ -33,25 +30,17 @@ public final class Peers implements AutoCloseable {
     if (ring == null) {
       return Optional.empty();
     }
-    Optional<RingNode> node = ring.current().node(nodeId).or(() -> ring.refresh().node(nodeId));
-    return node.map(n -> ShardServiceGrpc.newStub(channels.computeIfAbsent(n.getNodeId() + "@" + n.getAddress(),
-        k -> connect.apply(n))));
+    return ring.current().node(nodeId).or(() -> ring.refresh().node(nodeId))
+        .map(n -> ShardServiceGrpc.newStub(channels.channel(n)));
   }
 
   /** Lets every channel reconnect at once; recovery calls it before each round. */
   public void resetBackoff() {
-    channels.values().forEach(ManagedChannel::resetConnectBackoff);
+    channels.resetBackoff();
   }
 
   @Override
   public void close() throws InterruptedException {
-    for (ManagedChannel c : channels.values()) {
-      c.shutdown();
-    }
-    for (ManagedChannel c : channels.values()) {
-      if (!c.awaitTermination(2, TimeUnit.SECONDS)) {
-        c.shutdownNow();
-      }
-    }
+    channels.close();
   }
 }

@@ -2,23 +2,20 @@ package fortress.proxy.route;
 
 import fortress.cluster.v1.RingNode;
 import fortress.core.ring.RingFile;
+import fortress.core.rpc.NodeChannels;
 import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.shard.v1.ShardServiceGrpc;
 import io.grpc.ManagedChannel;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
-/** The ring in force and one channel per ledger node, opened on first use. */
+/** The ring in force and the ledger nodes on it. */
 public final class Nodes implements AutoCloseable {
   private final RingFile ring;
-  private final Function<RingNode, ManagedChannel> connect;
-  private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+  private final NodeChannels channels;
 
   public Nodes(RingFile ring, Function<RingNode, ManagedChannel> connect) {
     this.ring = ring;
-    this.connect = connect;
+    this.channels = new NodeChannels(connect);
   }
 
   public RingFile ring() {
@@ -26,35 +23,20 @@ public final class Nodes implements AutoCloseable {
   }
 
   public LedgerServiceGrpc.LedgerServiceStub ledger(RingNode node) {
-    return LedgerServiceGrpc.newStub(channel(node));
+    return LedgerServiceGrpc.newStub(channels.channel(node));
   }
 
   public ShardServiceGrpc.ShardServiceStub shard(RingNode node) {
-    return ShardServiceGrpc.newStub(channel(node));
+    return ShardServiceGrpc.newStub(channels.channel(node));
   }
 
-  /**
-   * Lets a call to a node that just failed reconnect at once, instead of after the channel's
-   * reconnect backoff (up to two minutes): a node that restarted is used as soon as it is back.
-   */
+  /** Lets the next call to a node that just failed reconnect at once. */
   public void resetBackoff(RingNode node) {
-    ManagedChannel c = channels.get(node.getNodeId() + "@" + node.getAddress());
-    if (c != null) {
-      c.resetConnectBackoff();
-    }
-  }
-
-  private ManagedChannel channel(RingNode node) {
-    return channels.computeIfAbsent(node.getNodeId() + "@" + node.getAddress(), k -> connect.apply(node));
+    channels.resetBackoff(node);
   }
 
   @Override
   public void close() throws InterruptedException {
-    channels.values().forEach(ManagedChannel::shutdown);
-    for (ManagedChannel c : channels.values()) {
-      if (!c.awaitTermination(2, TimeUnit.SECONDS)) {
-        c.shutdownNow();
-      }
-    }
+    channels.close();
   }
 }
