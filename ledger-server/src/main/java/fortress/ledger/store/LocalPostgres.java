@@ -39,6 +39,7 @@ public final class LocalPostgres implements AutoCloseable {
     Files.createDirectories(pgData);
     stopOrphanedPostmaster(pgData);
     EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+        .setPgBinaryResolver(LocalPostgres::binaries)
         .setDataDirectory(pgData)
         .setCleanDataDirectory(false)
         .setRegisterShutdownHook(false)
@@ -53,6 +54,21 @@ public final class LocalPostgres implements AutoCloseable {
     local.checkDurable();
     log.info("PostgreSQL running on port {} with data in {}", postgres.getPort(), pgData);
     return local;
+  }
+
+  /**
+   * The PostgreSQL binaries for this machine, the first copy on the classpath. (A server jar's
+   * manifest class path can put the binaries jar on the classpath twice, which the default
+   * resolver refuses.)
+   */
+  private static java.io.InputStream binaries(String system, String hardware) throws IOException {
+    String arch = hardware.equalsIgnoreCase("amd64") ? "x86_64" : hardware.toLowerCase(java.util.Locale.ROOT);
+    String name = "postgres-" + system.toLowerCase(java.util.Locale.ROOT) + "-" + arch + ".txz";
+    java.io.InputStream in = LocalPostgres.class.getResourceAsStream("/" + name);
+    if (in == null) {
+      throw new IOException("no embedded PostgreSQL binaries (" + name + ") on the classpath for this machine");
+    }
+    return in;
   }
 
   public int port() {
