@@ -11,6 +11,7 @@ import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.ledger.write.Writer;
 import fortress.cluster.v1.RingNode;
 import fortress.core.ring.RingFile;
+import fortress.core.rpc.Servers;
 import fortress.ledger.api.ShardService;
 import fortress.ledger.store.TwoPhaseReader;
 import fortress.ledger.twopc.Coordinator;
@@ -173,19 +174,14 @@ public final class LedgerServer implements AutoCloseable {
     log.info("ledger node {} shutting down", config.nodeId());
     health.enterTerminalState();
     recovery.shutdownNow();
-    server.shutdown();
+    Servers.drain(server, config.shutdownGraceMs());
     try {
-      if (!server.awaitTermination(config.shutdownGraceMs(), TimeUnit.MILLISECONDS)) {
-        log.warn("calls still running after {} ms; cancelling them", config.shutdownGraceMs());
-        server.shutdownNow();
-      }
       recovery.awaitTermination(config.shutdownGraceMs(), TimeUnit.MILLISECONDS);
       writer.close();
       coordinator.close();
       peers.close();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      server.shutdownNow();
     }
     handlers.shutdown();
     database.close();

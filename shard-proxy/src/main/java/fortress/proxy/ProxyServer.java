@@ -4,6 +4,7 @@ import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import fortress.cluster.v1.ClusterServiceGrpc;
 import fortress.cluster.v1.RingNode;
 import fortress.core.ring.RingFile;
+import fortress.core.rpc.Servers;
 import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.proxy.api.ClusterProxy;
 import fortress.proxy.api.LedgerProxy;
@@ -21,7 +22,6 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -105,15 +105,11 @@ public final class ProxyServer implements AutoCloseable {
     closed = true;
     log.info("shard proxy shutting down");
     health.enterTerminalState();
-    server.shutdown();
+    Servers.drain(server, config.shutdownGraceMs());
     try {
-      if (!server.awaitTermination(config.shutdownGraceMs(), TimeUnit.MILLISECONDS)) {
-        server.shutdownNow();
-      }
       nodes.close();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      server.shutdownNow();
     }
     executor.shutdownNow();
     log.info("shard proxy stopped");

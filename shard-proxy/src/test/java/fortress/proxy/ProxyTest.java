@@ -1,5 +1,6 @@
 package fortress.proxy;
 
+import static fortress.ledger.Eventually.eventually;
 import static fortress.ledger.TestNode.assertInvalid;
 import static fortress.ledger.TestNode.assertRejected;
 import static fortress.ledger.TestNode.id;
@@ -42,7 +43,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -94,15 +94,6 @@ class ProxyTest {
         .getAccount().getBalance();
   }
 
-  private static void eventually(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within 20 s: " + what);
-      }
-      Thread.sleep(20);
-    }
-  }
 
   @Test
   void aTransferBetweenNodesThroughTheProxy_isAtomic_andTheClusterConserves() throws Exception {

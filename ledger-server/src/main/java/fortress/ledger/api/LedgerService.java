@@ -34,6 +34,7 @@ import fortress.ledger.v1.TransferResponse;
 import fortress.ledger.v1.VerifyJournalRequest;
 import fortress.ledger.v1.VerifyJournalResponse;
 import fortress.ledger.write.Op;
+import fortress.ledger.write.OpKind;
 import fortress.ledger.write.Outcome;
 import fortress.ledger.write.Writer;
 import fortress.ledger.Ownership;
@@ -221,7 +222,8 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
       Rejection invalid = request.isEmpty()
           ? Rejection.invalid("operations[" + i + "].operation", "must set exactly one operation")
           : checks.mutation(request.get(), "operations[" + i + "]." + operation.getOperationCase().name().toLowerCase() + ".");
-      Route route = invalid == null ? route(request.get()) : null;
+      Op op = invalid == null ? Op.of(request.get()) : null;
+      Route route = op == null ? null : route(op);
       if (invalid == null && route.refused() != null) {
         invalid = route.refused();
       }
@@ -229,13 +231,13 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
         results[i] = BatchResult.newBuilder().setError(Statuses.toOperationError(invalid)).build();
       } else if (route.participant() != null) {
         int position = i;
-        crossNode.add(coordinator.transfer((TransferRequest) request.get(), route.participant())
+        crossNode.add(coordinator.transfer((TransferRequest) op.request(), route.participant())
             .handle((o, e) -> {
               results[position] = result(e != null ? uncertain() : o);
               return null;
             }));
       } else {
-        ops.add(Op.of(request.get()));
+        ops.add(op);
         positions.add(i);
       }
     }
@@ -262,28 +264,27 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
 
   private static final Route HERE = new Route(null, null);
 
-  private Route route(Message request) {
-    if (request instanceof TransferRequest t) {
-      Rejection refused = ownership.refuse(t.getTenantId(), t.getFromAccountId());
-      if (refused != null) {
-        return new Route(refused, null);
-      }
-      String owner = ownership.owner(t.getTenantId(), t.getToAccountId());
-      return owner.equals(ownership.nodeId()) ? HERE : new Route(null, owner);
+  private Route route(Op op) {
+    if (op.holdId() != null) {
+      Rejection refused = ownership.refuseHold(op.holdId());
+      return refused != null ? new Route(refused, null) : HERE;
     }
-    Op op = Op.of(request);
-    Rejection refused = op.holdId() != null ? ownership.refuseHold(op.holdId()) : null;
-    for (String accountId : op.accountIds()) {
-      if (refused == null) {
-        refused = ownership.refuse(op.tenantId(), accountId);
-      }
+    // A transfer's first account is the debited one, whose node coordinates.
+    Rejection refused = ownership.refuse(op.tenantId(), op.accountIds().get(0));
+    if (refused != null) {
+      return new Route(refused, null);
     }
-    return refused != null ? new Route(refused, null) : HERE;
+    if (op.kind() != OpKind.TRANSFER) {
+      return HERE;
+    }
+    String owner = ownership.owner(op.tenantId(), op.accountIds().get(1));
+    return owner.equals(ownership.nodeId()) ? HERE : new Route(null, owner);
   }
 
   private <T> void mutate(Message request, StreamObserver<T> out) {
     Rejection invalid = checks.mutation(request, "");
-    Route route = invalid == null ? route(request) : null;
+    Op op = invalid == null ? Op.of(request) : null;
+    Route route = op == null ? null : route(op);
     if (invalid == null) {
       invalid = route.refused();
     }
@@ -293,7 +294,7 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
     }
     CompletableFuture<Outcome> outcome = route.participant() != null
         ? coordinator.transfer((TransferRequest) request, route.participant())
-        : writer.submit(Op.of(request));
+        : writer.submit(op);
     outcome.whenCompleteAsync((result, error) -> {
       if (error != null) {
         log.error("{} failed inside the writer", request.getDescriptorForType().getName(), error);

@@ -1,5 +1,6 @@
 package fortress.ledger.twopc;
 
+import static fortress.ledger.Eventually.eventually;
 import static fortress.ledger.TestNode.assertInvalid;
 import static fortress.ledger.TestNode.assertRejected;
 import static fortress.ledger.TestNode.id;
@@ -28,7 +29,6 @@ import fortress.shard.v1.NodeTotals;
 import fortress.shard.v1.PrepareRequest;
 import fortress.shard.v1.ShardServiceGrpc;
 import io.grpc.Status;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -37,7 +37,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -68,15 +67,6 @@ class TwoPhaseCommitTest {
         .setToAccountId(to).setAmount(amount).setMemo("cross").build();
   }
 
-  static void eventually(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within 20 s: " + what);
-      }
-      Thread.sleep(20);
-    }
-  }
 
   static void assertSettled(TestCluster cluster) throws InterruptedException {
     eventually("no transaction in doubt on any node", () -> cluster.nodes().stream().allMatch(
