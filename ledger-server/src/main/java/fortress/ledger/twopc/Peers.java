@@ -25,13 +25,17 @@ public final class Peers implements AutoCloseable {
     return node -> NettyChannelBuilder.forTarget(node.getAddress()).usePlaintext().build();
   }
 
-  /** The async ShardService stub of a node, or empty if the ring does not know it. */
+  /**
+   * The async ShardService stub of a node, or empty if the ring does not know it. Calls wait for
+   * the channel to be ready rather than failing at once while it reconnects (a peer that just
+   * restarted); every call between nodes carries a deadline, which bounds the wait.
+   */
   public Optional<ShardServiceGrpc.ShardServiceStub> shard(String nodeId) {
     if (ring == null) {
       return Optional.empty();
     }
     return ring.current().node(nodeId).or(() -> ring.refresh().node(nodeId))
-        .map(n -> ShardServiceGrpc.newStub(channels.channel(n)));
+        .map(n -> ShardServiceGrpc.newStub(channels.channel(n)).withWaitForReady());
   }
 
   /** Lets every channel reconnect at once; recovery calls it before each round. */
