@@ -27,13 +27,17 @@ final class EchoServer {
   private EchoServer() {}
 
   static Server start(Executor executor) throws IOException {
+    return start(0, executor);
+  }
+
+  static Server start(int port, Executor executor) throws IOException {
     ServerServiceDefinition service = ServerServiceDefinition.builder("fortress.bench.Echo")
         .addMethod(ECHO, ServerCalls.asyncUnaryCall((request, out) -> {
           out.onNext(request);
           out.onCompleted();
         }))
         .build();
-    return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).executor(executor)
+    return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port)).executor(executor)
         .addService(service).build().start();
   }
 

@@ -1,9 +1,5 @@
 package fortress.bench;
 
-import com.google.common.util.concurrent.FutureCallback;
-import com.google.common.util.concurrent.Futures;
-import com.google.common.util.concurrent.ListenableFuture;
-import com.google.common.util.concurrent.MoreExecutors;
 import fortress.ledger.LedgerConfig;
 import fortress.ledger.LedgerServer;
 import fortress.ledger.v1.BatchOperation;
@@ -16,7 +12,6 @@ import fortress.ledger.v1.TransferRequest;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,13 +21,8 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
-import org.HdrHistogram.Recorder;
-import org.HdrHistogram.Histogram;
 
 /**
  * Load generator for one ledger node. Starts, in one process, a bare gRPC echo server (the
@@ -45,12 +35,10 @@ import org.HdrHistogram.Histogram;
  */
 public final class LedgerBench {
   private static final String TENANT = "bench";
+  private static final String ECHO = "bare gRPC echo";
   private static final int[] IN_FLIGHT = {64, 256};
   private static final int BATCH_OPS = 100;
   private static final int BATCH_IN_FLIGHT = 8;
-
-  private record Result(String scenario, int inFlight, double callsPerSecond, double opsPerSecond, Histogram latency,
-      long errors) {}
 
   public static void main(String[] args) throws Exception {
     fortress.core.Settings s = new fortress.core.Settings(args, System.getenv());
@@ -67,25 +55,25 @@ public final class LedgerBench {
       // However the benchmark ends (done, Ctrl-C, timeout), its PostgreSQL stops and its data goes.
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         node.close();
-        deleteTree(data);
+        ClosedLoop.deleteTree(data);
       }, "bench-shutdown"));
-      ManagedChannel echoChannel = channel(echo.getPort());
-      ManagedChannel ledgerChannel = channel(node.port());
+      ManagedChannel echoChannel = ClosedLoop.channel("127.0.0.1:" + echo.getPort());
+      ManagedChannel ledgerChannel = ClosedLoop.channel("127.0.0.1:" + node.port());
       var stub = LedgerServiceGrpc.newFutureStub(ledgerChannel);
       List<String> ids = setUp(stub, accounts);
-      List<Result> results = new ArrayList<>();
+      List<ClosedLoop.Result> results = new ArrayList<>();
       byte[] payload = DepositRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(TENANT)
           .setAccountId(ids.get(0)).setAmount(100).build().toByteArray();
       for (int inFlight : IN_FLIGHT) {
-        results.add(run("bare gRPC echo", inFlight, 1, seconds, warmup,
+        results.add(ClosedLoop.run(ECHO, inFlight, 1, seconds, warmup,
             () -> ClientCalls.futureUnaryCall(echoChannel.newCall(EchoServer.ECHO, CallOptions.DEFAULT), payload)));
-        results.add(run("Deposit", inFlight, 1, seconds, warmup, () -> stub.deposit(DepositRequest.newBuilder()
+        results.add(ClosedLoop.run("Deposit", inFlight, 1, seconds, warmup, () -> stub.deposit(DepositRequest.newBuilder()
             .setRequestId(UUID.randomUUID().toString()).setTenantId(TENANT).setAccountId(pick(ids)).setAmount(100)
             .build())));
-        results.add(run("Consume", inFlight, 1, seconds, warmup, () -> stub.consume(ConsumeRequest.newBuilder()
+        results.add(ClosedLoop.run("Consume", inFlight, 1, seconds, warmup, () -> stub.consume(ConsumeRequest.newBuilder()
             .setRequestId(UUID.randomUUID().toString()).setTenantId(TENANT).setAccountId(pick(ids)).setAmount(1)
             .build())));
-        results.add(run("Transfer", inFlight, 1, seconds, warmup, () -> {
+        results.add(ClosedLoop.run("Transfer", inFlight, 1, seconds, warmup, () -> {
           String from = pick(ids);
           String to = pick(ids);
           while (to.equals(from)) {
@@ -95,27 +83,17 @@ public final class LedgerBench {
               .setTenantId(TENANT).setFromAccountId(from).setToAccountId(to).setAmount(1).build());
         }));
       }
-      results.add(run("SubmitBatch of " + BATCH_OPS + " transfers", BATCH_IN_FLIGHT, BATCH_OPS, seconds, warmup,
+      results.add(ClosedLoop.run("SubmitBatch of " + BATCH_OPS + " transfers", BATCH_IN_FLIGHT, BATCH_OPS, seconds, warmup,
           () -> stub.submitBatch(transfers(ids))));
-      print(results, seconds);
+      ClosedLoop.print(results, ECHO);
+      System.out.printf("%n(%d measured seconds per scenario; durable: PostgreSQL fsync=on, synchronous_commit=on)%n",
+          seconds);
       echoChannel.shutdownNow();
       ledgerChannel.shutdownNow();
     } finally {
       echo.shutdownNow();
       echoExecutor.shutdownNow();
     }
-  }
-
-  private static void deleteTree(Path dir) {
-    try (var paths = Files.walk(dir)) {
-      paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-    } catch (java.io.IOException e) {
-      System.err.println("could not delete " + dir + ": " + e.getMessage());
-    }
-  }
-
-  private static ManagedChannel channel(int port) {
-    return NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
   }
 
   private static List<String> setUp(LedgerServiceGrpc.LedgerServiceFutureStub stub, int accounts) throws Exception {
@@ -152,67 +130,5 @@ public final class LedgerBench {
 
   private static String pick(List<String> ids) {
     return ids.get(ThreadLocalRandom.current().nextInt(ids.size()));
-  }
-
-  /** A closed loop: {@code inFlight} calls outstanding at all times, for warmup then measured seconds. */
-  private static <T> Result run(String name, int inFlight, int opsPerCall, int seconds, int warmup,
-      Supplier<ListenableFuture<T>> call) throws InterruptedException {
-    Recorder recorder = new Recorder(3);
-    AtomicLong completed = new AtomicLong();
-    AtomicLong errors = new AtomicLong();
-    Semaphore slots = new Semaphore(inFlight);
-    long warmupEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmup);
-    long end = warmupEnd + TimeUnit.SECONDS.toNanos(seconds);
-    boolean measuring = false;
-    while (true) {
-      long now = System.nanoTime();
-      if (now >= end) {
-        break;
-      }
-      if (!measuring && now >= warmupEnd) {
-        measuring = true;
-        recorder.reset();
-        completed.set(0);
-        errors.set(0);
-      }
-      slots.acquire();
-      long start = System.nanoTime();
-      Futures.addCallback(call.get(), new FutureCallback<T>() {
-        @Override
-        public void onSuccess(T result) {
-          recorder.recordValue(Math.max(1, (System.nanoTime() - start) / 1000));
-          completed.incrementAndGet();
-          slots.release();
-        }
-
-        @Override
-        public void onFailure(Throwable t) {
-          errors.incrementAndGet();
-          slots.release();
-        }
-      }, MoreExecutors.directExecutor());
-    }
-    slots.acquire(inFlight);
-    Histogram latency = recorder.getIntervalHistogram();
-    double calls = completed.get() / (double) seconds;
-    System.err.printf("%-32s in flight %4d: %10.0f calls/s  p50 %6.2f ms  p99 %6.2f ms  errors %d%n", name, inFlight,
-        calls, latency.getValueAtPercentile(50) / 1000.0, latency.getValueAtPercentile(99) / 1000.0, errors.get());
-    return new Result(name, inFlight, calls, calls * opsPerCall, latency, errors.get());
-  }
-
-  private static void print(List<Result> results, int seconds) {
-    System.out.println();
-    System.out.println("| scenario | in flight | calls/s | operations/s | p50 ms | p99 ms | errors | vs echo (same in flight) |");
-    System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (Result r : results) {
-      double echo = results.stream().filter(e -> e.scenario().startsWith("bare") && e.inFlight() == r.inFlight())
-          .mapToDouble(Result::callsPerSecond).findFirst().orElse(Double.NaN);
-      String ratio = Double.isNaN(echo) ? "—" : String.format("%.0f%%", 100 * r.opsPerSecond() / echo);
-      System.out.printf("| %s | %d | %.0f | %.0f | %.2f | %.2f | %d | %s |%n", r.scenario(), r.inFlight(),
-          r.callsPerSecond(), r.opsPerSecond(), r.latency().getValueAtPercentile(50) / 1000.0,
-          r.latency().getValueAtPercentile(99) / 1000.0, r.errors(), ratio);
-    }
-    System.out.printf("%n(%d measured seconds per scenario; durable: PostgreSQL fsync=on, synchronous_commit=on)%n",
-        seconds);
   }
 }

@@ -9,6 +9,7 @@ import fortress.cluster.v1.GetClusterTotalsResponse;
 import fortress.cluster.v1.GetRingRequest;
 import fortress.cluster.v1.ListInDoubtRequest;
 import fortress.cluster.v1.VerifyClusterRequest;
+import fortress.ledger.Reflection;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.CreateAccountRequest;
 import fortress.ledger.v1.DepositRequest;
@@ -111,6 +112,12 @@ class TwoPhaseFaultTest {
       }
       Thread.sleep(100);
     }
+  }
+
+  @Test
+  void theLaunchedProxy_announcesLedgerAndClusterServices_byReflection() throws Exception {
+    assertThat(Reflection.services(channel)).contains("fortress.ledger.v1.LedgerService",
+        "fortress.cluster.v1.ClusterService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection");
   }
 
   /**
