@@ -1,14 +1,12 @@
 package fortress.bench;
 
+import fortress.core.rpc.RawBytes;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ServerCalls;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.Executor;
 
@@ -20,8 +18,8 @@ final class EchoServer {
   static final MethodDescriptor<byte[], byte[]> ECHO = MethodDescriptor.<byte[], byte[]>newBuilder()
       .setType(MethodDescriptor.MethodType.UNARY)
       .setFullMethodName("fortress.bench.Echo/Echo")
-      .setRequestMarshaller(Bytes.INSTANCE)
-      .setResponseMarshaller(Bytes.INSTANCE)
+      .setRequestMarshaller(RawBytes.INSTANCE)
+      .setResponseMarshaller(RawBytes.INSTANCE)
       .build();
 
   private EchoServer() {}
@@ -39,24 +37,5 @@ final class EchoServer {
         .build();
     return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port)).executor(executor)
         .addService(service).build().start();
-  }
-
-  /** Raw bytes on the wire. */
-  enum Bytes implements MethodDescriptor.Marshaller<byte[]> {
-    INSTANCE;
-
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
   }
 }

@@ -1,5 +1,6 @@
 package fortress.client;
 
+import fortress.core.rpc.RawBytes;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.Context;
@@ -14,10 +15,7 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -32,22 +30,6 @@ final class FaultyLink implements AutoCloseable {
   enum Fault { LOSE_RESPONSE, HANG, REFUSE }
 
   private record Plan(Fault fault, AtomicInteger remaining) {}
-
-  private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-  };
 
   private final Channel target;
   private final Map<String, Plan> plans = new ConcurrentHashMap<>();
@@ -92,7 +74,7 @@ final class FaultyLink implements AutoCloseable {
   private final class Forwarding extends HandlerRegistry {
     @Override
     public ServerMethodDefinition<?, ?> lookupMethod(String method, String authority) {
-      MethodDescriptor<byte[], byte[]> descriptor = MethodDescriptor.newBuilder(BYTES, BYTES)
+      MethodDescriptor<byte[], byte[]> descriptor = MethodDescriptor.newBuilder(RawBytes.INSTANCE, RawBytes.INSTANCE)
           .setType(MethodDescriptor.MethodType.UNARY).setFullMethodName(method).build();
       return ServerMethodDefinition.create(descriptor, ServerCalls.asyncUnaryCall((request, reply) -> {
         Fault fault = faultFor(method);
