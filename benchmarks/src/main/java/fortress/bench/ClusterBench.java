@@ -70,7 +70,7 @@ public final class ClusterBench {
         s.problem("--scenarios: unknown scenario " + name + "; known: " + String.join(",", SCENARIOS));
       }
     }
-    s.finish();
+    Flags.finish(s, args);
 
     Path data = Files.createTempDirectory("fortress-cluster-bench");
     List<Process> baseline = new ArrayList<>();

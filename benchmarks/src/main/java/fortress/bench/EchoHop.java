@@ -34,7 +34,7 @@ public final class EchoHop {
     String target = s.string("target", "", "forward every call to this host:port; unset serves the echo");
     int threads = s.integer("server-threads", 4, 1, 256, "handler threads (the shard proxy's default)");
     int nodeThreads = s.integer("echo-threads", 8, 1, 256, "echo handler threads (a ledger node's default)");
-    s.finish();
+    Flags.finish(s, args);
 
     ExecutorService executor = Executors.newFixedThreadPool(target.isEmpty() ? nodeThreads : threads,
         new ThreadFactoryBuilder().setNameFormat("hop-%d").setDaemon(true).build());

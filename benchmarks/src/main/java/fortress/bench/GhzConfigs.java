@@ -41,7 +41,7 @@ public final class GhzConfigs {
     int nodes = s.integer("nodes", 3, 1, 64, "ledger nodes in the local cluster");
     int accounts = s.integer("accounts", 300, 2, 450, "accounts to open (two operations each, one SubmitBatch)");
     String host = s.string("host", "127.0.0.1:50051", "the shard proxy");
-    s.finish();
+    Flags.finish(s, args);
 
     fortress.cluster.v1.Ring.Builder spec = fortress.cluster.v1.Ring.newBuilder().setEpoch(1);
     for (int i = 1; i <= nodes; i++) {

@@ -45,7 +45,7 @@ public final class LedgerBench {
     int seconds = s.integer("seconds", 10, 1, 3600, "measured seconds per scenario");
     int warmup = s.integer("warmup-seconds", 3, 0, 600, "unmeasured seconds before each scenario");
     int accounts = s.integer("accounts", 1000, 2, 1_000_000, "accounts the calls spread over");
-    s.finish();
+    Flags.finish(s, args);
 
     Path data = Files.createTempDirectory("fortress-bench");
     ExecutorService echoExecutor = Executors.newFixedThreadPool(LedgerConfig.SERVER_THREADS_DEFAULT);
