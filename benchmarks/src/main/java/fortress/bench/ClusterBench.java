@@ -169,7 +169,12 @@ public final class ClusterBench {
     try (ServerSocket socket = new ServerSocket(0)) {
       port = socket.getLocalPort();
     }
-    String jar = Path.of(EchoHop.class.getProtectionDomain().getCodeSource().getLocation().getPath()).toString();
+    String jar;
+    try {
+      jar = Path.of(EchoHop.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+    } catch (java.net.URISyntaxException e) {
+      throw new IllegalStateException("cannot locate the benchmarks jar", e);
+    }
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> command = new ArrayList<>(List.of(java, "-Xmx" + heap, "-cp", jar, EchoHop.class.getName(),
         "--port=" + port));
