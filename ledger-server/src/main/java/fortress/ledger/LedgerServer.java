@@ -6,7 +6,7 @@ import fortress.ledger.card.CardVault;
 import fortress.ledger.journal.JournalVerifier;
 import fortress.ledger.store.Database;
 import fortress.ledger.store.LedgerReader;
-import fortress.ledger.store.LocalPostgres;
+import fortress.core.store.LocalPostgres;
 import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.ledger.write.Writer;
 import fortress.cluster.v1.RingNode;

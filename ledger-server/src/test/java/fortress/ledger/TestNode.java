@@ -1,5 +1,6 @@
 package fortress.ledger;
 
+import fortress.core.store.TestPostgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 

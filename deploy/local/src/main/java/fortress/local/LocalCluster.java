@@ -4,7 +4,7 @@ import fortress.cluster.v1.Ring;
 import fortress.cluster.v1.RingNode;
 import fortress.core.ring.RingFile;
 import fortress.ledger.DevKeys;
-import fortress.ledger.store.LocalPostgres;
+import fortress.core.store.LocalPostgres;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;

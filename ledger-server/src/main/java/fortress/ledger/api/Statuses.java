@@ -1,8 +1,8 @@
 package fortress.ledger.api;
 
 import com.google.protobuf.Any;
-import com.google.rpc.BadRequest;
 import com.google.rpc.ErrorInfo;
+import fortress.core.rpc.ErrorStatus;
 import fortress.ledger.Reason;
 import fortress.ledger.Rejection;
 import fortress.ledger.v1.OperationError;
@@ -16,17 +16,7 @@ public final class Statuses {
   private Statuses() {}
 
   public static StatusRuntimeException toException(Rejection r) {
-    com.google.rpc.Status.Builder status = com.google.rpc.Status.newBuilder()
-        .setCode(r.reason().code().value())
-        .setMessage(r.message())
-        .addDetails(Any.pack(errorInfo(r)));
-    String field = r.metadata().get("field");
-    if (r.reason() == Reason.INVALID_FIELD && field != null) {
-      status.addDetails(Any.pack(BadRequest.newBuilder()
-          .addFieldViolations(BadRequest.FieldViolation.newBuilder().setField(field).setDescription(r.message()))
-          .build()));
-    }
-    return StatusProto.toStatusRuntimeException(status.build());
+    return ErrorStatus.of(r.reason().code(), Reason.DOMAIN, r.reason().name(), r.message(), r.metadata());
   }
 
   static OperationError toOperationError(Rejection r) {
@@ -59,10 +49,5 @@ public final class Statuses {
       }
     }
     return Optional.empty();
-  }
-
-  private static ErrorInfo errorInfo(Rejection r) {
-    return ErrorInfo.newBuilder().setReason(r.reason().name()).setDomain(Reason.DOMAIN).putAllMetadata(r.metadata())
-        .build();
   }
 }

@@ -1,4 +1,4 @@
-package fortress.ledger.store;
+package fortress.core.store;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;

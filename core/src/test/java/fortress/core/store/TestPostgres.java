@@ -1,6 +1,5 @@
-package fortress.ledger;
+package fortress.core.store;
 
-import fortress.ledger.store.LocalPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -40,7 +39,7 @@ public final class TestPostgres {
   /** A new, empty database's JDBC URL. */
   public static String newDatabase() {
     try {
-      return get().ensureDatabase("ledger_test_" + DATABASES.incrementAndGet());
+      return get().ensureDatabase("test_" + DATABASES.incrementAndGet());
     } catch (SQLException e) {
       throw new IllegalStateException(e);
     }

@@ -1,0 +1,154 @@
+package fortress.shadow;
+
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import fortress.core.rpc.Servers;
+import fortress.core.store.LocalPostgres;
+import fortress.shadow.api.ShadowService;
+import fortress.shadow.eval.EvaluationJobs;
+import fortress.shadow.rollout.Decider;
+import fortress.shadow.rollout.DecisionCounts;
+import fortress.shadow.rollout.DecisionIds;
+import fortress.shadow.rollout.Disagreements;
+import fortress.shadow.rollout.RolloutController;
+import fortress.shadow.rule.RuleCompiler;
+import fortress.shadow.store.Database;
+import fortress.shadow.store.ServerKeys;
+import fortress.shadow.v1.ShadowServiceGrpc;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running shadow server: its database (embedded or given), migrations, the evaluation jobs, the
+ * rollout controller and the gRPC server with health and reflection. Health turns SERVING only
+ * once all of that is ready; close() turns it NOT_SERVING, drains calls, stops the jobs and closes
+ * the pool.
+ */
+public final class ShadowServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ShadowServer.class);
+
+  private final ShadowConfig config;
+  private final LocalPostgres postgres;
+  private final Database database;
+  private final EvaluationJobs jobs;
+  private final Disagreements disagreements;
+  private final ScheduledExecutorService ticker;
+  private final ExecutorService handlers;
+  private final HealthStatusManager health;
+  private final Server server;
+  private boolean closed;
+
+  private ShadowServer(ShadowConfig config, LocalPostgres postgres, Database database, EvaluationJobs jobs,
+      Disagreements disagreements, ScheduledExecutorService ticker, ExecutorService handlers,
+      HealthStatusManager health, Server server) {
+    this.config = config;
+    this.postgres = postgres;
+    this.database = database;
+    this.jobs = jobs;
+    this.disagreements = disagreements;
+    this.ticker = ticker;
+    this.handlers = handlers;
+    this.health = health;
+    this.server = server;
+  }
+
+  /** Starts the server on Netty at the configured host and port. */
+  public static ShadowServer start(ShadowConfig config) throws IOException {
+    return start(config, NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort())));
+  }
+
+  /** Starts the server on the given transport; tests pass an in-process builder. */
+  public static ShadowServer start(ShadowConfig config, ServerBuilder<?> builder) throws IOException {
+    LocalPostgres postgres = null;
+    if (config.embedded()) {
+      postgres = LocalPostgres.start(config.dataDir());
+      try {
+        config = config.withJdbc(postgres.ensureDatabase("shadow"), "postgres", "");
+      } catch (java.sql.SQLException e) {
+        postgres.close();
+        throw new IOException("cannot create the shadow database", e);
+      }
+    }
+    Database database = Database.open(config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword(),
+        config.poolSizeMax());
+    RuleCompiler compiler = new RuleCompiler(config.ruleCostMax(), config.ruleCacheSizeMax());
+    EvaluationJobs jobs = new EvaluationJobs(database, compiler, Executors.newFixedThreadPool(
+        config.evaluationThreads(), new ThreadFactoryBuilder().setNameFormat("shadow-eval-%d").setDaemon(true).build()));
+    DecisionCounts counts = new DecisionCounts();
+    RolloutController rollouts = new RolloutController(database, compiler, counts);
+    rollouts.reload();
+    DecisionIds ids = new DecisionIds(database.inTransaction(c -> ServerKeys.loadOrCreate(c, "decision-ids")));
+    Disagreements disagreements = new Disagreements(database, config.disagreementQueueDepthMax());
+    Decider decider = new Decider(rollouts::policy, ids, counts, disagreements);
+    ShadowService service = new ShadowService(database, compiler, jobs, rollouts, decider, ids,
+        new ShadowService.Limits(config.samplesPerCallMax(), config.datasetSamplesMax(), config.evaluationSamplesMax(),
+            config.pageSizeDefault(), config.pageSizeMax()));
+    ExecutorService handlers = Executors.newFixedThreadPool(config.serverThreads(),
+        new ThreadFactoryBuilder().setNameFormat("shadow-rpc-%d").setDaemon(true).build());
+    HealthStatusManager health = new HealthStatusManager();
+    Server server = builder
+        .executor(handlers)
+        .addService(service)
+        .addService(health.getHealthService())
+        .addService(ProtoReflectionServiceV1.newInstance())
+        .build()
+        .start();
+    jobs.resume();
+    ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(
+        new ThreadFactoryBuilder().setNameFormat("shadow-rollout").setDaemon(true).build());
+    ticker.scheduleWithFixedDelay(rollouts::tick, config.rolloutCheckIntervalMs(), config.rolloutCheckIntervalMs(),
+        TimeUnit.MILLISECONDS);
+    health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
+    health.setStatus(ShadowServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    log.info("shadow server serving on port {} ({})", server.getPort(), config);
+    return new ShadowServer(config, postgres, database, jobs, disagreements, ticker, handlers, health, server);
+  }
+
+  /** The bound port (useful when the configured port was 0). */
+  public int port() {
+    return server.getPort();
+  }
+
+  public ShadowConfig config() {
+    return config;
+  }
+
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    log.info("shadow server shutting down");
+    health.enterTerminalState();
+    Servers.drain(server, config.shutdownGraceMs());
+    ticker.shutdownNow();
+    jobs.close();
+    disagreements.close();
+    handlers.shutdown();
+    database.close();
+    if (postgres != null) {
+      try {
+        postgres.close();
+      } catch (IOException e) {
+        log.warn("embedded PostgreSQL did not stop cleanly: {}", e.getMessage());
+      }
+    }
+    log.info("shadow server stopped");
+  }
+}

@@ -1,0 +1,335 @@
+package fortress.shadow.api;
+
+import com.google.protobuf.Message;
+import fortress.shadow.Reason;
+import fortress.shadow.Rejection;
+import fortress.shadow.eval.EvaluationJobs;
+import fortress.shadow.eval.Verdicts;
+import fortress.shadow.rollout.Decider;
+import fortress.shadow.rollout.DecisionIds;
+import fortress.shadow.rollout.RolloutController;
+import fortress.shadow.rollout.StageJudge;
+import fortress.shadow.rule.RuleCompiler;
+import fortress.shadow.store.AuditLog;
+import fortress.shadow.store.Database;
+import fortress.shadow.store.EvaluationStore;
+import fortress.shadow.store.Operations;
+import fortress.shadow.store.RolloutStore;
+import fortress.shadow.store.RuleStore;
+import fortress.shadow.store.Rows;
+import fortress.shadow.store.SampleStore;
+import fortress.shadow.v1.*;
+import io.grpc.stub.StreamObserver;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gRPC glue: validates each request, runs it (mutations inside one transaction with their
+ * idempotency record), and maps rejections to statuses. Anything unexpected is logged here and
+ * answered as UNAVAILABLE without internals, never as UNKNOWN.
+ */
+public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase {
+  private static final Logger log = LoggerFactory.getLogger(ShadowService.class);
+  private static final List<Integer> STAGES_DEFAULT = List.of(1, 5, 25, 50, 100);
+
+  /** The limits the service enforces, from the server's configuration. */
+  public record Limits(int samplesPerCallMax, long datasetSamplesMax, long evaluationSamplesMax, int pageSizeDefault,
+      int pageSizeMax) {}
+
+  private final Database database;
+  private final RuleCompiler compiler;
+  private final EvaluationJobs jobs;
+  private final RolloutController rollouts;
+  private final Decider decider;
+  private final DecisionIds decisionIds;
+  private final Limits limits;
+
+  public ShadowService(Database database, RuleCompiler compiler, EvaluationJobs jobs, RolloutController rollouts,
+      Decider decider, DecisionIds decisionIds, Limits limits) {
+    this.database = database;
+    this.compiler = compiler;
+    this.jobs = jobs;
+    this.rollouts = rollouts;
+    this.decider = decider;
+    this.decisionIds = decisionIds;
+    this.limits = limits;
+  }
+
+  @Override
+  public void createRule(CreateRuleRequest r, StreamObserver<CreateRuleResponse> out) {
+    reply(out, () -> {
+      Checks.requestId(r.getRequestId());
+      Checks.name("rule_id", r.getRuleId());
+      Checks.expression(r.getExpression());
+      Checks.action(r.getAction());
+      Checks.text("description", r.getDescription(), Checks.TEXT_LENGTH_MAX);
+      RuleCompiler.Checked checked = compiler.check(r.getExpression());
+      Rule rule = Rule.newBuilder().setRuleId(r.getRuleId()).setVersion(checked.version())
+          .setExpression(r.getExpression()).setAction(r.getAction()).setDescription(r.getDescription())
+          .setCost(checked.cost()).build();
+      return database.inTransaction(c -> Operations.once(c, r.getRequestId(), r, CreateRuleResponse.parser(), () -> {
+        boolean[] created = new boolean[1];
+        Rule stored = RuleStore.insert(c, rule, created);
+        return CreateRuleResponse.newBuilder().setRule(stored).setCreated(created[0]).build();
+      }));
+    });
+  }
+
+  @Override
+  public void getRule(GetRuleRequest r, StreamObserver<GetRuleResponse> out) {
+    reply(out, () -> {
+      Checks.name("rule_id", r.getRuleId());
+      if (!r.getVersion().isEmpty()) {
+        Checks.version("version", r.getVersion());
+      }
+      Rule rule = database.inTransaction(c -> RuleStore.get(c, r.getRuleId(), r.getVersion()));
+      return GetRuleResponse.newBuilder().setRule(rule).build();
+    });
+  }
+
+  @Override
+  public void listRules(ListRulesRequest r, StreamObserver<ListRulesResponse> out) {
+    reply(out, () -> {
+      if (!r.getRuleId().isEmpty()) {
+        Checks.name("rule_id", r.getRuleId());
+      }
+      int size = Checks.pageSize(r.getPageSize(), limits.pageSizeDefault(), limits.pageSizeMax());
+      List<String> after = r.getPageToken().isEmpty() ? List.of() : Rows.pageKey(r.getPageToken(), 3);
+      return database.inTransaction(c -> {
+        List<Rule> rules = RuleStore.list(c, r.getRuleId(), after, size + 1);
+        ListRulesResponse.Builder b = ListRulesResponse.newBuilder().addAllRules(rules.subList(0,
+            Math.min(size, rules.size())));
+        if (rules.size() > size) {
+          b.setNextPageToken(Rows.pageToken(RuleStore.key(c, rules.get(size - 1))));
+        }
+        return b.build();
+      });
+    });
+  }
+
+  @Override
+  public void recordSamples(RecordSamplesRequest r, StreamObserver<RecordSamplesResponse> out) {
+    reply(out, () -> {
+      Checks.requestId(r.getRequestId());
+      Checks.name("dataset", r.getDataset());
+      Checks.samples(r.getSamplesList(), limits.samplesPerCallMax());
+      return database.inTransaction(c -> Operations.once(c, r.getRequestId(), r, RecordSamplesResponse.parser(),
+          () -> RecordSamplesResponse.newBuilder()
+              .setDataset(r.getDataset())
+              .setRecordedCount(r.getSamplesCount())
+              .setDatasetSampleCount(SampleStore.append(c, r.getDataset(), r.getSamplesList(),
+                  limits.datasetSamplesMax()))
+              .build()));
+    });
+  }
+
+  @Override
+  public void startEvaluation(StartEvaluationRequest r, StreamObserver<StartEvaluationResponse> out) {
+    reply(out, () -> {
+      Checks.requestId(r.getRequestId());
+      Checks.name("dataset", r.getDataset());
+      Checks.ruleRef("challenger", r.getChallenger(), true);
+      Checks.ruleRef("champion", r.getChampion(), false);
+      Checks.prior(r.getPrior());
+      Checks.range("sample_limit", r.getSampleLimit(), 0, limits.evaluationSamplesMax());
+      VerdictSettings settings = Verdicts.withDefaults(r.getSettings());
+      Checks.settings(settings);
+      BetaPrior prior = BetaPrior.newBuilder().setAlpha(Math.max(1, r.getPrior().getAlpha()))
+          .setBeta(Math.max(1, r.getPrior().getBeta())).build();
+      StartEvaluationResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
+          StartEvaluationResponse.parser(), () -> {
+            RuleStore.get(c, r.getChallenger().getRuleId(), r.getChallenger().getVersion());
+            RuleRef champion = r.getChampion();
+            if (champion.getRuleId().isEmpty()) {
+              String version = RuleStore.championVersion(c, r.getChallenger().getRuleId());
+              champion = version.isEmpty() ? RuleRef.getDefaultInstance()
+                  : RuleRef.newBuilder().setRuleId(r.getChallenger().getRuleId()).setVersion(version).build();
+            } else {
+              RuleStore.get(c, champion.getRuleId(), champion.getVersion());
+            }
+            long count = SampleStore.count(c, r.getDataset());
+            long limit = r.getSampleLimit() == 0 ? limits.evaluationSamplesMax() : r.getSampleLimit();
+            Evaluation spec = Evaluation.newBuilder()
+                .setDataset(r.getDataset())
+                .setChallenger(r.getChallenger())
+                .setChampion(champion)
+                .setPrior(prior)
+                .setSeed(r.getSeed() == 0 ? 1 : r.getSeed())
+                .setSettings(settings)
+                .setSampleLimit(limit)
+                .setSamplesTotal(Math.min(count, limit))
+                .build();
+            return StartEvaluationResponse.newBuilder().setEvaluation(EvaluationStore.create(c, spec)).build();
+          }));
+      if (response.getEvaluation().getState() == EvaluationState.EVALUATION_STATE_RUNNING
+          && response.getEvaluation().getSamplesDone() == 0) {
+        jobs.start(response.getEvaluation().getEvaluationId());
+      }
+      return response;
+    });
+  }
+
+  @Override
+  public void getEvaluation(GetEvaluationRequest r, StreamObserver<GetEvaluationResponse> out) {
+    reply(out, () -> {
+      Checks.text("evaluation_id", r.getEvaluationId(), Checks.NAME_LENGTH_MAX);
+      Evaluation evaluation = database.inTransaction(c -> EvaluationStore.get(c, r.getEvaluationId()));
+      return GetEvaluationResponse.newBuilder().setEvaluation(evaluation).build();
+    });
+  }
+
+  @Override
+  public void deployRule(DeployRuleRequest r, StreamObserver<DeployRuleResponse> out) {
+    reply(out, () -> {
+      Checks.requestId(r.getRequestId());
+      Checks.ruleRef("rule", r.getRule(), true);
+      Checks.text("reason", r.getReason(), Checks.TEXT_LENGTH_MAX);
+      DeployRuleResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
+          DeployRuleResponse.parser(),
+          () -> DeployRuleResponse.newBuilder().setDeployment(rollouts.deploy(c, r.getRule(), r.getReason())).build()));
+      rollouts.reload();
+      return response;
+    });
+  }
+
+  @Override
+  public void listDeployments(ListDeploymentsRequest r, StreamObserver<ListDeploymentsResponse> out) {
+    reply(out, () -> {
+      int size = Checks.pageSize(r.getPageSize(), limits.pageSizeDefault(), limits.pageSizeMax());
+      long after = r.getPageToken().isEmpty() ? 0 : sequence(Rows.pageKey(r.getPageToken(), 1).get(0));
+      return database.inTransaction(c -> {
+        List<Deployment> page = AuditLog.list(c, after, size + 1);
+        AuditLog.Verification v = AuditLog.verify(c);
+        ListDeploymentsResponse.Builder b = ListDeploymentsResponse.newBuilder()
+            .addAllDeployments(page.subList(0, Math.min(size, page.size())))
+            .setChainVerified(v.verified())
+            .setChainLength(v.length())
+            .setFirstBrokenSequence(v.firstBrokenSequence());
+        if (page.size() > size) {
+          b.setNextPageToken(Rows.pageToken(List.of(Long.toString(page.get(size - 1).getSequence()))));
+        }
+        return b.build();
+      });
+    });
+  }
+
+  @Override
+  public void startRollout(StartRolloutRequest r, StreamObserver<StartRolloutResponse> out) {
+    reply(out, () -> {
+      Checks.requestId(r.getRequestId());
+      Checks.ruleRef("rule", r.getRule(), true);
+      List<Integer> stages = r.getStagesCount() == 0 ? STAGES_DEFAULT : r.getStagesList();
+      Checks.stages(stages);
+      RolloutThresholds thresholds = StageJudge.withDefaults(r.getThresholds());
+      Checks.thresholds(thresholds);
+      StartRolloutResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
+          StartRolloutResponse.parser(), () -> StartRolloutResponse.newBuilder()
+              .setRollout(rollouts.start(c, r.getRule(), stages, thresholds)).build()));
+      rollouts.reload();
+      return response;
+    });
+  }
+
+  @Override
+  public void getRollout(GetRolloutRequest r, StreamObserver<GetRolloutResponse> out) {
+    reply(out, () -> {
+      Checks.text("rollout_id", r.getRolloutId(), Checks.NAME_LENGTH_MAX);
+      long id = RolloutStore.parse(r.getRolloutId());
+      Rollout rollout = database.inTransaction(c -> RolloutStore.describe(c, id));
+      return GetRolloutResponse.newBuilder().setRollout(rollout).build();
+    });
+  }
+
+  @Override
+  public void resumeRollout(ResumeRolloutRequest r, StreamObserver<ResumeRolloutResponse> out) {
+    reply(out, () -> {
+      Checks.requestId(r.getRequestId());
+      Checks.text("rollout_id", r.getRolloutId(), Checks.NAME_LENGTH_MAX);
+      ResumeRolloutResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
+          ResumeRolloutResponse.parser(), () -> ResumeRolloutResponse.newBuilder()
+              .setRollout(rollouts.resume(c, r.getRolloutId())).build()));
+      rollouts.reload();
+      return response;
+    });
+  }
+
+  @Override
+  public void abortRollout(AbortRolloutRequest r, StreamObserver<AbortRolloutResponse> out) {
+    reply(out, () -> {
+      Checks.requestId(r.getRequestId());
+      Checks.text("rollout_id", r.getRolloutId(), Checks.NAME_LENGTH_MAX);
+      Checks.text("reason", r.getReason(), Checks.TEXT_LENGTH_MAX);
+      AbortRolloutResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
+          AbortRolloutResponse.parser(), () -> AbortRolloutResponse.newBuilder()
+              .setRollout(rollouts.abort(c, r.getRolloutId(), r.getReason())).build()));
+      rollouts.reload();
+      return response;
+    });
+  }
+
+  @Override
+  public void decide(DecideRequest r, StreamObserver<DecideResponse> out) {
+    reply(out, () -> {
+      Checks.requestKey(r.getRequestKey(), r.getAttributes().getIp());
+      Checks.attributes("attributes", r.getAttributes());
+      return decider.decide(r);
+    });
+  }
+
+  @Override
+  public void reportOutcome(ReportOutcomeRequest r, StreamObserver<ReportOutcomeResponse> out) {
+    reply(out, () -> {
+      Checks.requestId(r.getRequestId());
+      Checks.text("decision_id", r.getDecisionId(), Checks.NAME_LENGTH_MAX * 2);
+      Checks.label(r.getLabel());
+      Checks.latency(r.getLatencyMs());
+      DecisionIds.Decision d = decisionIds.parse(r.getDecisionId());
+      return database.inTransaction(c -> Operations.once(c, r.getRequestId(), r, ReportOutcomeResponse.parser(),
+          () -> {
+            if (!RolloutStore.addOutcome(c, r.getDecisionId(), d, r.getLabel(), r.getError(), r.getLatencyMs())) {
+              throw new Rejection(Reason.OUTCOME_ALREADY_REPORTED, "decision " + r.getDecisionId()
+                  + " already has an outcome", Map.of("decision_id", r.getDecisionId()));
+            }
+            boolean counted = d.rolloutId() > 0 && RolloutStore.active(c)
+                .filter(row -> row.id() == d.rolloutId() && row.segment() == d.segment()
+                    && row.state() == RolloutState.ROLLOUT_STATE_RUNNING)
+                .isPresent();
+            return ReportOutcomeResponse.newBuilder().setCounted(counted).build();
+          }));
+    });
+  }
+
+  private static long sequence(String s) {
+    try {
+      return Long.parseLong(s);
+    } catch (NumberFormatException e) {
+      throw Rejection.invalid("page_token", "is not a token this server issued");
+    }
+  }
+
+  /** Runs a handler and answers with its response or its status. */
+  private static <T extends Message> void reply(StreamObserver<T> out, Handler<T> handler) {
+    T response;
+    try {
+      response = handler.get();
+    } catch (Rejection e) {
+      out.onError(e.toStatus());
+      return;
+    } catch (SQLException | RuntimeException e) {
+      log.error("unexpected failure", e);
+      out.onError(new Rejection(Reason.STORAGE_UNAVAILABLE, "the shadow server could not complete the call; retry "
+          + "with the same request_id").toStatus());
+      return;
+    }
+    out.onNext(response);
+    out.onCompleted();
+  }
+
+  @FunctionalInterface
+  private interface Handler<T> {
+    T get() throws SQLException;
+  }
+}

@@ -1,0 +1,140 @@
+package fortress.shadow.eval;
+
+import com.google.common.hash.Hashing;
+import fortress.shadow.Rejection;
+import fortress.shadow.rule.Attributes;
+import fortress.shadow.rule.CompiledRule;
+import fortress.shadow.rule.RuleCompiler;
+import fortress.shadow.store.Database;
+import fortress.shadow.store.EvaluationStore;
+import fortress.shadow.store.RuleStore;
+import fortress.shadow.store.SampleStore;
+import fortress.shadow.v1.Evaluation;
+import fortress.shadow.v1.EvaluationResult;
+import fortress.shadow.v1.Rule;
+import fortress.shadow.v1.RuleRef;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs evaluation jobs in the background: reads the dataset page by page, tallies both rules,
+ * records progress after every page, and stores the verdict. A job is a pure function of its
+ * spec and the dataset, so a job interrupted by a restart is simply run again.
+ */
+public final class EvaluationJobs implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(EvaluationJobs.class);
+  static final int PAGE_SIZE = 5_000;
+
+  private final Database database;
+  private final RuleCompiler compiler;
+  private final ExecutorService executor;
+
+  public EvaluationJobs(Database database, RuleCompiler compiler, ExecutorService executor) {
+    this.database = database;
+    this.compiler = compiler;
+    this.executor = executor;
+  }
+
+  /** Queues the job; it runs when an evaluation thread is free. */
+  public void start(String evaluationId) {
+    executor.execute(() -> run(evaluationId));
+  }
+
+  /** Restarts every job a previous process left running. */
+  public void resume() {
+    List<String> left = database.inTransaction(EvaluationStore::running);
+    if (!left.isEmpty()) {
+      log.info("re-running {} evaluation(s) left unfinished: {}", left.size(), left);
+      left.forEach(this::start);
+    }
+  }
+
+  /**
+   * Whether a sample is in a seeded subset that keeps about {@code limit} of {@code total}: a hash
+   * of (seed, sample id) below the kept share. The same seed always keeps the same samples.
+   */
+  static boolean kept(long seed, long sampleId, long limit, long total) {
+    if (limit <= 0 || limit >= total) {
+      return true;
+    }
+    long hash = Hashing.murmur3_128().newHasher().putLong(seed).putLong(sampleId)
+        .hash().asLong() >>> 11;
+    return hash < (long) ((double) limit / total * (1L << 53));
+  }
+
+  private void run(String id) {
+    try {
+      Evaluation spec = database.inTransaction(c -> EvaluationStore.get(c, id));
+      CompiledRule challenger = compile(spec.getChallenger());
+      CompiledRule champion = spec.getChampion().getRuleId().isEmpty() ? null : compile(spec.getChampion());
+      Tally championTally = new Tally(champion);
+      Tally challengerTally = new Tally(challenger);
+      long total = database.inTransaction(c -> SampleStore.count(c, spec.getDataset()));
+      long limit = spec.getSampleLimit();
+      long done = 0;
+      long after = 0;
+      while (!Thread.currentThread().isInterrupted()) {
+        long from = after;
+        List<SampleStore.Row> page = database.inTransaction(c -> SampleStore.page(c, spec.getDataset(), from,
+            PAGE_SIZE));
+        if (page.isEmpty()) {
+          break;
+        }
+        for (SampleStore.Row row : page) {
+          if (done < (limit > 0 ? limit : Long.MAX_VALUE) && kept(spec.getSeed(), row.sampleId(), limit, total)) {
+            Attributes attributes = new Attributes(row.attributes());
+            championTally.add(attributes, row.label());
+            challengerTally.add(attributes, row.label());
+            done++;
+          }
+          after = row.sampleId();
+        }
+        long progress = done;
+        database.inTransaction(c -> {
+          EvaluationStore.progress(c, id, progress);
+          return null;
+        });
+      }
+      if (Thread.currentThread().isInterrupted()) {
+        return;
+      }
+      EvaluationResult result = Verdicts.judge(championTally.matrix(), challengerTally.matrix(), spec.getPrior(),
+          spec.getSettings());
+      long evaluated = done;
+      database.inTransaction(c -> {
+        EvaluationStore.finish(c, id, evaluated, result);
+        return null;
+      });
+      log.info("evaluation {} of {} on {}: {} over {} samples", id, spec.getChallenger().getVersion(),
+          spec.getDataset(), result.getVerdict(), evaluated);
+    } catch (Rejection | IllegalStateException e) {
+      log.warn("evaluation {} failed: {}", id, e.getMessage());
+      try {
+        database.inTransaction(c -> {
+          EvaluationStore.fail(c, id, e.getMessage());
+          return null;
+        });
+      } catch (Rejection again) {
+        log.warn("evaluation {} could not record its failure; it will run again at the next start", id);
+      }
+    }
+  }
+
+  private CompiledRule compile(RuleRef ref) {
+    Rule rule = database.inTransaction(c -> RuleStore.get(c, ref.getRuleId(), ref.getVersion()));
+    return compiler.compiled(rule.getRuleId(), rule.getExpression(), rule.getAction());
+  }
+
+  @Override
+  public void close() {
+    executor.shutdownNow();
+    try {
+      executor.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

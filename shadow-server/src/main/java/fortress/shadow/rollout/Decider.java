@@ -1,0 +1,118 @@
+package fortress.shadow.rollout;
+
+import com.google.common.hash.Hashing;
+import fortress.shadow.rule.Attributes;
+import fortress.shadow.rule.CompiledRule;
+import fortress.shadow.v1.Action;
+import fortress.shadow.v1.Arm;
+import fortress.shadow.v1.DecideRequest;
+import fortress.shadow.v1.DecideResponse;
+import fortress.shadow.v1.RuleRef;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+
+/**
+ * The live path. Evaluates every champion; during a rollout, evaluates both versions of the
+ * rolling-out rule, enforces the one the request's arm names and records a disagreement when they
+ * differ. Enforces the strongest matching action: DENY, then DECEIVE, then CHALLENGE, then ALLOW.
+ * Writes nothing synchronously.
+ */
+public final class Decider {
+  /** Buckets of the split: a percent is 100 buckets. */
+  static final int BUCKETS = 10_000;
+
+  private final Supplier<Policy> policy;
+  private final DecisionIds ids;
+  private final DecisionCounts counts;
+  private final Disagreements disagreements;
+  private final LongAdder ruleErrors = new LongAdder();
+
+  public Decider(Supplier<Policy> policy, DecisionIds ids, DecisionCounts counts, Disagreements disagreements) {
+    this.policy = policy;
+    this.ids = ids;
+    this.counts = counts;
+    this.disagreements = disagreements;
+  }
+
+  /** The deterministic split: whether a request key falls in the challenger's share. */
+  static boolean challengerArm(long rolloutId, String key, int percent) {
+    int hash = Hashing.murmur3_32_fixed().newHasher().putLong(rolloutId).putString(key, StandardCharsets.UTF_8)
+        .hash().asInt();
+    return Math.floorMod(hash, BUCKETS) < percent * (BUCKETS / 100);
+  }
+
+  public DecideResponse decide(DecideRequest request) {
+    Policy p = policy.get();
+    Attributes attributes = new Attributes(request.getAttributes());
+    CompiledRule enforced = null;
+    for (CompiledRule rule : p.champions()) {
+      if (matches(rule, attributes)) {
+        enforced = stronger(enforced, rule);
+      }
+    }
+    Policy.Live live = p.rollout();
+    if (live == null) {
+      return response(enforced, ids.issue(new DecisionIds.Decision(0, 0, Arm.ARM_UNSPECIFIED, false, false)),
+          Arm.ARM_UNSPECIFIED, false);
+    }
+    String key = request.getRequestKey().isEmpty() ? request.getAttributes().getIp() : request.getRequestKey();
+    boolean toChallenger = challengerArm(live.rolloutId(), key, live.percent());
+    boolean championMatched = live.champion() != null && matches(live.champion(), attributes);
+    boolean challengerMatched = matches(live.challenger(), attributes);
+    Action championAction = championMatched ? live.champion().action() : Action.ACTION_UNSPECIFIED;
+    Action challengerAction = challengerMatched ? live.challenger().action() : Action.ACTION_UNSPECIFIED;
+    if (toChallenger ? challengerMatched : championMatched) {
+      enforced = stronger(enforced, toChallenger ? live.challenger() : live.champion());
+    }
+    Arm arm = toChallenger ? Arm.ARM_CHALLENGER : Arm.ARM_CHAMPION;
+    boolean disagreement = championAction != challengerAction;
+    String id = ids.issue(new DecisionIds.Decision(live.rolloutId(), live.segment(), arm,
+        championMatched && live.champion().enforcing(), challengerMatched && live.challenger().enforcing()));
+    counts.record(live.rolloutId(), live.segment(), toChallenger, disagreement);
+    if (disagreement) {
+      disagreements.offer(new Disagreements.Entry(live.rolloutId(), live.segment(), id, key, request.getAttributes(),
+          championAction, challengerAction, arm));
+    }
+    return response(enforced, id, arm, disagreement);
+  }
+
+  /** Rule evaluations that failed (and counted as no match) since start. */
+  public long ruleErrors() {
+    return ruleErrors.sum();
+  }
+
+  private boolean matches(CompiledRule rule, Attributes attributes) {
+    try {
+      return rule.matches(attributes);
+    } catch (CompiledRule.EvaluationError e) {
+      ruleErrors.increment();
+      return false;
+    }
+  }
+
+  private static CompiledRule stronger(CompiledRule current, CompiledRule candidate) {
+    return current == null || rank(candidate.action()) > rank(current.action()) ? candidate : current;
+  }
+
+  private static int rank(Action a) {
+    return switch (a) {
+      case ACTION_DENY -> 4;
+      case ACTION_DECEIVE -> 3;
+      case ACTION_CHALLENGE -> 2;
+      default -> 1;
+    };
+  }
+
+  private static DecideResponse response(CompiledRule enforced, String id, Arm arm, boolean disagreement) {
+    DecideResponse.Builder r = DecideResponse.newBuilder()
+        .setDecisionId(id)
+        .setAction(enforced == null ? Action.ACTION_ALLOW : enforced.action())
+        .setArm(arm)
+        .setDisagreement(disagreement);
+    if (enforced != null) {
+      r.setRule(RuleRef.newBuilder().setRuleId(enforced.ruleId()).setVersion(enforced.version()));
+    }
+    return r.build();
+  }
+}

@@ -1,0 +1,52 @@
+package fortress.shadow.store;
+
+import com.google.protobuf.Timestamp;
+import fortress.shadow.Rejection;
+import java.nio.charset.StandardCharsets;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.Base64;
+import java.util.List;
+
+/** Conversions between rows and messages that every store shares. */
+public final class Rows {
+  private Rows() {}
+
+  static Timestamp timestamp(ResultSet rs, String column) throws SQLException {
+    OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
+    if (t == null) {
+      return Timestamp.getDefaultInstance();
+    }
+    Instant i = t.toInstant();
+    return Timestamp.newBuilder().setSeconds(i.getEpochSecond()).setNanos(i.getNano()).build();
+  }
+
+  /** Now, at the microsecond precision PostgreSQL stores, so what is hashed is what is read back. */
+  static OffsetDateTime now() {
+    return OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
+  }
+
+  /** An opaque page token holding the last row's key parts. */
+  public static String pageToken(List<String> key) {
+    return Base64.getUrlEncoder().withoutPadding()
+        .encodeToString(String.join("\n", key).getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** The key parts of a page token, or INVALID_ARGUMENT page_token. */
+  public static List<String> pageKey(String token, int parts) {
+    try {
+      List<String> key = List.of(new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8)
+          .split("\n", -1));
+      if (key.size() == parts) {
+        return key;
+      }
+    } catch (IllegalArgumentException e) {
+      // Falls through to the rejection below.
+    }
+    throw Rejection.invalid("page_token", "is not a token this server issued");
+  }
+}

@@ -1,0 +1,99 @@
+package fortress.shadow.store;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import fortress.shadow.Reason;
+import fortress.shadow.Rejection;
+import fortress.shadow.v1.Label;
+import fortress.shadow.v1.RequestAttributes;
+import fortress.shadow.v1.Sample;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Map;
+
+/** Datasets of labelled samples, appended in batches and read back in id order. */
+public final class SampleStore {
+  private SampleStore() {}
+
+  /** One stored sample. */
+  public record Row(long sampleId, Label label, RequestAttributes attributes) {}
+
+  /** Appends the samples; refuses with DATASET_FULL if the dataset would pass {@code samplesMax}. */
+  public static long append(Connection c, String dataset, List<Sample> samples, long samplesMax)
+      throws SQLException {
+    try (PreparedStatement create = c.prepareStatement(
+        "INSERT INTO datasets (dataset, sample_count) VALUES (?, 0) ON CONFLICT DO NOTHING")) {
+      create.setString(1, dataset);
+      create.executeUpdate();
+    }
+    long before = countForUpdate(c, dataset);
+    if (before + samples.size() > samplesMax) {
+      throw new Rejection(Reason.DATASET_FULL, "dataset " + dataset + " holds " + before + " samples; "
+          + samples.size() + " more would pass the limit of " + samplesMax,
+          Map.of("dataset", dataset, "samples_max", Long.toString(samplesMax)));
+    }
+    try (PreparedStatement s = c.prepareStatement(
+        "INSERT INTO samples (dataset, label, attributes) VALUES (?, ?, ?)")) {
+      for (Sample sample : samples) {
+        s.setString(1, dataset);
+        s.setInt(2, sample.getLabelValue());
+        s.setBytes(3, sample.getAttributes().toByteArray());
+        s.addBatch();
+      }
+      s.executeBatch();
+    }
+    try (PreparedStatement s = c.prepareStatement("UPDATE datasets SET sample_count = ? WHERE dataset = ?")) {
+      s.setLong(1, before + samples.size());
+      s.setString(2, dataset);
+      s.executeUpdate();
+    }
+    return before + samples.size();
+  }
+
+  /** The dataset's sample count, or DATASET_NOT_FOUND. */
+  public static long count(Connection c, String dataset) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("SELECT sample_count FROM datasets WHERE dataset = ?")) {
+      s.setString(1, dataset);
+      try (ResultSet rs = s.executeQuery()) {
+        if (!rs.next()) {
+          throw new Rejection(Reason.DATASET_NOT_FOUND, "dataset " + dataset + " does not exist; record samples "
+              + "into it first", Map.of("dataset", dataset));
+        }
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  private static long countForUpdate(Connection c, String dataset) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement(
+        "SELECT sample_count FROM datasets WHERE dataset = ? FOR UPDATE")) {
+      s.setString(1, dataset);
+      try (ResultSet rs = s.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  /** Up to {@code limit} samples after {@code afterId}, in id order. */
+  public static List<Row> page(Connection c, String dataset, long afterId, int limit) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("""
+        SELECT sample_id, label, attributes FROM samples
+        WHERE dataset = ? AND sample_id > ? ORDER BY sample_id LIMIT ?""")) {
+      s.setString(1, dataset);
+      s.setLong(2, afterId);
+      s.setInt(3, limit);
+      List<Row> rows = new java.util.ArrayList<>(limit);
+      try (ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          rows.add(new Row(rs.getLong(1), Label.forNumber(rs.getInt(2)), RequestAttributes.parseFrom(rs.getBytes(3))));
+        }
+      } catch (InvalidProtocolBufferException e) {
+        throw new SQLException("a stored sample of " + dataset + " does not parse", e);
+      }
+      return rows;
+    }
+  }
+}
