@@ -21,8 +21,8 @@ import java.util.Locale;
  *       latency): ROLLBACK.
  *   <li>The last stage (100%): nothing left to compare with, so PROMOTE.
  *   <li>Against the champion over the same period: P(challenger worse) on recall, false-positive
- *       rate or error rate at least the limit, or mean latency worse by more than the allowed
- *       fraction: ROLLBACK.
+ *       rate or error rate at least the limit while the observed rate is worse too, or mean
+ *       latency worse by more than the allowed fraction: ROLLBACK.
  *   <li>The expected loss of choosing the challenger within the tolerance on all three rates:
  *       ADVANCE. Otherwise WAIT, or PAUSE once the challenger has the most outcomes a stage may
  *       take: inconclusive.
@@ -156,9 +156,16 @@ public final class StageJudge {
 
   private static void relative(ArmStats a, ArmStats x, List<MetricComparison> rates, RolloutThresholds t,
       List<String> reasons) {
-    for (MetricComparison m : rates) {
+    double[] observedWorse = {
+        rate(a.getMaliciousFlagged(), a.getMalicious()) - rate(x.getMaliciousFlagged(), x.getMalicious()),
+        rate(x.getBenignFlagged(), x.getBenign()) - rate(a.getBenignFlagged(), a.getBenign()),
+        rate(x.getErrors(), x.getOutcomes()) - rate(a.getErrors(), a.getOutcomes())};
+    for (int i = 0; i < rates.size(); i++) {
+      MetricComparison m = rates.get(i);
       double worse = 1 - m.getProbabilityChallengerBetter();
-      if (worse >= t.getProbabilityWorseMax()) {
+      // The observed rates must differ too: with arms of very different sizes (1% against 99%) the
+      // prior alone makes the small arm's posterior look worse when neither saw a single event.
+      if (worse >= t.getProbabilityWorseMax() && observedWorse[i] > 0) {
         reasons.add(String.format(Locale.ROOT, "challenger %s is worse than the champion's: P(worse) = %.4f >= %.4f "
             + "(champion %.4f, challenger %.4f)", name(m), worse, t.getProbabilityWorseMax(),
             m.getChampion().getMean(), m.getChallenger().getMean()));
@@ -168,6 +175,10 @@ public final class StageJudge {
       reasons.add(String.format(Locale.ROOT, "challenger mean latency %.1f ms is more than %.0f%% above the "
           + "champion's %.1f ms", x.getLatencyMsMean(), 100 * t.getLatencyRegressionMax(), a.getLatencyMsMean()));
     }
+  }
+
+  private static double rate(long events, long trials) {
+    return trials == 0 ? 0 : (double) events / trials;
   }
 
   private static String name(MetricComparison m) {

@@ -15,6 +15,7 @@ import dev.cel.common.CelValidationException;
 import dev.cel.common.ast.CelConstant;
 import dev.cel.common.ast.CelExpr;
 import dev.cel.common.types.SimpleType;
+import dev.cel.parser.CelStandardMacro;
 import fortress.shadow.Reason;
 import fortress.shadow.Rejection;
 import fortress.shadow.v1.Action;
@@ -46,6 +47,7 @@ public final class RuleCompiler {
             .comprehensionMaxIterations(COMPREHENSION_ITERATIONS_MAX)
             .maxRegexProgramSize(REGEX_PROGRAM_SIZE_MAX)
             .build())
+        .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
         .setResultType(SimpleType.BOOL);
     for (Map.Entry<String, dev.cel.common.types.CelType> v : Attributes.VARIABLES.entrySet()) {
       builder.addVar(v.getKey(), v.getValue());

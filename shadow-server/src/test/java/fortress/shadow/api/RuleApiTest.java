@@ -1,0 +1,145 @@
+package fortress.shadow.api;
+
+import static fortress.shadow.TestShadow.id;
+import static fortress.shadow.TestShadow.info;
+import static fortress.shadow.TestShadow.refused;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.google.rpc.ErrorInfo;
+import fortress.shadow.TestShadow;
+import fortress.shadow.v1.*;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class RuleApiTest {
+  private static TestShadow shadow;
+
+  @BeforeAll
+  static void start() {
+    shadow = new TestShadow();
+  }
+
+  @AfterAll
+  static void stop() {
+    shadow.close();
+  }
+
+  private static CreateRuleRequest.Builder rule(String expression) {
+    return CreateRuleRequest.newBuilder().setRequestId(id()).setRuleId("admin-scan").setExpression(expression)
+        .setAction(Action.ACTION_DENY);
+  }
+
+  @Test
+  void createRule_versionIsTheExpressionHash_andTheSameExpressionIsTheSameVersion() {
+    CreateRuleResponse first = shadow.stub.createRule(rule("path.startsWith('/admin') && requests_per_minute > 100")
+        .build());
+    assertThat(first.getCreated()).isTrue();
+    assertThat(first.getRule().getVersion()).hasSize(16).matches("[0-9a-f]+");
+    assertThat(first.getRule().getCost()).isPositive();
+    CreateRuleResponse again = shadow.stub.createRule(rule("path.startsWith('/admin') && requests_per_minute > 100")
+        .build());
+    assertThat(again.getCreated()).isFalse();
+    assertThat(again.getRule().getVersion()).isEqualTo(first.getRule().getVersion());
+    Rule newer = shadow.stub.createRule(rule("path.startsWith('/admin') && requests_per_minute > 50").build()).getRule();
+    assertThat(newer.getVersion()).isNotEqualTo(first.getRule().getVersion());
+    assertThat(shadow.stub.getRule(GetRuleRequest.newBuilder().setRuleId("admin-scan").build()).getRule().getVersion())
+        .isEqualTo(newer.getVersion());
+    assertThat(shadow.stub.getRule(GetRuleRequest.newBuilder().setRuleId("admin-scan")
+        .setVersion(first.getRule().getVersion()).build()).getRule().getExpression()).contains("> 100");
+  }
+
+  @Test
+  void createRule_withTheSameRequestId_replays_andWithAnotherBody_isRequestIdReused() {
+    CreateRuleRequest request = CreateRuleRequest.newBuilder().setRequestId(id()).setRuleId("replayed")
+        .setExpression("country == 'XX'").setAction(Action.ACTION_CHALLENGE).build();
+    CreateRuleResponse first = shadow.stub.createRule(request);
+    assertThat(shadow.stub.createRule(request)).isEqualTo(first);
+    StatusRuntimeException e = refused(() -> shadow.stub.createRule(request.toBuilder().setExpression("true").build()));
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
+    assertThat(info(e).getReason()).isEqualTo("REQUEST_ID_REUSED");
+  }
+
+  @Test
+  void badCel_isInvalidExpression_withCelsMessageAndPosition_andStoresNothing() {
+    StatusRuntimeException e = refused(() -> shadow.stub.createRule(rule("requests_per_minute > 100 && pth == '/x'")
+        .setRuleId("bad-cel").build()));
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(info(e).getReason()).isEqualTo("INVALID_EXPRESSION");
+    assertThat(info(e).getMetadataMap()).containsEntry("line", "1").containsEntry("column", "30")
+        .containsEntry("field", "expression");
+    assertThat(e.getStatus().getDescription()).contains("undeclared reference to 'pth'");
+
+    StatusRuntimeException notBool = refused(() -> shadow.stub.createRule(rule("bytes + 1").setRuleId("bad-cel").build()));
+    assertThat(notBool.getStatus().getDescription()).contains("expected type 'bool' but found 'int'");
+    StatusRuntimeException regex = refused(() -> shadow.stub.createRule(rule("path.matches('[a-')")
+        .setRuleId("bad-cel").build()));
+    assertThat(info(regex).getReason()).isEqualTo("INVALID_EXPRESSION");
+    assertThat(regex.getStatus().getDescription()).contains("invalid regular expression");
+
+    StatusRuntimeException missing = refused(() -> shadow.stub.getRule(GetRuleRequest.newBuilder()
+        .setRuleId("bad-cel").build()));
+    assertThat(info(missing).getReason()).isEqualTo("RULE_NOT_FOUND");
+  }
+
+  @Test
+  void expensiveExpression_isRefusedByTheCostLimit() {
+    StatusRuntimeException e = refused(() -> shadow.stub.createRule(rule(
+        "headers.exists(k, headers.exists(j, headers.exists(i, headers[i].matches(k + j))))")
+        .setRuleId("costly").build()));
+    assertThat(info(e).getReason()).isEqualTo("EXPRESSION_TOO_COSTLY");
+    assertThat(info(e).getMetadataMap()).containsKey("cost").containsEntry("cost_max", "10000");
+  }
+
+  @Test
+  void everyBadField_isInvalidArgumentNamingIt() {
+    expectField("request_id", b -> b.setRequestId(""));
+    expectField("request_id", b -> b.setRequestId("has space"));
+    expectField("rule_id", b -> b.setRuleId("Upper"));
+    expectField("rule_id", b -> b.setRuleId("x".repeat(65)));
+    expectField("expression", b -> b.setExpression(" "));
+    expectField("expression", b -> b.setExpression("true || ".repeat(600) + "true"));
+    expectField("action", b -> b.setAction(Action.ACTION_UNSPECIFIED));
+    expectField("action", b -> b.setActionValue(99));
+    expectField("description", b -> b.setDescription("d".repeat(1025)));
+    StatusRuntimeException page = refused(() -> shadow.stub.listRules(ListRulesRequest.newBuilder().setPageSize(-1)
+        .build()));
+    assertThat(info(page).getMetadataMap()).containsEntry("field", "page_size");
+    StatusRuntimeException token = refused(() -> shadow.stub.listRules(ListRulesRequest.newBuilder()
+        .setPageToken("%%%").build()));
+    assertThat(info(token).getMetadataMap()).containsEntry("field", "page_token");
+  }
+
+  private static void expectField(String field, Consumer<CreateRuleRequest.Builder> breakIt) {
+    CreateRuleRequest.Builder b = rule("true").setRuleId("fields");
+    breakIt.accept(b);
+    StatusRuntimeException e = refused(() -> shadow.stub.createRule(b.build()));
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(info(e).getMetadataMap()).as("field of %s", e.getStatus()).containsEntry("field", field);
+    assertThat(shadow.stub.listRules(ListRulesRequest.newBuilder().setRuleId("fields").build()).getRulesCount())
+        .isZero();
+  }
+
+  @Test
+  void listRules_pagesThroughEveryVersion() {
+    for (int i = 0; i < 5; i++) {
+      shadow.createRule("paged", "bytes > " + i, Action.ACTION_DENY);
+    }
+    ListRulesResponse first = shadow.stub.listRules(ListRulesRequest.newBuilder().setRuleId("paged").setPageSize(2)
+        .build());
+    assertThat(first.getRulesCount()).isEqualTo(2);
+    ListRulesResponse second = shadow.stub.listRules(ListRulesRequest.newBuilder().setRuleId("paged").setPageSize(2)
+        .setPageToken(first.getNextPageToken()).build());
+    ListRulesResponse third = shadow.stub.listRules(ListRulesRequest.newBuilder().setRuleId("paged").setPageSize(2)
+        .setPageToken(second.getNextPageToken()).build());
+    assertThat(third.getRulesCount()).isEqualTo(1);
+    assertThat(third.getNextPageToken()).isEmpty();
+    assertThat(java.util.stream.Stream.of(first, second, third).flatMap(r -> r.getRulesList().stream())
+        .map(Rule::getExpression)).containsExactly("bytes > 0", "bytes > 1", "bytes > 2", "bytes > 3", "bytes > 4");
+  }
+}
