@@ -31,11 +31,12 @@ import org.slf4j.LoggerFactory;
 public final class LocalCluster implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LocalCluster.class);
   public static final String PROXY = "proxy";
+  public static final String SHADOW = "shadow";
   private static final long HEALTHY_WITHIN_MS = 90_000;
 
   /** Where things are and how many; a port of 0 picks a free one. */
-  public record Options(Path root, Path dataDir, int nodes, String host, int proxyPort, int nodePortBase,
-      String javaHeap) {}
+  public record Options(Path root, Path dataDir, int nodes, String host, int proxyPort, int shadowPort,
+      int nodePortBase, String javaHeap) {}
 
   private final Options options;
   private final LocalPostgres postgres;
@@ -86,6 +87,12 @@ public final class LocalCluster implements AutoCloseable {
       proxy.addAll(List.of("--host=" + o.host(), "--grpc-port=" + proxyPort, "--ring-file=" + ringFile));
       cluster.commands.put(PROXY, proxy);
       cluster.addresses.put(PROXY, o.host() + ":" + proxyPort);
+      int shadowPort = o.shadowPort() == 0 ? freePort() : o.shadowPort();
+      List<String> shadow = cluster.java(o.root().resolve("shadow-server/target/shadow-server.jar"));
+      shadow.addAll(List.of("--host=" + o.host(), "--grpc-port=" + shadowPort,
+          "--jdbc-url=" + postgres.ensureDatabase("shadow"), "--data-dir=" + o.dataDir().resolve(SHADOW)));
+      cluster.commands.put(SHADOW, shadow);
+      cluster.addresses.put(SHADOW, o.host() + ":" + shadowPort);
       for (String name : cluster.commands.keySet()) {
         cluster.launch(name, extraFlags.getOrDefault(name, List.of()));
       }
@@ -187,7 +194,7 @@ public final class LocalCluster implements AutoCloseable {
   }
 
   public List<String> nodeIds() {
-    return commands.keySet().stream().filter(n -> !n.equals(PROXY)).toList();
+    return commands.keySet().stream().filter(n -> n.startsWith("ledger-")).toList();
   }
 
   public Path ringFile() {
@@ -198,10 +205,11 @@ public final class LocalCluster implements AutoCloseable {
     return postgres;
   }
 
-  /** Stops the proxy, then the nodes, then PostgreSQL. */
+  /** Stops the proxy and the shadow server, then the nodes, then PostgreSQL. */
   @Override
   public void close() throws InterruptedException, IOException {
     stop(PROXY);
+    stop(SHADOW);
     for (String nodeId : nodeIds()) {
       Process p = processes.get(nodeId);
       if (p != null && p.isAlive()) {

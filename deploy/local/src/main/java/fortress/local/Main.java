@@ -16,6 +16,7 @@ public final class Main {
     int nodes = s.integer("nodes", 3, 1, 16, "ledger nodes to start");
     String host = s.string("host", "127.0.0.1", "address every server binds");
     int proxyPort = s.integer("proxy-port", 50051, 0, 65535, "the shard proxy's gRPC port");
+    int shadowPort = s.integer("shadow-port", 50071, 0, 65535, "the shadow server's gRPC port");
     int nodePortBase = s.integer("node-port-base", 50061, 0, 65535, "ledger-1's gRPC port; the next nodes follow");
     String heap = s.string("java-heap", "256m", "maximum heap of each server process");
     Path root = Path.of(s.string("root", ".", "the Fortress checkout holding the built jars"));
@@ -30,7 +31,7 @@ public final class Main {
       System.exit(2);
     }
     LocalCluster cluster = LocalCluster.start(new LocalCluster.Options(root, dataDir, nodes, host, proxyPort,
-        nodePortBase, heap), Map.of());
+        shadowPort, nodePortBase, heap), Map.of());
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         cluster.close();
@@ -47,6 +48,7 @@ public final class Main {
     System.out.printf("""
         Fortress local cluster is ready.
           proxy    %s   (fortress.ledger.v1.LedgerService, fortress.cluster.v1.ClusterService)
+          shadow   %s   (fortress.shadow.v1.ShadowService)
         %s  postgres 127.0.0.1:%d (embedded, durable), data in %s
           logs     %s
         Try:
@@ -54,9 +56,12 @@ public final class Main {
           grpcurl -plaintext -d '{"tenant_id":"acme","account_ids":["alice","bob","carol"]}' \\
             %s fortress.cluster.v1.ClusterService/GetRing
           grpcurl -plaintext %s fortress.cluster.v1.ClusterService/GetClusterTotals
+          grpcurl -plaintext -d '{"attributes":{"ip":"203.0.113.7","path":"/admin"}}' \
+            %s fortress.shadow.v1.ShadowService/Decide
         Ctrl-C stops everything.
-        """, proxy, nodeLines, cluster.postgres().port(), dataDir.toAbsolutePath(),
-        dataDir.resolve("logs").toAbsolutePath(), proxy, proxy, proxy);
+        """, proxy, cluster.address(LocalCluster.SHADOW), nodeLines, cluster.postgres().port(), dataDir.toAbsolutePath(),
+        dataDir.resolve("logs").toAbsolutePath(), proxy, proxy, proxy,
+        cluster.address(LocalCluster.SHADOW));
     Thread.currentThread().join();
   }
 }

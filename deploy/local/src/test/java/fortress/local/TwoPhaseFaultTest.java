@@ -48,7 +48,7 @@ class TwoPhaseFaultTest {
   static void start() throws Exception {
     Path root = Path.of(System.getProperty("fortress.root", "../.."));
     dataDir = Files.createTempDirectory("fortress-faults");
-    cluster = LocalCluster.start(new LocalCluster.Options(root, dataDir, 3, "127.0.0.1", 0, 0, "192m"));
+    cluster = LocalCluster.start(new LocalCluster.Options(root, dataDir, 3, "127.0.0.1", 0, 0, 0, "192m"));
     channel = NettyChannelBuilder.forTarget(cluster.address(LocalCluster.PROXY)).usePlaintext().build();
   }
 
@@ -118,6 +118,22 @@ class TwoPhaseFaultTest {
   void theLaunchedProxy_announcesLedgerAndClusterServices_byReflection() throws Exception {
     assertThat(Reflection.services(channel)).contains("fortress.ledger.v1.LedgerService",
         "fortress.cluster.v1.ClusterService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection");
+  }
+
+  @Test
+  void theLaunchedShadowServer_joinsTheCluster_andDecidesOverTcp() throws Exception {
+    io.grpc.ManagedChannel shadow = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
+        .forTarget(cluster.address(LocalCluster.SHADOW)).usePlaintext().build();
+    try {
+      assertThat(Reflection.services(shadow)).contains("fortress.shadow.v1.ShadowService", "grpc.health.v1.Health");
+      fortress.shadow.v1.DecideResponse decided = fortress.shadow.v1.ShadowServiceGrpc.newBlockingStub(shadow)
+          .decide(fortress.shadow.v1.DecideRequest.newBuilder().setAttributes(
+              fortress.shadow.v1.RequestAttributes.newBuilder().setIp("203.0.113.7").setPath("/admin")).build());
+      assertThat(decided.getAction()).isEqualTo(fortress.shadow.v1.Action.ACTION_ALLOW);
+      assertThat(decided.getDecisionId()).startsWith("d.0.0.");
+    } finally {
+      shadow.shutdownNow();
+    }
   }
 
   /**
