@@ -32,6 +32,24 @@ public final class Settings {
     }
   }
 
+  /**
+   * Reads a whole configuration with {@code read} and checks nothing was left over or wrong;
+   * throws IllegalArgumentException listing every problem.
+   */
+  public static <T> T parse(String[] args, Map<String, String> env, java.util.function.Function<Settings, T> read) {
+    Settings s = new Settings(args, env);
+    T config = read.apply(s);
+    s.finish();
+    return config;
+  }
+
+  /** The --help text of a configuration read by {@code read}, under a one-line title. */
+  public static String usage(String title, java.util.function.Function<Settings, ?> read) {
+    Settings s = new Settings(new String[0], Map.of());
+    read.apply(s);
+    return title + " Flags (or the environment variables beside them):\n" + s.usage();
+  }
+
   /** The environment variable that backs a flag: {@code grpc-port} becomes {@code FORTRESS_GRPC_PORT}. */
   public static String envName(String flag) {
     return "FORTRESS_" + flag.toUpperCase().replace('-', '_');

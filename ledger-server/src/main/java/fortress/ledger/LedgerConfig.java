@@ -79,17 +79,12 @@ public record LedgerConfig(
 
   /** Reads the configuration; throws IllegalArgumentException listing every problem. */
   public static LedgerConfig parse(String[] args, Map<String, String> env) {
-    Settings s = new Settings(args, env);
-    LedgerConfig config = read(s);
-    s.finish();
-    return config;
+    return Settings.parse(args, env, LedgerConfig::read);
   }
 
   /** The --help text. */
   public static String usage() {
-    Settings s = new Settings(new String[0], Map.of());
-    read(s);
-    return "Fortress ledger node. Flags (or the environment variables beside them):\n" + s.usage();
+    return Settings.usage("Fortress ledger node.", LedgerConfig::read);
   }
 
   private static LedgerConfig read(Settings s) {

@@ -58,17 +58,12 @@ public record ShadowConfig(
 
   /** Reads the configuration; throws IllegalArgumentException listing every problem. */
   public static ShadowConfig parse(String[] args, Map<String, String> env) {
-    Settings s = new Settings(args, env);
-    ShadowConfig config = read(s);
-    s.finish();
-    return config;
+    return Settings.parse(args, env, ShadowConfig::read);
   }
 
   /** The --help text. */
   public static String usage() {
-    Settings s = new Settings(new String[0], Map.of());
-    read(s);
-    return "Fortress shadow server. Flags (or the environment variables beside them):\n" + s.usage();
+    return Settings.usage("Fortress shadow server.", ShadowConfig::read);
   }
 
   private static ShadowConfig read(Settings s) {
