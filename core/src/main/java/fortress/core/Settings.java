@@ -50,6 +50,26 @@ public final class Settings {
     return title + " Flags (or the environment variables beside them):\n" + s.usage();
   }
 
+  /**
+   * A server main's reading of its flags: on {@code --help} prints the usage and returns null (the
+   * caller returns); on bad settings prints every problem and exits with status 2.
+   */
+  public static <T> T forMain(String[] args, java.util.function.Supplier<String> usage,
+      java.util.function.BiFunction<String[], Map<String, String>, T> parse) {
+    if (java.util.Arrays.asList(args).contains("--help")) {
+      System.out.print(usage.get());
+      return null;
+    }
+    try {
+      return parse.apply(args, System.getenv());
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      System.err.println("Run with --help to list the flags.");
+      System.exit(2);
+      return null;
+    }
+  }
+
   /** The environment variable that backs a flag: {@code grpc-port} becomes {@code FORTRESS_GRPC_PORT}. */
   public static String envName(String flag) {
     return "FORTRESS_" + flag.toUpperCase().replace('-', '_');

@@ -88,13 +88,8 @@ public final class LedgerServer implements AutoCloseable {
     RingFile ring = config.ringFile() == null ? null : RingFile.open(config.ringFile());
     LocalPostgres postgres = null;
     if (config.embedded()) {
-      postgres = LocalPostgres.start(config.dataDir());
-      try {
-        config = config.withJdbc(postgres.ensureDatabase("ledger"), "postgres", "");
-      } catch (java.sql.SQLException e) {
-        postgres.close();
-        throw new IOException("cannot create the ledger database", e);
-      }
+      postgres = LocalPostgres.start(config.dataDir(), "ledger");
+      config = config.withJdbc(postgres.jdbcUrl("ledger"), "postgres", "");
       if (config.journalKey() == null || config.cardKey() == null) {
         config = config.withKeys(
             config.journalKey() != null ? config.journalKey() : DevKeys.loadOrCreate(config.dataDir(), "journal"),
@@ -186,11 +181,7 @@ public final class LedgerServer implements AutoCloseable {
     handlers.shutdown();
     database.close();
     if (postgres != null) {
-      try {
-        postgres.close();
-      } catch (IOException e) {
-        log.warn("embedded PostgreSQL did not stop cleanly: {}", e.getMessage());
-      }
+      postgres.stopLogged();
     }
     log.info("ledger node {} stopped", config.nodeId());
   }

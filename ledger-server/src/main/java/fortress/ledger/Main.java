@@ -1,23 +1,14 @@
 package fortress.ledger;
 
-import java.util.Arrays;
+import fortress.core.Settings;
 
 /** Runs one ledger node until SIGTERM or Ctrl-C. {@code --help} lists every flag. */
 public final class Main {
   private Main() {}
 
   public static void main(String[] args) throws Exception {
-    if (Arrays.asList(args).contains("--help")) {
-      System.out.print(LedgerConfig.usage());
-      return;
-    }
-    LedgerConfig config;
-    try {
-      config = LedgerConfig.parse(args, System.getenv());
-    } catch (IllegalArgumentException e) {
-      System.err.println(e.getMessage());
-      System.err.println("Run with --help to list the flags.");
-      System.exit(2);
+    LedgerConfig config = Settings.forMain(args, LedgerConfig::usage, LedgerConfig::parse);
+    if (config == null) {
       return;
     }
     LedgerServer server = LedgerServer.start(config);

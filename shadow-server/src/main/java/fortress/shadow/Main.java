@@ -1,23 +1,14 @@
 package fortress.shadow;
 
-import java.util.Arrays;
+import fortress.core.Settings;
 
 /** Runs the shadow server until SIGTERM or Ctrl-C. {@code --help} lists every flag. */
 public final class Main {
   private Main() {}
 
   public static void main(String[] args) throws Exception {
-    if (Arrays.asList(args).contains("--help")) {
-      System.out.print(ShadowConfig.usage());
-      return;
-    }
-    ShadowConfig config;
-    try {
-      config = ShadowConfig.parse(args, System.getenv());
-    } catch (IllegalArgumentException e) {
-      System.err.println(e.getMessage());
-      System.err.println("Run with --help to list the flags.");
-      System.exit(2);
+    ShadowConfig config = Settings.forMain(args, ShadowConfig::usage, ShadowConfig::parse);
+    if (config == null) {
       return;
     }
     ShadowServer server = ShadowServer.start(config);

@@ -111,13 +111,6 @@ public record ShadowConfig(
         rolloutCheckIntervalMs, disagreementQueueDepthMax, pageSizeDefault, pageSizeMax, shutdownGraceMs);
   }
 
-  /** A copy with another rollout check interval; tests judge stages quickly. */
-  public ShadowConfig withRolloutCheckIntervalMs(long ms) {
-    return new ShadowConfig(host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, poolSizeMax, serverThreads,
-        evaluationThreads, ruleCostMax, ruleCacheSizeMax, samplesPerCallMax, datasetSamplesMax, evaluationSamplesMax,
-        ms, disagreementQueueDepthMax, pageSizeDefault, pageSizeMax, shutdownGraceMs);
-  }
-
   @Override
   public String toString() {
     return "ShadowConfig[host=" + host + ", grpcPort=" + grpcPort + ", database="

@@ -72,13 +72,8 @@ public final class ShadowServer implements AutoCloseable {
   public static ShadowServer start(ShadowConfig config, ServerBuilder<?> builder) throws IOException {
     LocalPostgres postgres = null;
     if (config.embedded()) {
-      postgres = LocalPostgres.start(config.dataDir());
-      try {
-        config = config.withJdbc(postgres.ensureDatabase("shadow"), "postgres", "");
-      } catch (java.sql.SQLException e) {
-        postgres.close();
-        throw new IOException("cannot create the shadow database", e);
-      }
+      postgres = LocalPostgres.start(config.dataDir(), "shadow");
+      config = config.withJdbc(postgres.jdbcUrl("shadow"), "postgres", "");
     }
     Database database = Database.open(config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword(),
         config.poolSizeMax());
@@ -143,11 +138,7 @@ public final class ShadowServer implements AutoCloseable {
     handlers.shutdown();
     database.close();
     if (postgres != null) {
-      try {
-        postgres.close();
-      } catch (IOException e) {
-        log.warn("embedded PostgreSQL did not stop cleanly: {}", e.getMessage());
-      }
+      postgres.stopLogged();
     }
     log.info("shadow server stopped");
   }

@@ -1,23 +1,14 @@
 package fortress.proxy;
 
-import java.util.Arrays;
+import fortress.core.Settings;
 
 /** Runs the shard proxy until SIGTERM or Ctrl-C. {@code --help} lists every flag. */
 public final class Main {
   private Main() {}
 
   public static void main(String[] args) throws Exception {
-    if (Arrays.asList(args).contains("--help")) {
-      System.out.print(ProxyConfig.usage());
-      return;
-    }
-    ProxyConfig config;
-    try {
-      config = ProxyConfig.parse(args, System.getenv());
-    } catch (IllegalArgumentException e) {
-      System.err.println(e.getMessage());
-      System.err.println("Run with --help to list the flags.");
-      System.exit(2);
+    ProxyConfig config = Settings.forMain(args, ProxyConfig::usage, ProxyConfig::parse);
+    if (config == null) {
       return;
     }
     ProxyServer server;

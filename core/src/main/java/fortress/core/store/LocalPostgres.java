@@ -57,6 +57,21 @@ public final class LocalPostgres implements AutoCloseable {
   }
 
   /**
+   * Starts the server in {@code dataDir} for one server process and makes sure {@code database}
+   * exists; its URL is {@link #jdbcUrl(String)}. Stops the server again if the database cannot be made.
+   */
+  public static LocalPostgres start(Path dataDir, String database) throws IOException {
+    LocalPostgres local = start(dataDir);
+    try {
+      local.ensureDatabase(database);
+      return local;
+    } catch (SQLException e) {
+      local.close();
+      throw new IOException("cannot create the " + database + " database", e);
+    }
+  }
+
+  /**
    * The PostgreSQL binaries for this machine, the first copy on the classpath. (A server jar's
    * manifest class path can put the binaries jar on the classpath twice, which the default
    * resolver refuses.)
@@ -152,5 +167,14 @@ public final class LocalPostgres implements AutoCloseable {
   @Override
   public void close() throws IOException {
     postgres.close();
+  }
+
+  /** Stops the server during a shutdown that must go on: a failure is logged, not thrown. */
+  public void stopLogged() {
+    try {
+      close();
+    } catch (IOException e) {
+      log.warn("embedded PostgreSQL did not stop cleanly: {}", e.getMessage());
+    }
   }
 }

@@ -77,24 +77,36 @@ final class Checks {
   }
 
   static void attributes(String field, RequestAttributes a) {
-    for (Map.Entry<String, String> f : Map.of("ip", a.getIp(), "method", a.getMethod(), "path", a.getPath(),
-        "tenant", a.getTenant(), "user_agent", a.getUserAgent(), "country", a.getCountry()).entrySet()) {
-      text(field + "." + f.getKey(), f.getValue(), ATTRIBUTE_LENGTH_MAX);
-    }
+    // Decide runs this on every call: field names are only built for a failure.
+    attribute(field, "ip", a.getIp());
+    attribute(field, "method", a.getMethod());
+    attribute(field, "path", a.getPath());
+    attribute(field, "tenant", a.getTenant());
+    attribute(field, "user_agent", a.getUserAgent());
+    attribute(field, "country", a.getCountry());
     if (a.getHeadersCount() > HEADERS_MAX) {
       throw Rejection.invalid(field + ".headers", "must hold at most " + HEADERS_MAX + " headers");
     }
     for (Map.Entry<String, String> h : a.getHeadersMap().entrySet()) {
-      if (h.getKey().isEmpty() || h.getKey().length() > 256 || !h.getKey().equals(h.getKey().toLowerCase(java.util.Locale.ROOT))) {
+      String name = h.getKey();
+      if (name.isEmpty() || name.length() > 256 || name.chars().anyMatch(Character::isUpperCase)) {
         throw Rejection.invalid(field + ".headers", "names must be 1-256 lower-case characters");
       }
-      text(field + ".headers[" + h.getKey() + "]", h.getValue(), ATTRIBUTE_LENGTH_MAX);
+      if (h.getValue().length() > ATTRIBUTE_LENGTH_MAX) {
+        attribute(field, "headers[" + name + "]", h.getValue());
+      }
     }
     if (a.getBytes() < 0) {
       throw Rejection.invalid(field + ".bytes", "must not be negative");
     }
     if (a.getRequestsPerMinute() < 0) {
       throw Rejection.invalid(field + ".requests_per_minute", "must not be negative");
+    }
+  }
+
+  private static void attribute(String field, String name, String value) {
+    if (value.length() > ATTRIBUTE_LENGTH_MAX) {
+      throw Rejection.invalid(field + "." + name, "must be at most " + ATTRIBUTE_LENGTH_MAX + " characters");
     }
   }
 

@@ -71,9 +71,8 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
           .setExpression(r.getExpression()).setAction(r.getAction()).setDescription(r.getDescription())
           .setCost(checked.cost()).build();
       return database.inTransaction(c -> Operations.once(c, r.getRequestId(), r, CreateRuleResponse.parser(), () -> {
-        boolean[] created = new boolean[1];
-        Rule stored = RuleStore.insert(c, rule, created);
-        return CreateRuleResponse.newBuilder().setRule(stored).setCreated(created[0]).build();
+        RuleStore.Stored stored = RuleStore.insert(c, rule);
+        return CreateRuleResponse.newBuilder().setRule(stored.rule()).setCreated(stored.created()).build();
       }));
     });
   }

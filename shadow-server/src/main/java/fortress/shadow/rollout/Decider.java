@@ -9,13 +9,13 @@ import fortress.shadow.v1.DecideRequest;
 import fortress.shadow.v1.DecideResponse;
 import fortress.shadow.v1.RuleRef;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 
 /**
  * The live path. Evaluates every champion; during a rollout, evaluates both versions of the
  * rolling-out rule, enforces the one the request's arm names and records a disagreement when they
  * differ. Enforces the strongest matching action: DENY, then DECEIVE, then CHALLENGE, then ALLOW.
+ * A rule whose expression fails on a request does not match it.
  * Writes nothing synchronously.
  */
 public final class Decider {
@@ -26,7 +26,6 @@ public final class Decider {
   private final DecisionIds ids;
   private final DecisionCounts counts;
   private final Disagreements disagreements;
-  private final LongAdder ruleErrors = new LongAdder();
 
   public Decider(Supplier<Policy> policy, DecisionIds ids, DecisionCounts counts, Disagreements disagreements) {
     this.policy = policy;
@@ -77,16 +76,10 @@ public final class Decider {
     return response(enforced, id, arm, disagreement);
   }
 
-  /** Rule evaluations that failed (and counted as no match) since start. */
-  public long ruleErrors() {
-    return ruleErrors.sum();
-  }
-
   private boolean matches(CompiledRule rule, Attributes attributes) {
     try {
       return rule.matches(attributes);
     } catch (CompiledRule.EvaluationError e) {
-      ruleErrors.increment();
       return false;
     }
   }

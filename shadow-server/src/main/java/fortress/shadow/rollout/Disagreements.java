@@ -47,10 +47,6 @@ public final class Disagreements implements AutoCloseable {
     }
   }
 
-  public long dropped() {
-    return dropped.get();
-  }
-
   private void run() {
     List<Entry> batch = new ArrayList<>(BATCH_MAX);
     while (!closing || !queue.isEmpty()) {

@@ -7,7 +7,7 @@ import fortress.shadow.v1.Action;
 /**
  * A rule version ready to run. {@link #matches} is true when the expression is; a rule
  * <em>flags</em> a request when it matches and its action is not ALLOW. An expression that fails
- * at run time (say, a missing header key) does not match, and is counted by the caller.
+ * at run time (say, a missing header key) does not match; offline evaluation counts such errors.
  */
 public record CompiledRule(String ruleId, String version, Action action, CelRuntime.Program program) {
 

@@ -134,14 +134,7 @@ public final class EvaluationStore {
   }
 
   private static long number(String id) {
-    if (id.startsWith(PREFIX)) {
-      try {
-        return Long.parseLong(id.substring(PREFIX.length()));
-      } catch (NumberFormatException e) {
-        // Falls through to not found.
-      }
-    }
-    throw notFound(id);
+    return Rows.number(PREFIX, id).orElseThrow(() -> notFound(id));
   }
 
   private static Rejection notFound(String id) {

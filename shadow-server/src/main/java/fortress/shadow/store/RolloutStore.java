@@ -50,14 +50,7 @@ public final class RolloutStore {
 
   /** The rollout's number from its id, or ROLLOUT_NOT_FOUND. */
   public static long parse(String rolloutId) {
-    if (rolloutId.startsWith(PREFIX)) {
-      try {
-        return Long.parseLong(rolloutId.substring(PREFIX.length()));
-      } catch (NumberFormatException e) {
-        // Falls through.
-      }
-    }
-    throw notFound(rolloutId);
+    return Rows.number(PREFIX, rolloutId).orElseThrow(() -> notFound(rolloutId));
   }
 
   /** Creates a RUNNING rollout at its first stage; the partial unique index refuses a second active one. */

@@ -30,6 +30,18 @@ public final class Rows {
     return OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
   }
 
+  /** The number of an id made of {@code prefix} and a number, such as "ev-12"; empty for anything else. */
+  static java.util.OptionalLong number(String prefix, String id) {
+    if (id.startsWith(prefix)) {
+      try {
+        return java.util.OptionalLong.of(Long.parseLong(id.substring(prefix.length())));
+      } catch (NumberFormatException e) {
+        // Not a number: falls through to empty.
+      }
+    }
+    return java.util.OptionalLong.empty();
+  }
+
   /** An opaque page token holding the last row's key parts. */
   public static String pageToken(List<String> key) {
     return Base64.getUrlEncoder().withoutPadding()

@@ -24,8 +24,11 @@ public final class RuleStore {
 
   private RuleStore() {}
 
-  /** Stores a version unless the rule has it already; returns the stored row and whether it is new. */
-  public static Rule insert(Connection c, Rule rule, boolean[] created) throws SQLException {
+  /** A stored version, and whether this call stored it. */
+  public record Stored(Rule rule, boolean created) {}
+
+  /** Stores a version unless the rule has it already. */
+  public static Stored insert(Connection c, Rule rule) throws SQLException {
     Optional<Rule> existing = find(c, rule.getRuleId(), rule.getVersion());
     if (existing.isPresent()) {
       if (existing.get().getAction() != rule.getAction()) {
@@ -34,8 +37,7 @@ public final class RuleStore {
             + "; a version is its expression, so change the expression or create another rule",
             Map.of("rule_id", rule.getRuleId(), "version", rule.getVersion()));
       }
-      created[0] = false;
-      return existing.get();
+      return new Stored(existing.get(), false);
     }
     try (PreparedStatement s = c.prepareStatement("""
         INSERT INTO rules (rule_id, version, expression, action, description, cost, create_time)
@@ -49,8 +51,7 @@ public final class RuleStore {
       s.setObject(7, Rows.now());
       s.executeUpdate();
     }
-    created[0] = true;
-    return find(c, rule.getRuleId(), rule.getVersion()).orElseThrow();
+    return new Stored(find(c, rule.getRuleId(), rule.getVersion()).orElseThrow(), true);
   }
 
   /** One version, or the newest version when {@code version} is empty. */
