@@ -23,7 +23,7 @@ public final class Database implements AutoCloseable {
   public static Database open(String jdbcUrl, String user, String password, int readPoolSizeMax) {
     Flyway.configure()
         .dataSource(jdbcUrl, user, password)
-        .locations("classpath:db/migration")
+        .locations("classpath:db/ledger")
         .load()
         .migrate();
     // The writer's statements join arrays of keys against tables that grow from empty. A generic

@@ -32,7 +32,7 @@ public final class Database implements AutoCloseable {
   }
 
   public static Database open(String jdbcUrl, String user, String password, int poolSizeMax) {
-    Flyway.configure().dataSource(jdbcUrl, user, password).locations("classpath:db/migration").load().migrate();
+    Flyway.configure().dataSource(jdbcUrl, user, password).locations("classpath:db/shadow").load().migrate();
     HikariConfig c = new HikariConfig();
     c.setPoolName("shadow");
     c.setJdbcUrl(jdbcUrl);
