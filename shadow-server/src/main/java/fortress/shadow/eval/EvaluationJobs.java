@@ -1,6 +1,7 @@
 package fortress.shadow.eval;
 
 import com.google.common.hash.Hashing;
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import fortress.shadow.Rejection;
 import fortress.shadow.rule.Attributes;
 import fortress.shadow.rule.CompiledRule;
@@ -14,7 +15,10 @@ import fortress.shadow.v1.EvaluationResult;
 import fortress.shadow.v1.Rule;
 import fortress.shadow.v1.RuleRef;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +35,9 @@ public final class EvaluationJobs implements AutoCloseable {
   private final Database database;
   private final RuleCompiler compiler;
   private final ExecutorService executor;
+  /** Reads each job's next page while the job tallies the current one. */
+  private final ExecutorService readers = Executors.newCachedThreadPool(
+      new ThreadFactoryBuilder().setNameFormat("shadow-eval-read-%d").setDaemon(true).build());
 
   public EvaluationJobs(Database database, RuleCompiler compiler, ExecutorService executor) {
     this.database = database;
@@ -75,14 +82,14 @@ public final class EvaluationJobs implements AutoCloseable {
       long total = database.inTransaction(c -> SampleStore.count(c, spec.getDataset()));
       long limit = spec.getSampleLimit();
       long done = 0;
-      long after = 0;
+      // The next page is read while this one is tallied, so the database and CEL overlap.
+      Future<List<SampleStore.Row>> next = readPage(spec.getDataset(), 0);
       while (!Thread.currentThread().isInterrupted()) {
-        long from = after;
-        List<SampleStore.Row> page = database.inTransaction(c -> SampleStore.page(c, spec.getDataset(), from,
-            PAGE_SIZE));
+        List<SampleStore.Row> page = next.get();
         if (page.isEmpty()) {
           break;
         }
+        next = readPage(spec.getDataset(), page.get(page.size() - 1).sampleId());
         for (SampleStore.Row row : page) {
           if (done < (limit > 0 ? limit : Long.MAX_VALUE) && kept(spec.getSeed(), row.sampleId(), limit, total)) {
             Attributes attributes = new Attributes(row.attributes());
@@ -90,7 +97,6 @@ public final class EvaluationJobs implements AutoCloseable {
             challengerTally.add(attributes, row.label());
             done++;
           }
-          after = row.sampleId();
         }
         long progress = done;
         database.inTransaction(c -> {
@@ -98,6 +104,7 @@ public final class EvaluationJobs implements AutoCloseable {
           return null;
         });
       }
+      next.cancel(true);
       if (Thread.currentThread().isInterrupted()) {
         return;
       }
@@ -110,16 +117,28 @@ public final class EvaluationJobs implements AutoCloseable {
       });
       log.info("evaluation {} of {} on {}: {} over {} samples", id, spec.getChallenger().getVersion(),
           spec.getDataset(), result.getVerdict(), evaluated);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      fail(id, e.getCause());
     } catch (Rejection | IllegalStateException e) {
-      log.warn("evaluation {} failed: {}", id, e.getMessage());
-      try {
-        database.inTransaction(c -> {
-          EvaluationStore.fail(c, id, e.getMessage());
-          return null;
-        });
-      } catch (Rejection again) {
-        log.warn("evaluation {} could not record its failure; it will run again at the next start", id);
-      }
+      fail(id, e);
+    }
+  }
+
+  private Future<List<SampleStore.Row>> readPage(String dataset, long afterId) {
+    return readers.submit(() -> database.inTransaction(c -> SampleStore.page(c, dataset, afterId, PAGE_SIZE)));
+  }
+
+  private void fail(String id, Throwable e) {
+    log.warn("evaluation {} failed: {}", id, e.getMessage());
+    try {
+      database.inTransaction(c -> {
+        EvaluationStore.fail(c, id, e.getMessage());
+        return null;
+      });
+    } catch (Rejection again) {
+      log.warn("evaluation {} could not record its failure; it will run again at the next start", id);
     }
   }
 
@@ -131,6 +150,7 @@ public final class EvaluationJobs implements AutoCloseable {
   @Override
   public void close() {
     executor.shutdownNow();
+    readers.shutdownNow();
     try {
       executor.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

@@ -5,9 +5,6 @@ import com.google.common.cache.CacheBuilder;
 import com.google.common.hash.Hashing;
 import com.google.re2j.Pattern;
 import com.google.re2j.PatternSyntaxException;
-import dev.cel.bundle.Cel;
-import dev.cel.bundle.CelBuilder;
-import dev.cel.bundle.CelFactory;
 import dev.cel.common.CelAbstractSyntaxTree;
 import dev.cel.common.CelIssue;
 import dev.cel.common.CelOptions;
@@ -15,7 +12,13 @@ import dev.cel.common.CelValidationException;
 import dev.cel.common.ast.CelConstant;
 import dev.cel.common.ast.CelExpr;
 import dev.cel.common.types.SimpleType;
+import dev.cel.compiler.CelCompiler;
+import dev.cel.compiler.CelCompilerBuilder;
+import dev.cel.compiler.CelCompilerFactory;
 import dev.cel.parser.CelStandardMacro;
+import dev.cel.runtime.CelRuntime;
+import dev.cel.runtime.CelRuntimeFactory;
+import dev.cel.runtime.CelStandardFunctions;
 import fortress.shadow.Reason;
 import fortress.shadow.Rejection;
 import fortress.shadow.v1.Action;
@@ -33,7 +36,8 @@ public final class RuleCompiler {
   private static final int COMPREHENSION_ITERATIONS_MAX = 1_000;
   private static final int REGEX_PROGRAM_SIZE_MAX = 1_000;
 
-  private final Cel cel;
+  private final CelCompiler compiler;
+  private final CelRuntime runtime;
   private final long costMax;
   private final Cache<String, CompiledRule> programs;
 
@@ -42,17 +46,27 @@ public final class RuleCompiler {
 
   public RuleCompiler(long costMax, int cacheSizeMax) {
     this.costMax = costMax;
-    CelBuilder builder = CelFactory.standardCelBuilder()
-        .setOptions(CelOptions.current()
-            .comprehensionMaxIterations(COMPREHENSION_ITERATIONS_MAX)
-            .maxRegexProgramSize(REGEX_PROGRAM_SIZE_MAX)
-            .build())
+    CelOptions options = CelOptions.current()
+        .comprehensionMaxIterations(COMPREHENSION_ITERATIONS_MAX)
+        .maxRegexProgramSize(REGEX_PROGRAM_SIZE_MAX)
+        .build();
+    CelCompilerBuilder compilerBuilder = CelCompilerFactory.standardCelCompilerBuilder()
+        .setOptions(options)
         .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
         .setResultType(SimpleType.BOOL);
     for (Map.Entry<String, dev.cel.common.types.CelType> v : Attributes.VARIABLES.entrySet()) {
-      builder.addVar(v.getKey(), v.getValue());
+      compilerBuilder.addVar(v.getKey(), v.getValue());
     }
-    this.cel = builder.build();
+    this.compiler = compilerBuilder.build();
+    // The standard functions, except that matches() comes from Patterns, which compiles each
+    // pattern once instead of on every call.
+    this.runtime = CelRuntimeFactory.standardCelRuntimeBuilder()
+        .setOptions(options)
+        .setStandardEnvironmentEnabled(false)
+        .setStandardFunctions(CelStandardFunctions.newBuilder()
+            .excludeFunctions(CelStandardFunctions.StandardFunction.MATCHES).build())
+        .addFunctionBindings(new Patterns(options).bindings())
+        .build();
     this.programs = CacheBuilder.newBuilder().maximumSize(cacheSizeMax).build();
   }
 
@@ -68,7 +82,7 @@ public final class RuleCompiler {
   public Checked check(String expression) {
     CelAbstractSyntaxTree ast;
     try {
-      ast = cel.compile(expression).getAst();
+      ast = compiler.compile(expression).getAst();
     } catch (CelValidationException e) {
       CelIssue first = e.getErrors().get(0);
       int line = first.getSourceLocation().getLine();
@@ -92,7 +106,7 @@ public final class RuleCompiler {
     try {
       return programs.get(key, () -> {
         Checked checked = check(expression);
-        return new CompiledRule(ruleId, checked.version(), action, cel.createProgram(checked.ast()));
+        return new CompiledRule(ruleId, checked.version(), action, runtime.createProgram(checked.ast()));
       });
     } catch (ExecutionException e) {
       throw new IllegalStateException("stored rule " + ruleId + " no longer compiles", e.getCause());
