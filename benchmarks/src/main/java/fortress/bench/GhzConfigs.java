@@ -11,6 +11,7 @@ import fortress.ledger.v1.DepositRequest;
 import fortress.ledger.v1.GetAccountRequest;
 import fortress.ledger.v1.SubmitBatchRequest;
 import fortress.ledger.v1.TransferRequest;
+import fortress.shadow.v1.DecideRequest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,13 +20,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.SplittableRandom;
 import java.util.function.BiPredicate;
 
 /**
  * Writes the ghz configurations in {@code benchmarks/ghz/} for the local cluster's ring (ledger-1
  * to ledger-N; placement depends only on node ids), so that the same-node and cross-node transfer
- * scenarios really are what they say. Each mutation gets a fresh request_id from ghz's
- * {@code newUUID} template function.
+ * scenarios really are what they say, and for the shadow server's Decide. Each mutation gets a
+ * fresh request_id (and each Decide a fresh request_key) from ghz's {@code newUUID} template
+ * function.
  *
  * <pre>java -cp benchmarks/target/benchmarks.jar fortress.bench.GhzConfigs [--out=benchmarks/ghz]</pre>
  */
@@ -41,6 +44,7 @@ public final class GhzConfigs {
     int nodes = s.integer("nodes", 3, 1, 64, "ledger nodes in the local cluster");
     int accounts = s.integer("accounts", 300, 2, 450, "accounts to open (two operations each, one SubmitBatch)");
     String host = s.string("host", "127.0.0.1:50051", "the shard proxy");
+    String shadowHost = s.string("shadow-host", "127.0.0.1:50071", "the shadow server");
     Flags.finish(s, args);
 
     fortress.cluster.v1.Ring.Builder spec = fortress.cluster.v1.Ring.newBuilder().setEpoch(1);
@@ -79,6 +83,15 @@ public final class GhzConfigs {
         array(cross));
     write(out, "submit-batch-100.json", host, "fortress.ledger.v1.LedgerService/SubmitBatch", 8, "10s", null,
         "[" + json(batch.build()) + "]");
+    Random traffic = new Random(2);
+    List<Message> decides = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      decides.add(DecideRequest.newBuilder().setRequestKey(NEW_ID)
+          .setAttributes(ShadowBench.attributes(new SplittableRandom(traffic.nextLong()), i % 10 == 0)).build());
+    }
+    write(out, "shadow-health.json", shadowHost, "grpc.health.v1.Health/Check", 64, "10s", null, "[{}]");
+    write(out, "shadow-decide.json", shadowHost, "fortress.shadow.v1.ShadowService/Decide", 64, "10s", null,
+        array(decides));
     System.out.println("wrote ghz configurations for " + nodes + " nodes and " + accounts + " accounts to " + out);
   }
 
@@ -117,6 +130,16 @@ public final class GhzConfigs {
   }
 
   private static String value(FieldDescriptor field, Object value) {
+    if (field.isMapField()) {
+      List<String> entries = new ArrayList<>();
+      for (Object entry : (List<?>) value) {
+        Message m = (Message) entry;
+        var descriptor = m.getDescriptorForType();
+        entries.add(single(String.valueOf(m.getField(descriptor.findFieldByName("key")))) + ":"
+            + single(m.getField(descriptor.findFieldByName("value"))));
+      }
+      return "{" + String.join(",", entries) + "}";
+    }
     if (!field.isRepeated()) {
       return single(value);
     }
