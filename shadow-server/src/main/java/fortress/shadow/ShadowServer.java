@@ -11,7 +11,7 @@ import fortress.shadow.rollout.DecisionIds;
 import fortress.shadow.rollout.Disagreements;
 import fortress.shadow.rollout.RolloutController;
 import fortress.shadow.rule.RuleCompiler;
-import fortress.shadow.store.Database;
+import fortress.core.store.Database;
 import fortress.shadow.store.ServerKeys;
 import fortress.shadow.v1.ShadowServiceGrpc;
 import io.grpc.Server;
@@ -75,8 +75,9 @@ public final class ShadowServer implements AutoCloseable {
       postgres = LocalPostgres.start(config.dataDir(), "shadow");
       config = config.withJdbc(postgres.jdbcUrl("shadow"), "postgres", "");
     }
-    Database database = Database.open(config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword(),
-        config.poolSizeMax());
+    Database database = Database.open("shadow", config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword(),
+        config.poolSizeMax(), () -> new Rejection(Reason.STORAGE_UNAVAILABLE,
+            "the shadow database is unavailable; retry with the same request_id"));
     RuleCompiler compiler = new RuleCompiler(config.ruleCostMax(), config.ruleCacheSizeMax());
     EvaluationJobs jobs = new EvaluationJobs(database, compiler, Executors.newFixedThreadPool(
         config.evaluationThreads(), new ThreadFactoryBuilder().setNameFormat("shadow-eval-%d").setDaemon(true).build()));

@@ -11,12 +11,12 @@ import fortress.shadow.rollout.RolloutController;
 import fortress.shadow.rollout.StageJudge;
 import fortress.shadow.rule.RuleCompiler;
 import fortress.shadow.store.AuditLog;
-import fortress.shadow.store.Database;
+import fortress.core.store.Database;
 import fortress.shadow.store.EvaluationStore;
 import fortress.shadow.store.Operations;
 import fortress.shadow.store.RolloutStore;
 import fortress.shadow.store.RuleStore;
-import fortress.shadow.store.Rows;
+import fortress.core.store.Rows;
 import fortress.shadow.store.SampleStore;
 import fortress.shadow.v1.*;
 import io.grpc.stub.StreamObserver;
@@ -96,7 +96,7 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
         Checks.name("rule_id", r.getRuleId());
       }
       int size = Checks.pageSize(r.getPageSize(), limits.pageSizeDefault(), limits.pageSizeMax());
-      List<String> after = r.getPageToken().isEmpty() ? List.of() : Rows.pageKey(r.getPageToken(), 3);
+      List<String> after = r.getPageToken().isEmpty() ? List.of() : pageKey(r.getPageToken(), 3);
       return database.inTransaction(c -> {
         List<Rule> rules = RuleStore.list(c, r.getRuleId(), after, size + 1);
         ListRulesResponse.Builder b = ListRulesResponse.newBuilder().addAllRules(rules.subList(0,
@@ -198,7 +198,7 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
   public void listDeployments(ListDeploymentsRequest r, StreamObserver<ListDeploymentsResponse> out) {
     reply(out, () -> {
       int size = Checks.pageSize(r.getPageSize(), limits.pageSizeDefault(), limits.pageSizeMax());
-      long after = r.getPageToken().isEmpty() ? 0 : sequence(Rows.pageKey(r.getPageToken(), 1).get(0));
+      long after = r.getPageToken().isEmpty() ? 0 : sequence(pageKey(r.getPageToken(), 1).get(0));
       return database.inTransaction(c -> {
         List<Deployment> page = AuditLog.list(c, after, size + 1);
         AuditLog.Verification v = AuditLog.verify(c);
@@ -299,6 +299,11 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
             return ReportOutcomeResponse.newBuilder().setCounted(counted).build();
           }));
     });
+  }
+
+  private static List<String> pageKey(String token, int parts) {
+    return Rows.pageKey(token, parts).orElseThrow(() -> Rejection.invalid("page_token",
+        "is not a token this server issued"));
   }
 
   private static long sequence(String s) {

@@ -6,7 +6,7 @@ import fortress.shadow.Rejection;
 import fortress.shadow.rule.Attributes;
 import fortress.shadow.rule.CompiledRule;
 import fortress.shadow.rule.RuleCompiler;
-import fortress.shadow.store.Database;
+import fortress.core.store.Database;
 import fortress.shadow.store.EvaluationStore;
 import fortress.shadow.store.RuleStore;
 import fortress.shadow.store.SampleStore;

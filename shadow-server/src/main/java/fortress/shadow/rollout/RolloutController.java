@@ -5,7 +5,7 @@ import fortress.shadow.Rejection;
 import fortress.shadow.rule.CompiledRule;
 import fortress.shadow.rule.RuleCompiler;
 import fortress.shadow.store.AuditLog;
-import fortress.shadow.store.Database;
+import fortress.core.store.Database;
 import fortress.shadow.store.EvaluationStore;
 import fortress.shadow.store.RolloutStore;
 import fortress.shadow.store.RuleStore;

@@ -1,5 +1,7 @@
 package fortress.shadow.store;
 
+import fortress.core.store.Rows;
+
 import com.google.common.hash.Hasher;
 import com.google.common.hash.Hashing;
 import com.google.common.io.BaseEncoding;

@@ -1,83 +1,21 @@
 package fortress.shadow.store;
 
-import com.google.common.hash.Hashing;
-import com.google.protobuf.CodedOutputStream;
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
 import fortress.shadow.Reason;
 import fortress.shadow.Rejection;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.Arrays;
 import java.util.Map;
 
-/**
- * Idempotent mutations (AIP-155). Inside the mutation's own transaction: the request_id is locked,
- * an earlier response with the same body is returned as it was, the same id with another body is
- * REQUEST_ID_REUSED, and otherwise the work runs and its response is recorded before commit.
- */
+/** The shadow server's idempotent mutations (AIP-155): {@link fortress.core.store.Operations} with its own reason. */
 public final class Operations {
   private Operations() {}
 
-  @FunctionalInterface
-  public interface Mutation<T> {
-    T apply() throws SQLException;
-  }
-
   public static <T extends Message> T once(Connection c, String requestId, Message request, Parser<T> parser,
-      Mutation<T> mutation) throws SQLException {
-    String method = request.getDescriptorForType().getName();
-    byte[] fingerprint = fingerprint(request);
-    try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")) {
-      lock.setString(1, requestId);
-      lock.execute();
-    }
-    try (PreparedStatement find = c.prepareStatement(
-        "SELECT method, fingerprint, response FROM operations WHERE request_id = ?")) {
-      find.setString(1, requestId);
-      try (ResultSet rs = find.executeQuery()) {
-        if (rs.next()) {
-          if (!rs.getString(1).equals(method) || !Arrays.equals(rs.getBytes(2), fingerprint)) {
-            throw new Rejection(Reason.REQUEST_ID_REUSED, "request_id " + requestId
-                + " was already used for a different request", Map.of("request_id", requestId));
-          }
-          try {
-            return parser.parseFrom(rs.getBytes(3));
-          } catch (InvalidProtocolBufferException e) {
-            throw new SQLException("stored response of " + requestId + " does not parse", e);
-          }
-        }
-      }
-    }
-    T response = mutation.apply();
-    try (PreparedStatement record = c.prepareStatement(
-        "INSERT INTO operations (request_id, method, fingerprint, response) VALUES (?, ?, ?, ?)")) {
-      record.setString(1, requestId);
-      record.setString(2, method);
-      record.setBytes(3, fingerprint);
-      record.setBytes(4, response.toByteArray());
-      record.executeUpdate();
-    }
-    return response;
-  }
-
-  /** SHA-256 of the request's deterministic serialization, request_id included (it is the same). */
-  static byte[] fingerprint(Message request) {
-    try {
-      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-      CodedOutputStream out = CodedOutputStream.newInstance(bytes);
-      out.useDeterministicSerialization();
-      request.writeTo(out);
-      out.flush();
-      return Hashing.sha256().hashBytes(bytes.toByteArray()).asBytes();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+      fortress.core.store.Operations.Mutation<T> mutation) throws SQLException {
+    return fortress.core.store.Operations.once(c, requestId, request, parser, mutation,
+        id -> new Rejection(Reason.REQUEST_ID_REUSED, "request_id " + id + " was already used for a different request",
+            Map.of("request_id", id)));
   }
 }

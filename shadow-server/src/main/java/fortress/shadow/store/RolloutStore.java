@@ -1,5 +1,7 @@
 package fortress.shadow.store;
 
+import fortress.core.store.Rows;
+
 import com.google.protobuf.InvalidProtocolBufferException;
 import fortress.shadow.Reason;
 import fortress.shadow.Rejection;

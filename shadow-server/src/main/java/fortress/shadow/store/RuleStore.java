@@ -1,5 +1,7 @@
 package fortress.shadow.store;
 
+import fortress.core.store.Rows;
+
 import fortress.shadow.Reason;
 import fortress.shadow.Rejection;
 import fortress.shadow.v1.Action;

@@ -1,7 +1,6 @@
-package fortress.shadow.store;
+package fortress.core.store;
 
 import com.google.protobuf.Timestamp;
-import fortress.shadow.Rejection;
 import java.nio.charset.StandardCharsets;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -12,11 +11,11 @@ import java.time.temporal.ChronoUnit;
 import java.util.Base64;
 import java.util.List;
 
-/** Conversions between rows and messages that every store shares. */
+/** Conversions between rows and messages that the servers' stores share. */
 public final class Rows {
   private Rows() {}
 
-  static Timestamp timestamp(ResultSet rs, String column) throws SQLException {
+  public static Timestamp timestamp(ResultSet rs, String column) throws SQLException {
     OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
     if (t == null) {
       return Timestamp.getDefaultInstance();
@@ -26,12 +25,12 @@ public final class Rows {
   }
 
   /** Now, at the microsecond precision PostgreSQL stores, so what is hashed is what is read back. */
-  static OffsetDateTime now() {
+  public static OffsetDateTime now() {
     return OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
   }
 
   /** The number of an id made of {@code prefix} and a number, such as "ev-12"; empty for anything else. */
-  static java.util.OptionalLong number(String prefix, String id) {
+  public static java.util.OptionalLong number(String prefix, String id) {
     if (id.startsWith(prefix)) {
       try {
         return java.util.OptionalLong.of(Long.parseLong(id.substring(prefix.length())));
@@ -48,17 +47,17 @@ public final class Rows {
         .encodeToString(String.join("\n", key).getBytes(StandardCharsets.UTF_8));
   }
 
-  /** The key parts of a page token, or INVALID_ARGUMENT page_token. */
-  public static List<String> pageKey(String token, int parts) {
+  /** The key parts of a page token; empty when it is not a token of {@code parts} parts this server issued. */
+  public static java.util.Optional<List<String>> pageKey(String token, int parts) {
     try {
       List<String> key = List.of(new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8)
           .split("\n", -1));
       if (key.size() == parts) {
-        return key;
+        return java.util.Optional.of(key);
       }
     } catch (IllegalArgumentException e) {
-      // Falls through to the rejection below.
+      // Falls through to empty.
     }
-    throw Rejection.invalid("page_token", "is not a token this server issued");
+    return java.util.Optional.empty();
   }
 }

@@ -1,25 +1,25 @@
-package fortress.shadow.store;
+package fortress.core.store;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import fortress.shadow.Reason;
-import fortress.shadow.Rejection;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.function.Supplier;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The shadow server's PostgreSQL: migrations at open, one pool, and transactions that turn a
- * failure of the database into UNAVAILABLE {@code STORAGE_UNAVAILABLE} (retryable with the same
- * request_id) rather than anything internal.
+ * A server's PostgreSQL: its Flyway migrations at open, one pool, and transactions that turn a
+ * failure of the database into the server's own retryable error (UNAVAILABLE with its domain's
+ * reason) rather than anything internal.
  */
 public final class Database implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Database.class);
   private static final long CONNECTION_TIMEOUT_MS = 5_000;
 
   private final HikariDataSource pool;
+  private final Supplier<RuntimeException> unavailable;
 
   /** Work inside one transaction. */
   @FunctionalInterface
@@ -27,14 +27,20 @@ public final class Database implements AutoCloseable {
     T run(Connection c) throws SQLException;
   }
 
-  private Database(HikariDataSource pool) {
+  private Database(HikariDataSource pool, Supplier<RuntimeException> unavailable) {
     this.pool = pool;
+    this.unavailable = unavailable;
   }
 
-  public static Database open(String jdbcUrl, String user, String password, int poolSizeMax) {
-    Flyway.configure().dataSource(jdbcUrl, user, password).locations("classpath:db/shadow").load().migrate();
+  /**
+   * Migrates the database with the scripts in {@code classpath:db/<name>} and opens a pool named
+   * {@code name}. {@code unavailable} is what a failed transaction throws.
+   */
+  public static Database open(String name, String jdbcUrl, String user, String password, int poolSizeMax,
+      Supplier<RuntimeException> unavailable) {
+    Flyway.configure().dataSource(jdbcUrl, user, password).locations("classpath:db/" + name).load().migrate();
     HikariConfig c = new HikariConfig();
-    c.setPoolName("shadow");
+    c.setPoolName(name);
     c.setJdbcUrl(jdbcUrl);
     c.setUsername(user);
     c.setPassword(password);
@@ -43,10 +49,10 @@ public final class Database implements AutoCloseable {
     c.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
     c.setAutoCommit(false);
     c.addDataSourceProperty("reWriteBatchedInserts", "true");
-    return new Database(new HikariDataSource(c));
+    return new Database(new HikariDataSource(c), unavailable);
   }
 
-  /** Runs {@code work} in a transaction and commits it; a Rejection thrown inside rolls it back. */
+  /** Runs {@code work} in a transaction and commits it; anything thrown inside rolls it back. */
   public <T> T inTransaction(Work<T> work) {
     try (Connection c = pool.getConnection()) {
       try {
@@ -59,8 +65,7 @@ public final class Database implements AutoCloseable {
       }
     } catch (SQLException e) {
       log.warn("database call failed: {}", e.toString());
-      throw new Rejection(Reason.STORAGE_UNAVAILABLE, "the shadow database is unavailable; retry with the same "
-          + "request_id");
+      throw unavailable.get();
     }
   }
 
