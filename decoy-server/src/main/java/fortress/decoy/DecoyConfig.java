@@ -1,0 +1,120 @@
+package fortress.decoy;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import fortress.core.Settings;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Everything the decoy server needs, read once at start-up from flags or environment variables
+ * and validated as a whole. Limits carry their unit in their name. With no {@code jdbcUrl} the
+ * server starts an embedded PostgreSQL in {@code dataDir} with durable settings.
+ */
+public record DecoyConfig(
+    String host,
+    int grpcPort,
+    String httpHost,
+    int httpPort,
+    String jdbcUrl,
+    String jdbcUser,
+    String jdbcPassword,
+    Path dataDir,
+    String shadowTarget,
+    int poolSizeMax,
+    int serverThreads,
+    long generateCountMax,
+    int httpRequestBytesMax,
+    int httpHeadersMax,
+    int httpRatePerClientPerSecond,
+    int httpBurstPerClient,
+    int interactionQueueDepthMax,
+    int pageSizeDefault,
+    int pageSizeMax,
+    long shutdownGraceMs) {
+
+  public static final int GRPC_PORT_DEFAULT = 50081;
+  public static final int HTTP_PORT_DEFAULT = 8088;
+  public static final int POOL_SIZE_MAX_DEFAULT = 8;
+  public static final int SERVER_THREADS_DEFAULT = 8;
+  public static final long GENERATE_COUNT_MAX_DEFAULT = 10_000_000;
+  public static final int HTTP_REQUEST_BYTES_MAX_DEFAULT = 64 * 1024;
+  public static final int HTTP_HEADERS_MAX_DEFAULT = 64;
+  public static final int HTTP_RATE_PER_CLIENT_PER_SECOND_DEFAULT = 50;
+  public static final int HTTP_BURST_PER_CLIENT_DEFAULT = 100;
+  public static final int INTERACTION_QUEUE_DEPTH_MAX_DEFAULT = 100_000;
+  public static final int PAGE_SIZE_DEFAULT = 100;
+  public static final int PAGE_SIZE_MAX_DEFAULT = 1_000;
+  public static final long SHUTDOWN_GRACE_MS_DEFAULT = 10_000;
+
+  public DecoyConfig {
+    checkArgument(pageSizeDefault <= pageSizeMax, "page-size-default (%s) must not exceed page-size-max (%s)",
+        pageSizeDefault, pageSizeMax);
+  }
+
+  public boolean embedded() {
+    return jdbcUrl == null;
+  }
+
+  /** Reads the configuration; throws IllegalArgumentException listing every problem. */
+  public static DecoyConfig parse(String[] args, Map<String, String> env) {
+    return Settings.parse(args, env, DecoyConfig::read);
+  }
+
+  /** The --help text. */
+  public static String usage() {
+    return Settings.usage("Fortress decoy server.", DecoyConfig::read);
+  }
+
+  private static DecoyConfig read(Settings s) {
+    String host = s.string("host", "127.0.0.1", "address the gRPC server binds");
+    int grpcPort = s.integer("grpc-port", GRPC_PORT_DEFAULT, 0, 65535, "gRPC port; 0 picks a free one");
+    String httpHost = s.string("http-host", "127.0.0.1", "address the decoy HTTP listener binds");
+    int httpPort = s.integer("http-port", HTTP_PORT_DEFAULT, 0, 65535, "decoy HTTP port; 0 picks a free one");
+    String jdbcUrl = s.string("jdbc-url", null, "PostgreSQL JDBC URL; unset starts an embedded PostgreSQL");
+    String jdbcUser = s.string("jdbc-user", "postgres", "PostgreSQL user");
+    String jdbcPassword = s.string("jdbc-password", "", "PostgreSQL password (prefer the environment)");
+    Path dataDir = Path.of(s.string("data-dir", ".fortress/decoy", "embedded PostgreSQL data"));
+    String shadow = s.string("shadow-target", "", "host:port of the shadow server for ExportInteractions; "
+        + "empty disables export");
+    int pool = s.integer("pool-size-max", POOL_SIZE_MAX_DEFAULT, 2, 256, "database connections");
+    int threads = s.integer("server-threads", SERVER_THREADS_DEFAULT, 1, 512, "threads running RPC handlers");
+    long countMax = s.number("generate-count-max", GENERATE_COUNT_MAX_DEFAULT, 1, 1_000_000_000,
+        "records one Generate call may ask for");
+    int bytesMax = s.integer("http-request-bytes-max", HTTP_REQUEST_BYTES_MAX_DEFAULT, 1024, 16 * 1024 * 1024,
+        "largest decoy HTTP request body; larger ones get 413");
+    int headersMax = s.integer("http-headers-max", HTTP_HEADERS_MAX_DEFAULT, 8, 1024,
+        "most headers a decoy HTTP request may carry; more get 431");
+    int rate = s.integer("http-rate-per-client-per-second", HTTP_RATE_PER_CLIENT_PER_SECOND_DEFAULT, 1,
+        1_000_000, "decoy HTTP requests per second one client IP may sustain; more get 429");
+    int burst = s.integer("http-burst-per-client", HTTP_BURST_PER_CLIENT_DEFAULT, 1, 1_000_000,
+        "decoy HTTP requests one client IP may send at once before the rate applies");
+    int queueMax = s.integer("interaction-queue-depth-max", INTERACTION_QUEUE_DEPTH_MAX_DEFAULT, 1, 10_000_000,
+        "captured requests waiting to be written before new ones are dropped (and counted)");
+    int pageDefault = s.integer("page-size-default", PAGE_SIZE_DEFAULT, 1, 10_000, "list page size when 0 is asked");
+    int pageMax = s.integer("page-size-max", PAGE_SIZE_MAX_DEFAULT, 1, 10_000, "largest list page");
+    long graceMs = s.number("shutdown-grace-ms", SHUTDOWN_GRACE_MS_DEFAULT, 0, 600_000,
+        "how long shutdown waits for in-flight calls");
+    try {
+      return new DecoyConfig(host, grpcPort, httpHost, httpPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, shadow,
+          pool, threads, countMax, bytesMax, headersMax, rate, burst, queueMax, pageDefault, pageMax, graceMs);
+    } catch (IllegalArgumentException e) {
+      s.problem(e.getMessage());
+      return null;
+    }
+  }
+
+  /** A copy pointing at a database; used by the embedded start-up path. */
+  public DecoyConfig withJdbc(String url, String user, String password) {
+    return new DecoyConfig(host, grpcPort, httpHost, httpPort, url, user, password, dataDir, shadowTarget,
+        poolSizeMax, serverThreads, generateCountMax, httpRequestBytesMax, httpHeadersMax, httpRatePerClientPerSecond,
+        httpBurstPerClient, interactionQueueDepthMax, pageSizeDefault, pageSizeMax, shutdownGraceMs);
+  }
+
+  @Override
+  public String toString() {
+    return "DecoyConfig[host=" + host + ", grpcPort=" + grpcPort + ", httpPort=" + httpPort + ", database="
+        + (embedded() ? "embedded in " + dataDir : jdbcUrl.replaceAll("password=[^&]*", "password=***"))
+        + ", shadowTarget=" + (shadowTarget.isEmpty() ? "none" : shadowTarget) + "]";
+  }
+}

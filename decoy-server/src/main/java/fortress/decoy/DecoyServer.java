@@ -1,0 +1,156 @@
+package fortress.decoy;
+
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import fortress.core.rpc.Servers;
+import fortress.core.store.Database;
+import fortress.core.store.LocalPostgres;
+import fortress.decoy.api.DecoyService;
+import fortress.decoy.api.Export;
+import fortress.decoy.capture.Capture;
+import fortress.decoy.http.DecoyHttpServer;
+import fortress.decoy.template.Endpoints;
+import fortress.decoy.v1.DecoyServiceGrpc;
+import fortress.shadow.v1.ShadowServiceGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running decoy server: its database (embedded or given), the gRPC server with health and
+ * reflection, the decoy HTTP listener and the interaction writer. It holds no credentials for and
+ * makes no calls to any internal service; its one outbound call is ExportInteractions to the
+ * shadow server, when one is configured.
+ */
+public final class DecoyServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(DecoyServer.class);
+
+  private final DecoyConfig config;
+  private final LocalPostgres postgres;
+  private final Database database;
+  private final Capture capture;
+  private final DecoyHttpServer http;
+  private final ManagedChannel shadowChannel;
+  private final ExecutorService handlers;
+  private final HealthStatusManager health;
+  private final Server server;
+  private boolean closed;
+
+  private DecoyServer(DecoyConfig config, LocalPostgres postgres, Database database, Capture capture,
+      DecoyHttpServer http, ManagedChannel shadowChannel, ExecutorService handlers, HealthStatusManager health,
+      Server server) {
+    this.config = config;
+    this.postgres = postgres;
+    this.database = database;
+    this.capture = capture;
+    this.http = http;
+    this.shadowChannel = shadowChannel;
+    this.handlers = handlers;
+    this.health = health;
+    this.server = server;
+  }
+
+  /** Starts the server on Netty at the configured host and port. */
+  public static DecoyServer start(DecoyConfig config) throws IOException, InterruptedException {
+    return start(config, NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort())));
+  }
+
+  /** Starts the server with the given gRPC transport; tests pass an in-process builder. */
+  public static DecoyServer start(DecoyConfig config, ServerBuilder<?> builder)
+      throws IOException, InterruptedException {
+    LocalPostgres postgres = null;
+    if (config.embedded()) {
+      postgres = LocalPostgres.start(config.dataDir(), "decoy");
+      config = config.withJdbc(postgres.jdbcUrl("decoy"), "postgres", "");
+    }
+    Database database = Database.open("decoy", config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword(),
+        config.poolSizeMax(), () -> new Rejection(Reason.STORAGE_UNAVAILABLE,
+            "the decoy database is unavailable; retry with the same request_id"));
+    ManagedChannel shadowChannel = config.shadowTarget().isEmpty() ? null
+        : NettyChannelBuilder.forTarget(config.shadowTarget()).usePlaintext().build();
+    ShadowServiceGrpc.ShadowServiceBlockingStub shadow = shadowChannel == null ? null
+        : ShadowServiceGrpc.newBlockingStub(shadowChannel);
+    Endpoints endpoints = new Endpoints();
+    DecoyService service = new DecoyService(database, endpoints, new Export(database, () -> shadow),
+        new DecoyService.Limits(config.generateCountMax(), config.pageSizeDefault(), config.pageSizeMax()));
+    service.load();
+    Capture capture = new Capture(database, config.interactionQueueDepthMax());
+    DecoyHttpServer http = DecoyHttpServer.start(config.httpHost(), config.httpPort(), endpoints, capture,
+        new DecoyHttpServer.Limits(config.httpRequestBytesMax(), config.httpHeadersMax(),
+            config.httpRatePerClientPerSecond(), config.httpBurstPerClient()));
+    ExecutorService handlers = Executors.newFixedThreadPool(config.serverThreads(),
+        new ThreadFactoryBuilder().setNameFormat("decoy-rpc-%d").setDaemon(true).build());
+    HealthStatusManager health = new HealthStatusManager();
+    Server server = builder
+        .executor(handlers)
+        .addService(service)
+        .addService(health.getHealthService())
+        .addService(ProtoReflectionServiceV1.newInstance())
+        .build()
+        .start();
+    health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
+    health.setStatus(DecoyServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    log.info("decoy server serving gRPC on port {} and decoy HTTP on port {} ({})", server.getPort(), http.port(),
+        config);
+    return new DecoyServer(config, postgres, database, capture, http, shadowChannel, handlers, health, server);
+  }
+
+  /** The bound gRPC port (useful when the configured port was 0). */
+  public int port() {
+    return server.getPort();
+  }
+
+  /** The bound decoy HTTP port. */
+  public int httpPort() {
+    return http.port();
+  }
+
+  public DecoyConfig config() {
+    return config;
+  }
+
+  /** Interactions written to the database so far, and dropped for a full queue. */
+  public long interactionsWritten() {
+    return capture.written();
+  }
+
+  public long interactionsDropped() {
+    return capture.dropped();
+  }
+
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    log.info("decoy server shutting down");
+    health.enterTerminalState();
+    http.close();
+    Servers.drain(server, config.shutdownGraceMs());
+    capture.close();
+    if (shadowChannel != null) {
+      shadowChannel.shutdownNow();
+    }
+    handlers.shutdown();
+    database.close();
+    if (postgres != null) {
+      postgres.stopLogged();
+    }
+    log.info("decoy server stopped");
+  }
+}

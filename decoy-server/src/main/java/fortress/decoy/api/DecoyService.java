@@ -1,0 +1,325 @@
+package fortress.decoy.api;
+
+import com.google.protobuf.Message;
+import fortress.core.store.Database;
+import fortress.core.store.Rows;
+import fortress.decoy.Reason;
+import fortress.decoy.Rejection;
+import fortress.decoy.fidelity.Fidelity;
+import fortress.decoy.generate.Generators;
+import fortress.decoy.generate.MarkovText;
+import fortress.decoy.generate.Seeds;
+import fortress.decoy.template.Endpoint;
+import fortress.decoy.template.Endpoints;
+import fortress.decoy.v1.*;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The gRPC glue of DecoyService: validates, runs the work, and maps every failure to a clean status. */
+public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
+  private static final Logger log = LoggerFactory.getLogger(DecoyService.class);
+
+  /** Request limits from the configuration. */
+  public record Limits(long generateCountMax, int pageSizeDefault, int pageSizeMax) {}
+
+  private final Database database;
+  private final Endpoints endpoints;
+  private final Map<String, MarkovText> models = new ConcurrentHashMap<>();
+  private final Export export;
+  private final Limits limits;
+
+  public DecoyService(Database database, Endpoints endpoints, Export export, Limits limits) {
+    this.database = database;
+    this.endpoints = endpoints;
+    this.export = export;
+    this.limits = limits;
+  }
+
+  /** Loads the stored templates and text models; called once at start. */
+  public void load() {
+    models.put(MarkovText.BUILT_IN, MarkovText.builtIn());
+    database.inTransaction(c -> DecoyStore.models(c)).forEach((name, corpus) ->
+        models.put(name, MarkovText.train(name, corpus)));
+    String after = "";
+    while (true) {
+      String from = after;
+      List<Template> page = database.inTransaction(c -> DecoyStore.templatesAfter(c, from, 1_000));
+      if (page.isEmpty()) {
+        break;
+      }
+      page.forEach(endpoints::put);
+      after = page.get(page.size() - 1).getTemplateId();
+    }
+  }
+
+  @Override
+  public void generate(GenerateRequest r, StreamObserver<GenerateResponse> out) {
+    Generation generation;
+    try {
+      generation = generation(r);
+    } catch (Rejection e) {
+      out.onError(e.toStatus());
+      return;
+    }
+    ServerCallStreamObserver<GenerateResponse> call = (ServerCallStreamObserver<GenerateResponse>) out;
+    // Batches go out only while the transport can take them: a slow reader slows generation.
+    Runnable drain = new Runnable() {
+      private boolean finished;
+
+      @Override
+      public void run() {
+        while (!finished && call.isReady() && !call.isCancelled()) {
+          if (generation.remaining() == 0) {
+            finished = true;
+            call.onCompleted();
+            return;
+          }
+          call.onNext(generation.next());
+        }
+      }
+    };
+    call.setOnCancelHandler(() -> log.debug("Generate cancelled by the client"));
+    call.setOnReadyHandler(drain);
+    drain.run();
+  }
+
+  private Generation generation(GenerateRequest r) {
+    if (r.getKind() == RecordKind.RECORD_KIND_UNSPECIFIED || r.getKind() == RecordKind.UNRECOGNIZED) {
+      throw Rejection.invalid("kind", "must be USER_PROFILE, TRANSACTION, LOG_LINE or TEXT");
+    }
+    if (r.getCount() < 1 || r.getCount() > limits.generateCountMax()) {
+      throw Rejection.invalid("count", "must be 1-" + limits.generateCountMax());
+    }
+    if (r.getEntityKey().length() > Checks.ENTITY_KEY_LENGTH_MAX) {
+      throw Rejection.invalid("entity_key", "must be at most " + Checks.ENTITY_KEY_LENGTH_MAX + " characters");
+    }
+    int batch = (int) Checks.range("batch_size", r.getBatchSize(), 1, Checks.BATCH_SIZE_MAX,
+        Checks.BATCH_SIZE_DEFAULT);
+    MarkovText text = null;
+    if (r.getKind() == RecordKind.RECORD_KIND_TEXT || !r.getModel().isEmpty()) {
+      text = model(r.getModel().isEmpty() ? MarkovText.BUILT_IN : r.getModel());
+    }
+    return new Generation(r.getKind(), r.getSeed(), r.getEntityKey(), r.getCount(), batch, text);
+  }
+
+  private MarkovText model(String name) {
+    Checks.name("model", name);
+    MarkovText model = models.get(name);
+    if (model == null) {
+      throw new Rejection(Reason.MODEL_NOT_FOUND, "model " + name + " does not exist; train it with TrainText",
+          Map.of("model", name));
+    }
+    return model;
+  }
+
+  /** One Generate call's position; used only from that call's serialized callbacks. */
+  private static final class Generation {
+    private final RecordKind kind;
+    private final long seed;
+    private final String entityKey;
+    private final long entityHash;
+    private final long count;
+    private final int batch;
+    private final MarkovText text;
+    private long index;
+
+    Generation(RecordKind kind, long seed, String entityKey, long count, int batch, MarkovText text) {
+      this.kind = kind;
+      this.seed = seed;
+      this.entityKey = entityKey;
+      this.entityHash = entityKey.isEmpty() ? 0 : Seeds.entity(entityKey);
+      this.count = count;
+      this.batch = batch;
+      this.text = text;
+    }
+
+    long remaining() {
+      return count - index;
+    }
+
+    GenerateResponse next() {
+      GenerateResponse.Builder b = GenerateResponse.newBuilder();
+      long end = Math.min(count, index + batch);
+      for (; index < end; index++) {
+        Generators.add(b.addRecordsBuilder(), kind, seed, entityKey, entityHash, index, text);
+      }
+      return b.build();
+    }
+  }
+
+  @Override
+  public void getFidelityReport(GetFidelityReportRequest r, StreamObserver<GetFidelityReportResponse> out) {
+    reply(out, () -> {
+      long n = Checks.range("sample_size", r.getSampleSize(), Checks.FIDELITY_SAMPLE_MIN, Checks.FIDELITY_SAMPLE_MAX,
+          Checks.FIDELITY_SAMPLE_DEFAULT);
+      return Fidelity.report((int) n, r.getSeed());
+    });
+  }
+
+  @Override
+  public void trainText(TrainTextRequest r, StreamObserver<TrainTextResponse> out) {
+    reply(out, () -> {
+      Checks.requestId(r.getRequestId());
+      Checks.name("model", r.getModel());
+      if (r.getModel().equals(MarkovText.BUILT_IN)) {
+        throw Rejection.invalid("model", "\"default\" is the built-in model and cannot be replaced");
+      }
+      if (r.getCorpus().getBytes(StandardCharsets.UTF_8).length > Checks.CORPUS_BYTES_MAX) {
+        throw Rejection.invalid("corpus", "must be at most " + Checks.CORPUS_BYTES_MAX + " bytes");
+      }
+      MarkovText model;
+      try {
+        model = MarkovText.train(r.getModel(), r.getCorpus());
+      } catch (IllegalArgumentException e) {
+        throw Rejection.invalid("corpus", e.getMessage() + " and one whole sentence");
+      }
+      TrainTextResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
+          TrainTextResponse.parser(), () -> {
+            DecoyStore.putModel(c, r.getModel(), r.getCorpus());
+            return TrainTextResponse.newBuilder().setModel(r.getModel()).setWordCount(model.wordCount())
+                .setStateCount(model.stateCount()).build();
+          }));
+      models.put(r.getModel(), model);
+      return response;
+    });
+  }
+
+  @Override
+  public void createTemplate(CreateTemplateRequest r, StreamObserver<CreateTemplateResponse> out) {
+    reply(out, () -> {
+      Checks.requestId(r.getRequestId());
+      Checks.name("template.template_id", r.getTemplate().getTemplateId());
+      Template t = r.getTemplate().toBuilder().clearCreateTime().build();
+      Endpoint.compile("template", t);
+      CreateTemplateResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
+          CreateTemplateResponse.parser(), () -> {
+            if (!DecoyStore.insertTemplate(c, t)) {
+              throw new Rejection(Reason.TEMPLATE_EXISTS, "template " + t.getTemplateId() + " already exists; "
+                  + "delete it first to replace it", Map.of("template_id", t.getTemplateId()));
+            }
+            return CreateTemplateResponse.newBuilder().setTemplate(DecoyStore.template(c, t.getTemplateId())
+                .orElseThrow()).build();
+          }));
+      endpoints.put(response.getTemplate());
+      return response;
+    });
+  }
+
+  @Override
+  public void getTemplate(GetTemplateRequest r, StreamObserver<GetTemplateResponse> out) {
+    reply(out, () -> {
+      Checks.name("template_id", r.getTemplateId());
+      Template t = database.inTransaction(c -> DecoyStore.template(c, r.getTemplateId()))
+          .orElseThrow(() -> notFound(r.getTemplateId()));
+      return GetTemplateResponse.newBuilder().setTemplate(t).build();
+    });
+  }
+
+  @Override
+  public void listTemplates(ListTemplatesRequest r, StreamObserver<ListTemplatesResponse> out) {
+    reply(out, () -> {
+      int size = Checks.pageSize(r.getPageSize(), limits.pageSizeDefault(), limits.pageSizeMax());
+      String after = r.getPageToken().isEmpty() ? "" : pageKey(r.getPageToken());
+      List<Template> page = database.inTransaction(c -> DecoyStore.templatesAfter(c, after, size + 1));
+      ListTemplatesResponse.Builder b = ListTemplatesResponse.newBuilder()
+          .addAllTemplates(page.subList(0, Math.min(size, page.size())));
+      if (page.size() > size) {
+        b.setNextPageToken(Rows.pageToken(List.of(page.get(size - 1).getTemplateId())));
+      }
+      return b.build();
+    });
+  }
+
+  @Override
+  public void deleteTemplate(DeleteTemplateRequest r, StreamObserver<DeleteTemplateResponse> out) {
+    reply(out, () -> {
+      Checks.requestId(r.getRequestId());
+      Checks.name("template_id", r.getTemplateId());
+      DeleteTemplateResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
+          DeleteTemplateResponse.parser(), () -> {
+            Template t = DecoyStore.template(c, r.getTemplateId()).orElseThrow(() -> notFound(r.getTemplateId()));
+            DecoyStore.deleteTemplate(c, r.getTemplateId());
+            return DeleteTemplateResponse.newBuilder().setTemplate(t).build();
+          }));
+      endpoints.remove(r.getTemplateId());
+      return response;
+    });
+  }
+
+  @Override
+  public void listInteractions(ListInteractionsRequest r, StreamObserver<ListInteractionsResponse> out) {
+    reply(out, () -> {
+      int size = Checks.pageSize(r.getPageSize(), limits.pageSizeDefault(), limits.pageSizeMax());
+      if (r.getClientIp().length() > 64) {
+        throw Rejection.invalid("client_ip", "must be at most 64 characters");
+      }
+      long before = r.getPageToken().isEmpty() ? Long.MAX_VALUE : number(pageKey(r.getPageToken()));
+      List<Interaction> page = database.inTransaction(c -> fortress.decoy.capture.InteractionStore.newest(c, before,
+          r.getClientIp(), size + 1));
+      ListInteractionsResponse.Builder b = ListInteractionsResponse.newBuilder()
+          .addAllInteractions(page.subList(0, Math.min(size, page.size())));
+      if (page.size() > size) {
+        b.setNextPageToken(Rows.pageToken(List.of(page.get(size - 1).getInteractionId())));
+      }
+      return b.build();
+    });
+  }
+
+  @Override
+  public void exportInteractions(ExportInteractionsRequest r, StreamObserver<ExportInteractionsResponse> out) {
+    reply(out, () -> {
+      Checks.requestId(r.getRequestId());
+      Checks.name("dataset", r.getDataset());
+      long after = r.getAfterInteractionId().isEmpty() ? 0 : Rows.number(fortress.decoy.capture.InteractionStore.PREFIX,
+          r.getAfterInteractionId()).orElseThrow(() -> Rejection.invalid("after_interaction_id",
+          "must be an interaction_id such as i-42"));
+      long max = Checks.range("max_interactions", r.getMaxInteractions(), 1, Checks.EXPORT_MAX, Checks.EXPORT_DEFAULT);
+      return export.run(r, after, max);
+    });
+  }
+
+  private static Rejection notFound(String templateId) {
+    return new Rejection(Reason.TEMPLATE_NOT_FOUND, "template " + templateId + " does not exist",
+        Map.of("template_id", templateId));
+  }
+
+  private static String pageKey(String token) {
+    return Rows.pageKey(token, 1).orElseThrow(() -> Rejection.invalid("page_token",
+        "is not a token this server issued")).get(0);
+  }
+
+  private static long number(String interactionId) {
+    return Rows.number(fortress.decoy.capture.InteractionStore.PREFIX, interactionId)
+        .orElseThrow(() -> Rejection.invalid("page_token", "is not a token this server issued"));
+  }
+
+  /** Runs a handler and answers with its response or its status. */
+  private static <T extends Message> void reply(StreamObserver<T> out, Handler<T> handler) {
+    T response;
+    try {
+      response = handler.get();
+    } catch (Rejection e) {
+      out.onError(e.toStatus());
+      return;
+    } catch (SQLException | RuntimeException e) {
+      log.error("unexpected failure", e);
+      out.onError(new Rejection(Reason.STORAGE_UNAVAILABLE, "the decoy server could not complete the call; retry "
+          + "with the same request_id").toStatus());
+      return;
+    }
+    out.onNext(response);
+    out.onCompleted();
+  }
+
+  @FunctionalInterface
+  private interface Handler<T> {
+    T get() throws SQLException;
+  }
+}

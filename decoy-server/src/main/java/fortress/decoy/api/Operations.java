@@ -1,0 +1,24 @@
+package fortress.decoy.api;
+
+import com.google.protobuf.Message;
+import com.google.protobuf.Parser;
+import fortress.decoy.Reason;
+import fortress.decoy.Rejection;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Map;
+
+/** The decoy server's idempotent mutations (AIP-155): {@link fortress.core.store.Operations} with its own reason. */
+final class Operations {
+  private Operations() {}
+
+  static <T extends Message> T once(Connection c, String requestId, Message request, Parser<T> parser,
+      fortress.core.store.Operations.Mutation<T> mutation) throws SQLException {
+    return fortress.core.store.Operations.once(c, requestId, request, parser, mutation, Operations::reused);
+  }
+
+  static Rejection reused(String requestId) {
+    return new Rejection(Reason.REQUEST_ID_REUSED, "request_id " + requestId
+        + " was already used for a different request", Map.of("request_id", requestId));
+  }
+}
