@@ -75,7 +75,7 @@ public final class ClusterBench {
     Path data = Files.createTempDirectory("fortress-cluster-bench");
     List<Process> baseline = new ArrayList<>();
     System.err.println("starting the cluster (PostgreSQL, 3 ledger nodes, proxy) in " + data);
-    LocalCluster cluster = LocalCluster.start(new LocalCluster.Options(Path.of("."), data, 3, "127.0.0.1", 0, 0, 0,
+    LocalCluster cluster = LocalCluster.start(new LocalCluster.Options(Path.of("."), data, 3, "127.0.0.1", 0, 0, 0, 0, 0,
         heap));
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       baseline.forEach(Process::destroy);

@@ -24,19 +24,20 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A whole Fortress cluster on this machine: one embedded PostgreSQL (fsync, synchronous_commit
- * and full_page_writes on) with a database per ledger node, the ledger nodes and the shard proxy,
- * each server in its own process so any one can be killed alone. Server output goes to
+ * and full_page_writes on) with a database per service, the ledger nodes, the shard proxy, the
+ * shadow server and the decoy server, each server in its own process so any one can be killed alone. Server output goes to
  * {@code dataDir/logs/<name>.log}.
  */
 public final class LocalCluster implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LocalCluster.class);
   public static final String PROXY = "proxy";
   public static final String SHADOW = "shadow";
+  public static final String DECOY = "decoy";
   private static final long HEALTHY_WITHIN_MS = 90_000;
 
   /** Where things are and how many; a port of 0 picks a free one. */
   public record Options(Path root, Path dataDir, int nodes, String host, int proxyPort, int shadowPort,
-      int nodePortBase, String javaHeap) {}
+      int decoyPort, int decoyHttpPort, int nodePortBase, String javaHeap) {}
 
   private final Options options;
   private final LocalPostgres postgres;
@@ -44,6 +45,7 @@ public final class LocalCluster implements AutoCloseable {
   private final Map<String, List<String>> commands = new LinkedHashMap<>();
   private final Map<String, Process> processes = new LinkedHashMap<>();
   private final Map<String, String> addresses = new LinkedHashMap<>();
+  private String httpAddress;
 
   private LocalCluster(Options options, LocalPostgres postgres, Path ringFile) {
     this.options = options;
@@ -93,6 +95,16 @@ public final class LocalCluster implements AutoCloseable {
           "--jdbc-url=" + postgres.ensureDatabase("shadow"), "--data-dir=" + o.dataDir().resolve(SHADOW)));
       cluster.commands.put(SHADOW, shadow);
       cluster.addresses.put(SHADOW, o.host() + ":" + shadowPort);
+      // The decoy faces attackers: its own database, no ring, no keys; it reaches only the shadow server.
+      int decoyPort = o.decoyPort() == 0 ? freePort() : o.decoyPort();
+      int decoyHttpPort = o.decoyHttpPort() == 0 ? freePort() : o.decoyHttpPort();
+      List<String> decoy = cluster.java(o.root().resolve("decoy-server/target/decoy-server.jar"));
+      decoy.addAll(List.of("--host=" + o.host(), "--grpc-port=" + decoyPort, "--http-host=" + o.host(),
+          "--http-port=" + decoyHttpPort, "--jdbc-url=" + postgres.ensureDatabase("decoy"),
+          "--data-dir=" + o.dataDir().resolve(DECOY), "--shadow-target=" + o.host() + ":" + shadowPort));
+      cluster.commands.put(DECOY, decoy);
+      cluster.addresses.put(DECOY, o.host() + ":" + decoyPort);
+      cluster.httpAddress = o.host() + ":" + decoyHttpPort;
       for (String name : cluster.commands.keySet()) {
         cluster.launch(name, extraFlags.getOrDefault(name, List.of()));
       }
@@ -201,14 +213,20 @@ public final class LocalCluster implements AutoCloseable {
     return ringFile;
   }
 
+  /** host:port of the decoy HTTP listener. */
+  public String decoyHttpAddress() {
+    return httpAddress;
+  }
+
   public LocalPostgres postgres() {
     return postgres;
   }
 
-  /** Stops the proxy and the shadow server, then the nodes, then PostgreSQL. */
+  /** Stops the proxy, the decoy and the shadow server, then the nodes, then PostgreSQL. */
   @Override
   public void close() throws InterruptedException, IOException {
     stop(PROXY);
+    stop(DECOY);
     stop(SHADOW);
     for (String nodeId : nodeIds()) {
       Process p = processes.get(nodeId);

@@ -17,6 +17,8 @@ public final class Main {
     String host = s.string("host", "127.0.0.1", "address every server binds");
     int proxyPort = s.integer("proxy-port", 50051, 0, 65535, "the shard proxy's gRPC port");
     int shadowPort = s.integer("shadow-port", 50071, 0, 65535, "the shadow server's gRPC port");
+    int decoyPort = s.integer("decoy-port", 50081, 0, 65535, "the decoy server's gRPC port");
+    int decoyHttpPort = s.integer("decoy-http-port", 8088, 0, 65535, "the decoy HTTP listener's port");
     int nodePortBase = s.integer("node-port-base", 50061, 0, 65535, "ledger-1's gRPC port; the next nodes follow");
     String heap = s.string("java-heap", "256m", "maximum heap of each server process");
     Path root = Path.of(s.string("root", ".", "the Fortress checkout holding the built jars"));
@@ -31,7 +33,7 @@ public final class Main {
       System.exit(2);
     }
     LocalCluster cluster = LocalCluster.start(new LocalCluster.Options(root, dataDir, nodes, host, proxyPort,
-        shadowPort, nodePortBase, heap), Map.of());
+        shadowPort, decoyPort, decoyHttpPort, nodePortBase, heap), Map.of());
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         cluster.close();
@@ -49,6 +51,7 @@ public final class Main {
         Fortress local cluster is ready.
           proxy    %s   (fortress.ledger.v1.LedgerService, fortress.cluster.v1.ClusterService)
           shadow   %s   (fortress.shadow.v1.ShadowService)
+          decoy    %s   (fortress.decoy.v1.DecoyService), decoy HTTP on http://%s/
         %s  postgres 127.0.0.1:%d (embedded, durable), data in %s
           logs     %s
         Try:
@@ -58,10 +61,13 @@ public final class Main {
           grpcurl -plaintext %s fortress.cluster.v1.ClusterService/GetClusterTotals
           grpcurl -plaintext -d '{"attributes":{"ip":"203.0.113.7","path":"/admin"}}' \
             %s fortress.shadow.v1.ShadowService/Decide
+          grpcurl -plaintext -d '{"kind":"RECORD_KIND_TRANSACTION","count":3,"seed":7}' \
+            %s fortress.decoy.v1.DecoyService/Generate
         Ctrl-C stops everything.
-        """, proxy, cluster.address(LocalCluster.SHADOW), nodeLines, cluster.postgres().port(), dataDir.toAbsolutePath(),
+        """, proxy, cluster.address(LocalCluster.SHADOW), cluster.address(LocalCluster.DECOY),
+        cluster.decoyHttpAddress(), nodeLines, cluster.postgres().port(), dataDir.toAbsolutePath(),
         dataDir.resolve("logs").toAbsolutePath(), proxy, proxy, proxy,
-        cluster.address(LocalCluster.SHADOW));
+        cluster.address(LocalCluster.SHADOW), cluster.address(LocalCluster.DECOY));
     Thread.currentThread().join();
   }
 }

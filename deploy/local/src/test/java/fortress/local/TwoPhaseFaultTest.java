@@ -9,6 +9,12 @@ import fortress.cluster.v1.GetClusterTotalsResponse;
 import fortress.cluster.v1.GetRingRequest;
 import fortress.cluster.v1.ListInDoubtRequest;
 import fortress.cluster.v1.VerifyClusterRequest;
+import fortress.decoy.v1.CreateTemplateRequest;
+import fortress.decoy.v1.DecoyServiceGrpc;
+import fortress.decoy.v1.ExportInteractionsRequest;
+import fortress.decoy.v1.ListInteractionsRequest;
+import fortress.decoy.v1.Template;
+import fortress.decoy.v1.TemplateFamily;
 import fortress.ledger.Reflection;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.CreateAccountRequest;
@@ -20,6 +26,10 @@ import fortress.ledger.v1.TransferResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -48,7 +58,7 @@ class TwoPhaseFaultTest {
   static void start() throws Exception {
     Path root = Path.of(System.getProperty("fortress.root", "../.."));
     dataDir = Files.createTempDirectory("fortress-faults");
-    cluster = LocalCluster.start(new LocalCluster.Options(root, dataDir, 3, "127.0.0.1", 0, 0, 0, "192m"));
+    cluster = LocalCluster.start(new LocalCluster.Options(root, dataDir, 3, "127.0.0.1", 0, 0, 0, 0, 0, "192m"));
     channel = NettyChannelBuilder.forTarget(cluster.address(LocalCluster.PROXY)).usePlaintext().build();
   }
 
@@ -133,6 +143,37 @@ class TwoPhaseFaultTest {
       assertThat(decided.getDecisionId()).startsWith("d.0.0.");
     } finally {
       shadow.shutdownNow();
+    }
+  }
+
+  @Test
+  void theLaunchedDecoy_servesATemplate_capturesTheRequest_andExportsItToTheShadowServer() throws Exception {
+    ManagedChannel channel = NettyChannelBuilder
+        .forTarget(cluster.address(LocalCluster.DECOY)).usePlaintext().build();
+    try {
+      assertThat(Reflection.services(channel)).contains("fortress.decoy.v1.DecoyService", "grpc.health.v1.Health")
+          .doesNotContain("fortress.ledger.v1.LedgerService", "fortress.shadow.v1.ShadowService");
+      var decoy = DecoyServiceGrpc.newBlockingStub(channel);
+      decoy.createTemplate(CreateTemplateRequest.newBuilder().setRequestId(UUID.randomUUID()
+          .toString()).setTemplate(Template.newBuilder().setTemplateId("e2e-users")
+          .setMethod("GET").setPathPattern("/e2e/users/{id}").setStatus(200)
+          .setFamily(TemplateFamily.TEMPLATE_FAMILY_JSON_API)
+          .setBody("{\"email\":\"{{profile.email}}\"}")).build());
+      var http = HttpClient.newHttpClient();
+      var response = http.send(HttpRequest.newBuilder(URI.create("http://"
+          + cluster.decoyHttpAddress() + "/e2e/users/1")).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.body()).matches("\\{\"email\":\"[a-z0-9.]+@[a-z0-9.-]+\"}");
+      eventually("the request is captured", () -> decoy.listInteractions(
+          ListInteractionsRequest.newBuilder().build()).getInteractionsList().stream()
+          .anyMatch(i -> i.getTemplateId().equals("e2e-users")));
+      var exported = decoy.exportInteractions(ExportInteractionsRequest.newBuilder()
+          .setRequestId(UUID.randomUUID().toString()).setDataset("e2e-decoy").build());
+      assertThat(exported.getExportedCount()).isPositive();
+      assertThat(exported.getDatasetSampleCount()).as("samples stored by the real shadow server")
+          .isEqualTo(exported.getExportedCount());
+    } finally {
+      channel.shutdownNow();
     }
   }
 
