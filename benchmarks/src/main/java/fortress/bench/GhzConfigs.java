@@ -11,6 +11,8 @@ import fortress.ledger.v1.DepositRequest;
 import fortress.ledger.v1.GetAccountRequest;
 import fortress.ledger.v1.SubmitBatchRequest;
 import fortress.ledger.v1.TransferRequest;
+import fortress.decoy.v1.GenerateRequest;
+import fortress.decoy.v1.RecordKind;
 import fortress.shadow.v1.DecideRequest;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,9 +28,9 @@ import java.util.function.BiPredicate;
 /**
  * Writes the ghz configurations in {@code benchmarks/ghz/} for the local cluster's ring (ledger-1
  * to ledger-N; placement depends only on node ids), so that the same-node and cross-node transfer
- * scenarios really are what they say, and for the shadow server's Decide. Each mutation gets a
- * fresh request_id (and each Decide a fresh request_key) from ghz's {@code newUUID} template
- * function.
+ * scenarios really are what they say, and for the shadow server's Decide and the decoy server's
+ * Generate. Each mutation gets a fresh request_id (and each Decide a fresh request_key) from
+ * ghz's {@code newUUID} template function.
  *
  * <pre>java -cp benchmarks/target/benchmarks.jar fortress.bench.GhzConfigs [--out=benchmarks/ghz]</pre>
  */
@@ -45,6 +47,7 @@ public final class GhzConfigs {
     int accounts = s.integer("accounts", 300, 2, 450, "accounts to open (two operations each, one SubmitBatch)");
     String host = s.string("host", "127.0.0.1:50051", "the shard proxy");
     String shadowHost = s.string("shadow-host", "127.0.0.1:50071", "the shadow server");
+    String decoyHost = s.string("decoy-host", "127.0.0.1:50081", "the decoy server");
     Flags.finish(s, args);
 
     fortress.cluster.v1.Ring.Builder spec = fortress.cluster.v1.Ring.newBuilder().setEpoch(1);
@@ -92,6 +95,9 @@ public final class GhzConfigs {
     write(out, "shadow-health.json", shadowHost, "grpc.health.v1.Health/Check", 64, "10s", null, "[{}]");
     write(out, "shadow-decide.json", shadowHost, "fortress.shadow.v1.ShadowService/Decide", 64, "10s", null,
         array(decides));
+    write(out, "decoy-generate.json", decoyHost, "fortress.decoy.v1.DecoyService/Generate", 2, "10s", null,
+        "[" + json(GenerateRequest.newBuilder().setKind(RecordKind.RECORD_KIND_TRANSACTION).setCount(100_000)
+            .setSeed(1).setBatchSize(1_000).build()) + "]");
     System.out.println("wrote ghz configurations for " + nodes + " nodes and " + accounts + " accounts to " + out);
   }
 
@@ -156,6 +162,9 @@ public final class GhzConfigs {
     }
     if (value instanceof Long l) {
       return "\"" + l + "\"";
+    }
+    if (value instanceof com.google.protobuf.Descriptors.EnumValueDescriptor e) {
+      return "\"" + e.getName() + "\"";
     }
     if (value instanceof Integer || value instanceof Boolean) {
       return String.valueOf(value);

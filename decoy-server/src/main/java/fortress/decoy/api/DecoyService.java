@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
 /** The gRPC glue of DecoyService: validates, runs the work, and maps every failure to a clean status. */
 public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
   private static final Logger log = LoggerFactory.getLogger(DecoyService.class);
+  private static final int ON_READY_THRESHOLD_BYTES = 4 * 1024 * 1024;
 
   /** Request limits from the configuration. */
   public record Limits(long generateCountMax, int pageSizeDefault, int pageSizeMax) {}
@@ -86,6 +87,9 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
       }
     };
     call.setOnCancelHandler(() -> log.debug("Generate cancelled by the client"));
+    // The default threshold (32 KiB) is smaller than one batch, so every batch would wait for the
+    // transport to drain; a few batches may queue instead.
+    call.setOnReadyThreshold(ON_READY_THRESHOLD_BYTES);
     call.setOnReadyHandler(drain);
     drain.run();
   }
