@@ -1,12 +1,14 @@
 package fortress.shadow;
 
+import fortress.core.rpc.Rejection;
 import io.grpc.Status;
+import java.util.Map;
 
 /**
  * Every expected outcome other than success, as the ErrorInfo reason clients see, with the
  * canonical status code it maps to (AIP-193).
  */
-public enum Reason {
+public enum Reason implements Rejection.Reason {
   INVALID_FIELD(Status.Code.INVALID_ARGUMENT),
   /** The CEL expression does not parse or type-check; metadata has line and column. */
   INVALID_EXPRESSION(Status.Code.INVALID_ARGUMENT),
@@ -36,7 +38,18 @@ public enum Reason {
     this.code = code;
   }
 
+  @Override
   public Status.Code code() {
     return code;
+  }
+
+  @Override
+  public String domain() {
+    return DOMAIN;
+  }
+
+  /** INVALID_ARGUMENT naming the field, e.g. {@code invalid("dataset", "must be 1-64 of [a-z0-9._-]")}. */
+  public static Rejection invalid(String field, String problem) {
+    return Rejection.invalid(INVALID_FIELD, field, problem);
   }
 }

@@ -1,5 +1,6 @@
 package fortress.shadow;
 
+import fortress.core.rpc.Rejection;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import fortress.core.rpc.Servers;
 import fortress.core.store.LocalPostgres;

@@ -1,13 +1,8 @@
 package fortress.shadow;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static fortress.core.rpc.TestCalls.await;
 
-import com.google.rpc.ErrorInfo;
 import fortress.core.store.TestPostgres;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
-import io.grpc.protobuf.StatusProto;
 import fortress.shadow.v1.*;
 import io.grpc.ManagedChannel;
 import io.grpc.inprocess.InProcessChannelBuilder;
@@ -19,7 +14,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.function.BooleanSupplier;
 
 /** A shadow server on a fresh database of the shared test PostgreSQL, reached through a real stub. */
 public final class TestShadow implements AutoCloseable {
@@ -72,42 +66,6 @@ public final class TestShadow implements AutoCloseable {
 
   public static RuleRef ref(Rule rule) {
     return RuleRef.newBuilder().setRuleId(rule.getRuleId()).setVersion(rule.getVersion()).build();
-  }
-
-  public static void await(BooleanSupplier condition, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("condition not met within " + timeout);
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
-  }
-
-  /** The ErrorInfo of a refused call. */
-  public static ErrorInfo info(StatusRuntimeException e) {
-    return StatusProto.fromThrowable(e).getDetailsList().stream().filter(d -> d.is(ErrorInfo.class))
-        .map(d -> {
-          try {
-            return d.unpack(ErrorInfo.class);
-          } catch (com.google.protobuf.InvalidProtocolBufferException x) {
-            throw new AssertionError(x);
-          }
-        }).findFirst().orElseThrow();
-  }
-
-  /** Runs a call that must be refused cleanly: no UNKNOWN, INTERNAL or stack trace. */
-  public static StatusRuntimeException refused(Runnable call) {
-    StatusRuntimeException e = catchThrowableOfType(StatusRuntimeException.class, call::run);
-    assertThat(e).as("the call should be refused").isNotNull();
-    assertThat(e.getStatus().getCode()).isNotIn(Status.Code.UNKNOWN, Status.Code.INTERNAL);
-    assertThat(e.getStatus().getDescription()).doesNotContain("Exception").doesNotContain("\tat ");
-    return e;
   }
 
   @Override

@@ -1,6 +1,7 @@
 package fortress.decoy.api;
 
-import fortress.decoy.Rejection;
+import fortress.core.rpc.Rejection;
+import fortress.decoy.Reason;
 import java.util.regex.Pattern;
 
 /** Input validation: each check throws INVALID_ARGUMENT naming the first bad field. */
@@ -21,19 +22,19 @@ final class Checks {
 
   static void requestId(String value) {
     if (!REQUEST_ID.matcher(value).matches()) {
-      throw Rejection.invalid("request_id", "must be 1-128 of [A-Za-z0-9._:-]");
+      throw Reason.invalid("request_id", "must be 1-128 of [A-Za-z0-9._:-]");
     }
   }
 
   static void name(String field, String value) {
     if (!NAME.matcher(value).matches()) {
-      throw Rejection.invalid(field, "must be 1-64 of [a-z0-9._-], starting with a letter or digit");
+      throw Reason.invalid(field, "must be 1-64 of [a-z0-9._-], starting with a letter or digit");
     }
   }
 
   static int pageSize(int asked, int byDefault, int max) {
     if (asked < 0 || asked > max) {
-      throw Rejection.invalid("page_size", "must be 0-" + max);
+      throw Reason.invalid("page_size", "must be 0-" + max);
     }
     return asked == 0 ? byDefault : asked;
   }
@@ -44,7 +45,7 @@ final class Checks {
       return byDefault;
     }
     if (asked < min || asked > max) {
-      throw Rejection.invalid(field, "must be " + min + "-" + max + " (or 0 for " + byDefault + ")");
+      throw Reason.invalid(field, "must be " + min + "-" + max + " (or 0 for " + byDefault + ")");
     }
     return asked;
   }

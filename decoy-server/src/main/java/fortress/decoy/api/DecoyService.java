@@ -1,10 +1,10 @@
 package fortress.decoy.api;
 
-import com.google.protobuf.Message;
 import fortress.core.store.Database;
 import fortress.core.store.Rows;
 import fortress.decoy.Reason;
-import fortress.decoy.Rejection;
+import fortress.core.rpc.Rejection;
+import fortress.core.rpc.Reply;
 import fortress.decoy.fidelity.Fidelity;
 import fortress.decoy.generate.Generators;
 import fortress.decoy.generate.MarkovText;
@@ -15,7 +15,6 @@ import fortress.decoy.v1.*;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
-import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -96,13 +95,13 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
 
   private Generation generation(GenerateRequest r) {
     if (r.getKind() == RecordKind.RECORD_KIND_UNSPECIFIED || r.getKind() == RecordKind.UNRECOGNIZED) {
-      throw Rejection.invalid("kind", "must be USER_PROFILE, TRANSACTION, LOG_LINE or TEXT");
+      throw Reason.invalid("kind", "must be USER_PROFILE, TRANSACTION, LOG_LINE or TEXT");
     }
     if (r.getCount() < 1 || r.getCount() > limits.generateCountMax()) {
-      throw Rejection.invalid("count", "must be 1-" + limits.generateCountMax());
+      throw Reason.invalid("count", "must be 1-" + limits.generateCountMax());
     }
     if (r.getEntityKey().length() > Checks.ENTITY_KEY_LENGTH_MAX) {
-      throw Rejection.invalid("entity_key", "must be at most " + Checks.ENTITY_KEY_LENGTH_MAX + " characters");
+      throw Reason.invalid("entity_key", "must be at most " + Checks.ENTITY_KEY_LENGTH_MAX + " characters");
     }
     int batch = (int) Checks.range("batch_size", r.getBatchSize(), 1, Checks.BATCH_SIZE_MAX,
         Checks.BATCH_SIZE_DEFAULT);
@@ -173,16 +172,16 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
       Checks.requestId(r.getRequestId());
       Checks.name("model", r.getModel());
       if (r.getModel().equals(MarkovText.BUILT_IN)) {
-        throw Rejection.invalid("model", "\"default\" is the built-in model and cannot be replaced");
+        throw Reason.invalid("model", "\"default\" is the built-in model and cannot be replaced");
       }
       if (r.getCorpus().getBytes(StandardCharsets.UTF_8).length > Checks.CORPUS_BYTES_MAX) {
-        throw Rejection.invalid("corpus", "must be at most " + Checks.CORPUS_BYTES_MAX + " bytes");
+        throw Reason.invalid("corpus", "must be at most " + Checks.CORPUS_BYTES_MAX + " bytes");
       }
       MarkovText model;
       try {
         model = MarkovText.train(r.getModel(), r.getCorpus());
       } catch (IllegalArgumentException e) {
-        throw Rejection.invalid("corpus", e.getMessage() + " and one whole sentence");
+        throw Reason.invalid("corpus", e.getMessage() + " and one whole sentence");
       }
       TrainTextResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
           TrainTextResponse.parser(), () -> {
@@ -262,7 +261,7 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
     reply(out, () -> {
       int size = Checks.pageSize(r.getPageSize(), limits.pageSizeDefault(), limits.pageSizeMax());
       if (r.getClientIp().length() > 64) {
-        throw Rejection.invalid("client_ip", "must be at most 64 characters");
+        throw Reason.invalid("client_ip", "must be at most 64 characters");
       }
       long before = r.getPageToken().isEmpty() ? Long.MAX_VALUE : number(pageKey(r.getPageToken()));
       List<Interaction> page = database.inTransaction(c -> fortress.decoy.capture.InteractionStore.newest(c, before,
@@ -282,7 +281,7 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
       Checks.requestId(r.getRequestId());
       Checks.name("dataset", r.getDataset());
       long after = r.getAfterInteractionId().isEmpty() ? 0 : Rows.number(fortress.decoy.capture.InteractionStore.PREFIX,
-          r.getAfterInteractionId()).orElseThrow(() -> Rejection.invalid("after_interaction_id",
+          r.getAfterInteractionId()).orElseThrow(() -> Reason.invalid("after_interaction_id",
           "must be an interaction_id such as i-42"));
       long max = Checks.range("max_interactions", r.getMaxInteractions(), 1, Checks.EXPORT_MAX, Checks.EXPORT_DEFAULT);
       return export.run(r, after, max);
@@ -295,35 +294,18 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
   }
 
   private static String pageKey(String token) {
-    return Rows.pageKey(token, 1).orElseThrow(() -> Rejection.invalid("page_token",
+    return Rows.pageKey(token, 1).orElseThrow(() -> Reason.invalid("page_token",
         "is not a token this server issued")).get(0);
   }
 
   private static long number(String interactionId) {
     return Rows.number(fortress.decoy.capture.InteractionStore.PREFIX, interactionId)
-        .orElseThrow(() -> Rejection.invalid("page_token", "is not a token this server issued"));
+        .orElseThrow(() -> Reason.invalid("page_token", "is not a token this server issued"));
   }
 
   /** Runs a handler and answers with its response or its status. */
-  private static <T extends Message> void reply(StreamObserver<T> out, Handler<T> handler) {
-    T response;
-    try {
-      response = handler.get();
-    } catch (Rejection e) {
-      out.onError(e.toStatus());
-      return;
-    } catch (SQLException | RuntimeException e) {
-      log.error("unexpected failure", e);
-      out.onError(new Rejection(Reason.STORAGE_UNAVAILABLE, "the decoy server could not complete the call; retry "
-          + "with the same request_id").toStatus());
-      return;
-    }
-    out.onNext(response);
-    out.onCompleted();
-  }
-
-  @FunctionalInterface
-  private interface Handler<T> {
-    T get() throws SQLException;
+  private static <T> void reply(StreamObserver<T> out, Reply.Handler<T> handler) {
+    Reply.unary(out, handler, () -> new Rejection(Reason.STORAGE_UNAVAILABLE, "the decoy server could not "
+        + "complete the call; retry with the same request_id").toStatus());
   }
 }

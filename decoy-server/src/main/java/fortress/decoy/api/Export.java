@@ -3,7 +3,7 @@ package fortress.decoy.api;
 import com.google.protobuf.InvalidProtocolBufferException;
 import fortress.core.store.Database;
 import fortress.decoy.Reason;
-import fortress.decoy.Rejection;
+import fortress.core.rpc.Rejection;
 import fortress.decoy.capture.InteractionStore;
 import fortress.decoy.v1.ExportInteractionsRequest;
 import fortress.decoy.v1.ExportInteractionsResponse;

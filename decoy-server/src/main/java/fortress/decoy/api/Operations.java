@@ -3,7 +3,7 @@ package fortress.decoy.api;
 import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
 import fortress.decoy.Reason;
-import fortress.decoy.Rejection;
+import fortress.core.rpc.Rejection;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Map;

@@ -1,9 +1,9 @@
 package fortress.decoy.api;
 
 import static fortress.decoy.TestDecoy.id;
-import static fortress.decoy.TestDecoy.info;
+import static fortress.core.rpc.TestCalls.info;
 import static fortress.decoy.TestDecoy.invalid;
-import static fortress.decoy.TestDecoy.refused;
+import static fortress.core.rpc.TestCalls.refused;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import fortress.decoy.TestDecoy;

@@ -1,8 +1,9 @@
 package fortress.decoy.api;
 
+import fortress.core.rpc.TestCalls;
 import static fortress.decoy.TestDecoy.id;
-import static fortress.decoy.TestDecoy.info;
-import static fortress.decoy.TestDecoy.refused;
+import static fortress.core.rpc.TestCalls.info;
+import static fortress.core.rpc.TestCalls.refused;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import fortress.decoy.TestDecoy;
@@ -86,7 +87,7 @@ class ExportTest {
           .build(), HttpResponse.BodyHandlers.ofString());
       assertThat(r.statusCode()).isEqualTo(401);
     }
-    TestDecoy.await(() -> decoy.server.interactionsWritten() >= 30, Duration.ofSeconds(20));
+    TestCalls.await(() -> decoy.server.interactionsWritten() >= 30, Duration.ofSeconds(20));
   }
 
   @AfterEach

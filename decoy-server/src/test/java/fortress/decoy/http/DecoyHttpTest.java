@@ -1,5 +1,6 @@
 package fortress.decoy.http;
 
+import fortress.core.rpc.TestCalls;
 import static fortress.decoy.TestDecoy.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -179,7 +180,7 @@ class DecoyHttpTest {
     for (CompletableFuture<HttpResponse<Void>> call : calls) {
       assertThat(call.get().statusCode()).isEqualTo(200);
     }
-    TestDecoy.await(() -> decoy.server.interactionsWritten() >= 1_000, Duration.ofSeconds(30));
+    TestCalls.await(() -> decoy.server.interactionsWritten() >= 1_000, Duration.ofSeconds(30));
     List<Interaction> all = new ArrayList<>();
     String token = "";
     do {

@@ -1,6 +1,7 @@
 package fortress.shadow.api;
 
-import fortress.shadow.Rejection;
+import fortress.core.rpc.Rejection;
+import fortress.shadow.Reason;
 import fortress.shadow.v1.Action;
 import fortress.shadow.v1.BetaPrior;
 import fortress.shadow.v1.Label;
@@ -33,19 +34,19 @@ final class Checks {
 
   static void requestId(String value) {
     if (!REQUEST_ID.matcher(value).matches()) {
-      throw Rejection.invalid("request_id", "must be 1-128 of [A-Za-z0-9._:-]");
+      throw Reason.invalid("request_id", "must be 1-128 of [A-Za-z0-9._:-]");
     }
   }
 
   static void name(String field, String value) {
     if (!NAME.matcher(value).matches()) {
-      throw Rejection.invalid(field, "must be 1-64 of [a-z0-9._-], starting with a letter or digit");
+      throw Reason.invalid(field, "must be 1-64 of [a-z0-9._-], starting with a letter or digit");
     }
   }
 
   static void version(String field, String value) {
     if (!VERSION.matcher(value).matches()) {
-      throw Rejection.invalid(field, "must be 16 lower-case hex digits (a rule version)");
+      throw Reason.invalid(field, "must be 16 lower-case hex digits (a rule version)");
     }
   }
 
@@ -59,19 +60,19 @@ final class Checks {
 
   static void text(String field, String value, int max) {
     if (value.length() > max) {
-      throw Rejection.invalid(field, "must be at most " + max + " characters");
+      throw Reason.invalid(field, "must be at most " + max + " characters");
     }
   }
 
   static void action(Action action) {
     if (action == Action.ACTION_UNSPECIFIED || action == Action.UNRECOGNIZED) {
-      throw Rejection.invalid("action", "must be ACTION_ALLOW, ACTION_DENY, ACTION_DECEIVE or ACTION_CHALLENGE");
+      throw Reason.invalid("action", "must be ACTION_ALLOW, ACTION_DENY, ACTION_DECEIVE or ACTION_CHALLENGE");
     }
   }
 
   static void expression(String expression) {
     if (expression.isBlank()) {
-      throw Rejection.invalid("expression", "must not be empty");
+      throw Reason.invalid("expression", "must not be empty");
     }
     text("expression", expression, EXPRESSION_LENGTH_MAX);
   }
@@ -85,39 +86,39 @@ final class Checks {
     attribute(field, "user_agent", a.getUserAgent());
     attribute(field, "country", a.getCountry());
     if (a.getHeadersCount() > HEADERS_MAX) {
-      throw Rejection.invalid(field + ".headers", "must hold at most " + HEADERS_MAX + " headers");
+      throw Reason.invalid(field + ".headers", "must hold at most " + HEADERS_MAX + " headers");
     }
     for (Map.Entry<String, String> h : a.getHeadersMap().entrySet()) {
       String name = h.getKey();
       if (name.isEmpty() || name.length() > 256 || name.chars().anyMatch(Character::isUpperCase)) {
-        throw Rejection.invalid(field + ".headers", "names must be 1-256 lower-case characters");
+        throw Reason.invalid(field + ".headers", "names must be 1-256 lower-case characters");
       }
       if (h.getValue().length() > ATTRIBUTE_LENGTH_MAX) {
         attribute(field, "headers[" + name + "]", h.getValue());
       }
     }
     if (a.getBytes() < 0) {
-      throw Rejection.invalid(field + ".bytes", "must not be negative");
+      throw Reason.invalid(field + ".bytes", "must not be negative");
     }
     if (a.getRequestsPerMinute() < 0) {
-      throw Rejection.invalid(field + ".requests_per_minute", "must not be negative");
+      throw Reason.invalid(field + ".requests_per_minute", "must not be negative");
     }
   }
 
   private static void attribute(String field, String name, String value) {
     if (value.length() > ATTRIBUTE_LENGTH_MAX) {
-      throw Rejection.invalid(field + "." + name, "must be at most " + ATTRIBUTE_LENGTH_MAX + " characters");
+      throw Reason.invalid(field + "." + name, "must be at most " + ATTRIBUTE_LENGTH_MAX + " characters");
     }
   }
 
   static void samples(List<Sample> samples, int max) {
     if (samples.isEmpty() || samples.size() > max) {
-      throw Rejection.invalid("samples", "must hold 1-" + max + " samples");
+      throw Reason.invalid("samples", "must hold 1-" + max + " samples");
     }
     for (int i = 0; i < samples.size(); i++) {
       Sample s = samples.get(i);
       if (s.getLabel() != Label.LABEL_MALICIOUS && s.getLabel() != Label.LABEL_BENIGN) {
-        throw Rejection.invalid("samples[" + i + "].label", "must be LABEL_MALICIOUS or LABEL_BENIGN");
+        throw Reason.invalid("samples[" + i + "].label", "must be LABEL_MALICIOUS or LABEL_BENIGN");
       }
       attributes("samples[" + i + "].attributes", s.getAttributes());
     }
@@ -125,17 +126,17 @@ final class Checks {
 
   static void prior(BetaPrior p) {
     if (p.getAlpha() < 0 || p.getAlpha() > PRIOR_MAX) {
-      throw Rejection.invalid("prior.alpha", "must be 1-" + PRIOR_MAX + " (0 means 1)");
+      throw Reason.invalid("prior.alpha", "must be 1-" + PRIOR_MAX + " (0 means 1)");
     }
     if (p.getBeta() < 0 || p.getBeta() > PRIOR_MAX) {
-      throw Rejection.invalid("prior.beta", "must be 1-" + PRIOR_MAX + " (0 means 1)");
+      throw Reason.invalid("prior.beta", "must be 1-" + PRIOR_MAX + " (0 means 1)");
     }
   }
 
   /** Checks settings that already carry their defaults. */
   static void settings(VerdictSettings s) {
     if (s.getPrimaryMetricValue() < 0 || s.getPrimaryMetricValue() > 2) {
-      throw Rejection.invalid("settings.primary_metric", "must be METRIC_RECALL or METRIC_FALSE_POSITIVE_RATE");
+      throw Reason.invalid("settings.primary_metric", "must be METRIC_RECALL or METRIC_FALSE_POSITIVE_RATE");
     }
     range("settings.probability_threshold", s.getProbabilityThreshold(), 0.5, 0.9999);
     range("settings.loss_tolerance", s.getLossTolerance(), 0.0001, 0.5);
@@ -145,17 +146,17 @@ final class Checks {
 
   static void stages(List<Integer> stages) {
     if (stages.size() > STAGES_MAX) {
-      throw Rejection.invalid("stages", "must hold at most " + STAGES_MAX + " stages");
+      throw Reason.invalid("stages", "must hold at most " + STAGES_MAX + " stages");
     }
     int previous = 0;
     for (int i = 0; i < stages.size(); i++) {
       if (stages.get(i) <= previous || stages.get(i) > 100) {
-        throw Rejection.invalid("stages[" + i + "]", "stages must be strictly increasing percentages from 1 to 100");
+        throw Reason.invalid("stages[" + i + "]", "stages must be strictly increasing percentages from 1 to 100");
       }
       previous = stages.get(i);
     }
     if (previous != 100) {
-      throw Rejection.invalid("stages", "the last stage must be 100");
+      throw Reason.invalid("stages", "the last stage must be 100");
     }
   }
 
@@ -173,7 +174,7 @@ final class Checks {
 
   static void range(String field, double value, double min, double max) {
     if (!(value >= min && value <= max)) {
-      throw Rejection.invalid(field, "must be from " + format(min) + " to " + format(max));
+      throw Reason.invalid(field, "must be from " + format(min) + " to " + format(max));
     }
   }
 
@@ -183,7 +184,7 @@ final class Checks {
 
   static int pageSize(int requested, int pageSizeDefault, int pageSizeMax) {
     if (requested < 0 || requested > pageSizeMax) {
-      throw Rejection.invalid("page_size", "must be 0-" + pageSizeMax + " (0 means " + pageSizeDefault + ")");
+      throw Reason.invalid("page_size", "must be 0-" + pageSizeMax + " (0 means " + pageSizeDefault + ")");
     }
     return requested == 0 ? pageSizeDefault : requested;
   }
@@ -191,7 +192,7 @@ final class Checks {
   static void requestKey(String key, String ip) {
     text("request_key", key, REQUEST_KEY_LENGTH_MAX);
     if (key.isEmpty() && ip.isEmpty()) {
-      throw Rejection.invalid("request_key", "must be set when attributes.ip is empty: it keys the canary split");
+      throw Reason.invalid("request_key", "must be set when attributes.ip is empty: it keys the canary split");
     }
   }
 
@@ -201,7 +202,7 @@ final class Checks {
 
   static void label(Label label) {
     if (label == Label.UNRECOGNIZED) {
-      throw Rejection.invalid("label", "must be LABEL_UNSPECIFIED, LABEL_MALICIOUS or LABEL_BENIGN");
+      throw Reason.invalid("label", "must be LABEL_UNSPECIFIED, LABEL_MALICIOUS or LABEL_BENIGN");
     }
   }
 }

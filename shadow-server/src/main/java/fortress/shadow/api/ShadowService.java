@@ -1,8 +1,8 @@
 package fortress.shadow.api;
 
-import com.google.protobuf.Message;
 import fortress.shadow.Reason;
-import fortress.shadow.Rejection;
+import fortress.core.rpc.Rejection;
+import fortress.core.rpc.Reply;
 import fortress.shadow.eval.EvaluationJobs;
 import fortress.shadow.eval.Verdicts;
 import fortress.shadow.rollout.Decider;
@@ -20,11 +20,8 @@ import fortress.core.store.Rows;
 import fortress.shadow.store.SampleStore;
 import fortress.shadow.v1.*;
 import io.grpc.stub.StreamObserver;
-import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The gRPC glue: validates each request, runs it (mutations inside one transaction with their
@@ -32,7 +29,6 @@ import org.slf4j.LoggerFactory;
  * answered as UNAVAILABLE without internals, never as UNKNOWN.
  */
 public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase {
-  private static final Logger log = LoggerFactory.getLogger(ShadowService.class);
   private static final List<Integer> STAGES_DEFAULT = List.of(1, 5, 25, 50, 100);
 
   /** The limits the service enforces, from the server's configuration. */
@@ -302,7 +298,7 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
   }
 
   private static List<String> pageKey(String token, int parts) {
-    return Rows.pageKey(token, parts).orElseThrow(() -> Rejection.invalid("page_token",
+    return Rows.pageKey(token, parts).orElseThrow(() -> Reason.invalid("page_token",
         "is not a token this server issued"));
   }
 
@@ -310,30 +306,13 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
     try {
       return Long.parseLong(s);
     } catch (NumberFormatException e) {
-      throw Rejection.invalid("page_token", "is not a token this server issued");
+      throw Reason.invalid("page_token", "is not a token this server issued");
     }
   }
 
   /** Runs a handler and answers with its response or its status. */
-  private static <T extends Message> void reply(StreamObserver<T> out, Handler<T> handler) {
-    T response;
-    try {
-      response = handler.get();
-    } catch (Rejection e) {
-      out.onError(e.toStatus());
-      return;
-    } catch (SQLException | RuntimeException e) {
-      log.error("unexpected failure", e);
-      out.onError(new Rejection(Reason.STORAGE_UNAVAILABLE, "the shadow server could not complete the call; retry "
-          + "with the same request_id").toStatus());
-      return;
-    }
-    out.onNext(response);
-    out.onCompleted();
-  }
-
-  @FunctionalInterface
-  private interface Handler<T> {
-    T get() throws SQLException;
+  private static <T> void reply(StreamObserver<T> out, Reply.Handler<T> handler) {
+    Reply.unary(out, handler, () -> new Rejection(Reason.STORAGE_UNAVAILABLE, "the shadow server could not "
+        + "complete the call; retry with the same request_id").toStatus());
   }
 }

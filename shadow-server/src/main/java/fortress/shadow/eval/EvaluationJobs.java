@@ -2,7 +2,7 @@ package fortress.shadow.eval;
 
 import com.google.common.hash.Hashing;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
-import fortress.shadow.Rejection;
+import fortress.core.rpc.Rejection;
 import fortress.shadow.rule.Attributes;
 import fortress.shadow.rule.CompiledRule;
 import fortress.shadow.rule.RuleCompiler;

@@ -1,7 +1,7 @@
 package fortress.shadow.rollout;
 
 import fortress.shadow.Reason;
-import fortress.shadow.Rejection;
+import fortress.core.rpc.Rejection;
 import fortress.shadow.v1.Arm;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;

@@ -1,7 +1,7 @@
 package fortress.shadow.rollout;
 
 import fortress.shadow.Reason;
-import fortress.shadow.Rejection;
+import fortress.core.rpc.Rejection;
 import fortress.shadow.rule.CompiledRule;
 import fortress.shadow.rule.RuleCompiler;
 import fortress.shadow.store.AuditLog;

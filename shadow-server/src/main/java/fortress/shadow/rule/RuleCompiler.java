@@ -20,7 +20,7 @@ import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelRuntimeFactory;
 import dev.cel.runtime.CelStandardFunctions;
 import fortress.shadow.Reason;
-import fortress.shadow.Rejection;
+import fortress.core.rpc.Rejection;
 import fortress.shadow.v1.Action;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;

@@ -4,7 +4,7 @@ import fortress.core.store.Rows;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import fortress.shadow.Reason;
-import fortress.shadow.Rejection;
+import fortress.core.rpc.Rejection;
 import fortress.shadow.v1.Evaluation;
 import fortress.shadow.v1.EvaluationResult;
 import fortress.shadow.v1.EvaluationState;

@@ -3,7 +3,7 @@ package fortress.shadow.store;
 import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
 import fortress.shadow.Reason;
-import fortress.shadow.Rejection;
+import fortress.core.rpc.Rejection;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Map;

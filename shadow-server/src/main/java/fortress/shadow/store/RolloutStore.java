@@ -4,7 +4,7 @@ import fortress.core.store.Rows;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import fortress.shadow.Reason;
-import fortress.shadow.Rejection;
+import fortress.core.rpc.Rejection;
 import fortress.shadow.rollout.DecisionCounts;
 import fortress.shadow.rollout.DecisionIds;
 import fortress.shadow.rollout.StageJudge;

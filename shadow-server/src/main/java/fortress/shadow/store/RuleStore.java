@@ -3,7 +3,7 @@ package fortress.shadow.store;
 import fortress.core.store.Rows;
 
 import fortress.shadow.Reason;
-import fortress.shadow.Rejection;
+import fortress.core.rpc.Rejection;
 import fortress.shadow.v1.Action;
 import fortress.shadow.v1.Rule;
 import java.sql.Connection;

@@ -2,7 +2,7 @@ package fortress.shadow.store;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import fortress.shadow.Reason;
-import fortress.shadow.Rejection;
+import fortress.core.rpc.Rejection;
 import fortress.shadow.v1.Label;
 import fortress.shadow.v1.RequestAttributes;
 import fortress.shadow.v1.Sample;

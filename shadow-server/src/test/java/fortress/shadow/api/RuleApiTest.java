@@ -1,8 +1,8 @@
 package fortress.shadow.api;
 
 import static fortress.shadow.TestShadow.id;
-import static fortress.shadow.TestShadow.info;
-import static fortress.shadow.TestShadow.refused;
+import static fortress.core.rpc.TestCalls.info;
+import static fortress.core.rpc.TestCalls.refused;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 

@@ -1,9 +1,10 @@
 package fortress.shadow.rollout;
 
+import fortress.core.rpc.TestCalls;
 import static fortress.shadow.TestShadow.id;
 import static fortress.shadow.TestShadow.ref;
-import static fortress.shadow.TestShadow.info;
-import static fortress.shadow.TestShadow.refused;
+import static fortress.core.rpc.TestCalls.info;
+import static fortress.core.rpc.TestCalls.refused;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import fortress.shadow.TestShadow;
@@ -242,7 +243,7 @@ class ShadowFlowTest {
         .setRule(ref(good)).addAllStages(List.of(50, 100)).setThresholds(QUICK).build()).getRollout();
     // Every decision keyed alike lands on one arm: a 50% split that delivers 100% / 0%.
     SplittableRandom random = new SplittableRandom(7);
-    TestShadow.await(() -> {
+    TestCalls.await(() -> {
       for (int i = 0; i < 50; i++) {
         shadow.stub.decide(DecideRequest.newBuilder().setRequestKey("one-client").setAttributes(request(random, true))
             .build());
