@@ -1,8 +1,7 @@
 package fortress.decoy.api;
 
-import fortress.core.rpc.Rejection;
+import fortress.core.rpc.Fields;
 import fortress.decoy.Reason;
-import java.util.regex.Pattern;
 
 /** Input validation: each check throws INVALID_ARGUMENT naming the first bad field. */
 final class Checks {
@@ -15,28 +14,19 @@ final class Checks {
   static final long FIDELITY_SAMPLE_DEFAULT = 100_000;
   static final long EXPORT_MAX = 1_000_000;
   static final long EXPORT_DEFAULT = 100_000;
-  private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
-  private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
   private Checks() {}
 
   static void requestId(String value) {
-    if (!REQUEST_ID.matcher(value).matches()) {
-      throw Reason.invalid("request_id", "must be 1-128 of [A-Za-z0-9._:-]");
-    }
+    Fields.requestId(value, Reason.INVALID_FIELD);
   }
 
   static void name(String field, String value) {
-    if (!NAME.matcher(value).matches()) {
-      throw Reason.invalid(field, "must be 1-64 of [a-z0-9._-], starting with a letter or digit");
-    }
+    Fields.name(field, value, Reason.INVALID_FIELD);
   }
 
-  static int pageSize(int asked, int byDefault, int max) {
-    if (asked < 0 || asked > max) {
-      throw Reason.invalid("page_size", "must be 0-" + max);
-    }
-    return asked == 0 ? byDefault : asked;
+  static int pageSize(int requested, int pageSizeDefault, int pageSizeMax) {
+    return Fields.pageSize(requested, pageSizeDefault, pageSizeMax, Reason.INVALID_FIELD);
   }
 
   /** A number in [min, max], with 0 meaning {@code byDefault}. */

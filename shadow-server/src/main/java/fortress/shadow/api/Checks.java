@@ -1,6 +1,6 @@
 package fortress.shadow.api;
 
-import fortress.core.rpc.Rejection;
+import fortress.core.rpc.Fields;
 import fortress.shadow.Reason;
 import fortress.shadow.v1.Action;
 import fortress.shadow.v1.BetaPrior;
@@ -26,22 +26,16 @@ final class Checks {
   static final int STAGES_MAX = 10;
   static final int PRIOR_MAX = 1000;
   static final long LATENCY_MS_MAX = 3_600_000;
-  private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
-  private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
   private static final Pattern VERSION = Pattern.compile("[0-9a-f]{16}");
 
   private Checks() {}
 
   static void requestId(String value) {
-    if (!REQUEST_ID.matcher(value).matches()) {
-      throw Reason.invalid("request_id", "must be 1-128 of [A-Za-z0-9._:-]");
-    }
+    Fields.requestId(value, Reason.INVALID_FIELD);
   }
 
   static void name(String field, String value) {
-    if (!NAME.matcher(value).matches()) {
-      throw Reason.invalid(field, "must be 1-64 of [a-z0-9._-], starting with a letter or digit");
-    }
+    Fields.name(field, value, Reason.INVALID_FIELD);
   }
 
   static void version(String field, String value) {
@@ -183,10 +177,7 @@ final class Checks {
   }
 
   static int pageSize(int requested, int pageSizeDefault, int pageSizeMax) {
-    if (requested < 0 || requested > pageSizeMax) {
-      throw Reason.invalid("page_size", "must be 0-" + pageSizeMax + " (0 means " + pageSizeDefault + ")");
-    }
-    return requested == 0 ? pageSizeDefault : requested;
+    return Fields.pageSize(requested, pageSizeDefault, pageSizeMax, Reason.INVALID_FIELD);
   }
 
   static void requestKey(String key, String ip) {
