@@ -118,7 +118,7 @@ final class DecoyHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private void refuse(ChannelHandlerContext ctx, Interaction.Builder seen, TemplateFamily family, int status,
       HttpMethod method) {
     FullHttpResponse response = response(family, status, method, null, null);
-    response.headers().set(HttpHeaderNames.CONNECTION, "close");
+    response.headers().set("Connection", "close");
     seen.setStatus(status);
     capture.record(seen.build());
     ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
@@ -128,9 +128,7 @@ final class DecoyHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       FullHttpRequest request, Template template, String body) {
     FullHttpResponse response = response(family, status, request.method(), template, body);
     boolean keepAlive = HttpUtil.isKeepAlive(request);
-    if (!keepAlive) {
-      response.headers().set(HttpHeaderNames.CONNECTION, "close");
-    }
+    response.headers().set("Connection", keepAlive ? "keep-alive" : "close");
     seen.setStatus(status);
     capture.record(seen.build());
     var written = ctx.writeAndFlush(response);
@@ -154,17 +152,19 @@ final class DecoyHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     ByteBuf content = method.equals(HttpMethod.HEAD) ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes);
     FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
         HttpResponseStatus.valueOf(status, Pages.reason(status)), content);
+    // Header names as the real servers write them (Netty's constants are lower case, a tell).
     HttpHeaders h = response.headers();
-    h.set(HttpHeaderNames.SERVER, Pages.server(family));
-    h.set(HttpHeaderNames.DATE, HTTP_DATE.format(Instant.now()));
-    h.set(HttpHeaderNames.CONTENT_TYPE, contentType + (contentType.startsWith("text/") ? "; charset=utf-8" : ""));
+    h.set("Server", Pages.server(family));
+    h.set("Date", HTTP_DATE.format(Instant.now()));
+    h.set("Content-Type", template != null && contentType.startsWith("text/") ? contentType + "; charset=utf-8"
+        : contentType);
     if (family == TemplateFamily.TEMPLATE_FAMILY_IIS) {
       h.set("X-Powered-By", "ASP.NET");
     }
     if (template != null) {
       template.getHeadersMap().forEach(h::set);
     }
-    h.set(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+    h.set("Content-Length", bytes.length);
     return response;
   }
 

@@ -144,6 +144,14 @@ class DecoyHttpTest {
     assertThat(get("/api/v1/users/2").statusCode()).as("the listener still serves").isEqualTo(200);
   }
 
+  @Test
+  void headersAreWrittenAsNginxWritesThem() throws Exception {
+    String response = raw("GET /api/v1/missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assertThat(response).startsWith("HTTP/1.1 404 Not Found\r\nServer: nginx\r\nDate: ")
+        .contains("\r\nContent-Type: application/json\r\n").contains("\r\nConnection: close\r\n")
+        .endsWith("\r\n\r\n{\"error\":{\"code\":404,\"message\":\"Not Found\"}}\n");
+  }
+
   private String raw(String request) throws IOException {
     try (Socket s = new Socket("127.0.0.1", decoy.server.httpPort())) {
       s.setSoTimeout(10_000);
