@@ -76,7 +76,7 @@ public final class ClusterBench {
     List<Process> baseline = new ArrayList<>();
     System.err.println("starting the cluster (PostgreSQL, 3 ledger nodes, proxy) in " + data);
     LocalCluster cluster = LocalCluster.start(new LocalCluster.Options(Path.of("."), data, 3, "127.0.0.1", 0, 0, 0, 0, 0,
-        heap));
+        heap, true));
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       baseline.forEach(Process::destroy);
       try {

@@ -108,6 +108,22 @@ public final class Settings {
     return (int) number(name, defaultValue, min, max, description);
   }
 
+  /** true or false. */
+  public boolean bool(String name, boolean defaultValue, String description) {
+    String value = raw(name, description + "; true or false", Boolean.toString(defaultValue));
+    if (value == null || value.isBlank()) {
+      return defaultValue;
+    }
+    return switch (value.trim()) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> {
+        problems.add("--" + name + "=" + value + " is not true or false");
+        yield defaultValue;
+      }
+    };
+  }
+
   /**
    * A secret: base64 in {@code FORTRESS_NAME} or the flag, or the path of a file holding it in
    * {@code --name-file} / {@code FORTRESS_NAME_FILE}. Returns null when neither is set. The value

@@ -35,9 +35,13 @@ public final class LocalCluster implements AutoCloseable {
   public static final String DECOY = "decoy";
   private static final long HEALTHY_WITHIN_MS = 90_000;
 
-  /** Where things are and how many; a port of 0 picks a free one. */
+  /**
+   * Where things are and how many; a port of 0 picks a free one. {@code ledgerOnly} starts the
+   * nodes and the proxy without the shadow and decoy servers (benchmarks and the ledger's fault
+   * harness need only those).
+   */
   public record Options(Path root, Path dataDir, int nodes, String host, int proxyPort, int shadowPort,
-      int decoyPort, int decoyHttpPort, int nodePortBase, String javaHeap) {}
+      int decoyPort, int decoyHttpPort, int nodePortBase, String javaHeap, boolean ledgerOnly) {}
 
   private final Options options;
   private final LocalPostgres postgres;
@@ -89,22 +93,24 @@ public final class LocalCluster implements AutoCloseable {
       proxy.addAll(List.of("--host=" + o.host(), "--grpc-port=" + proxyPort, "--ring-file=" + ringFile));
       cluster.commands.put(PROXY, proxy);
       cluster.addresses.put(PROXY, o.host() + ":" + proxyPort);
-      int shadowPort = o.shadowPort() == 0 ? freePort() : o.shadowPort();
-      List<String> shadow = cluster.java(o.root().resolve("shadow-server/target/shadow-server.jar"));
-      shadow.addAll(List.of("--host=" + o.host(), "--grpc-port=" + shadowPort,
-          "--jdbc-url=" + postgres.ensureDatabase("shadow"), "--data-dir=" + o.dataDir().resolve(SHADOW)));
-      cluster.commands.put(SHADOW, shadow);
-      cluster.addresses.put(SHADOW, o.host() + ":" + shadowPort);
-      // The decoy faces attackers: its own database, no ring, no keys; it reaches only the shadow server.
-      int decoyPort = o.decoyPort() == 0 ? freePort() : o.decoyPort();
-      int decoyHttpPort = o.decoyHttpPort() == 0 ? freePort() : o.decoyHttpPort();
-      List<String> decoy = cluster.java(o.root().resolve("decoy-server/target/decoy-server.jar"));
-      decoy.addAll(List.of("--host=" + o.host(), "--grpc-port=" + decoyPort, "--http-host=" + o.host(),
-          "--http-port=" + decoyHttpPort, "--jdbc-url=" + postgres.ensureDatabase("decoy"),
-          "--data-dir=" + o.dataDir().resolve(DECOY), "--shadow-target=" + o.host() + ":" + shadowPort));
-      cluster.commands.put(DECOY, decoy);
-      cluster.addresses.put(DECOY, o.host() + ":" + decoyPort);
-      cluster.httpAddress = o.host() + ":" + decoyHttpPort;
+      if (!o.ledgerOnly()) {
+        int shadowPort = o.shadowPort() == 0 ? freePort() : o.shadowPort();
+        List<String> shadow = cluster.java(o.root().resolve("shadow-server/target/shadow-server.jar"));
+        shadow.addAll(List.of("--host=" + o.host(), "--grpc-port=" + shadowPort,
+            "--jdbc-url=" + postgres.ensureDatabase("shadow"), "--data-dir=" + o.dataDir().resolve(SHADOW)));
+        cluster.commands.put(SHADOW, shadow);
+        cluster.addresses.put(SHADOW, o.host() + ":" + shadowPort);
+        // The decoy faces attackers: its own database, no ring, no keys; it reaches only the shadow server.
+        int decoyPort = o.decoyPort() == 0 ? freePort() : o.decoyPort();
+        int decoyHttpPort = o.decoyHttpPort() == 0 ? freePort() : o.decoyHttpPort();
+        List<String> decoy = cluster.java(o.root().resolve("decoy-server/target/decoy-server.jar"));
+        decoy.addAll(List.of("--host=" + o.host(), "--grpc-port=" + decoyPort, "--http-host=" + o.host(),
+            "--http-port=" + decoyHttpPort, "--jdbc-url=" + postgres.ensureDatabase("decoy"),
+            "--data-dir=" + o.dataDir().resolve(DECOY), "--shadow-target=" + o.host() + ":" + shadowPort));
+        cluster.commands.put(DECOY, decoy);
+        cluster.addresses.put(DECOY, o.host() + ":" + decoyPort);
+        cluster.httpAddress = o.host() + ":" + decoyHttpPort;
+      }
       for (String name : cluster.commands.keySet()) {
         cluster.launch(name, extraFlags.getOrDefault(name, List.of()));
       }
@@ -179,11 +185,33 @@ public final class LocalCluster implements AutoCloseable {
     p.waitFor();
   }
 
-  /** SIGTERM, then waits for a clean exit (SIGKILL after 30 s). */
+  /** SIGSTOP: the process freezes with its connections open, as under a long GC pause or a hung disk. */
+  public void pause(String name) throws IOException, InterruptedException {
+    signal(name, "STOP");
+  }
+
+  /** SIGCONT: a paused server carries on. */
+  public void resume(String name) throws IOException, InterruptedException {
+    signal(name, "CONT");
+  }
+
+  private void signal(String name, String signal) throws IOException, InterruptedException {
+    Process p = processes.get(name);
+    if (p != null && p.isAlive()) {
+      new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start().waitFor();
+    }
+  }
+
+  /** SIGTERM (after SIGCONT, in case it is paused), then waits for a clean exit (SIGKILL after 30 s). */
   public void stop(String name) throws InterruptedException {
     Process p = processes.get(name);
     if (p == null || !p.isAlive()) {
       return;
+    }
+    try {
+      resume(name);
+    } catch (IOException e) {
+      log.warn("could not resume {} before stopping it: {}", name, e.getMessage());
     }
     p.destroy();
     if (!p.waitFor(30, TimeUnit.SECONDS)) {

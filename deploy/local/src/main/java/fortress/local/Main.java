@@ -33,7 +33,7 @@ public final class Main {
       System.exit(2);
     }
     LocalCluster cluster = LocalCluster.start(new LocalCluster.Options(root, dataDir, nodes, host, proxyPort,
-        shadowPort, decoyPort, decoyHttpPort, nodePortBase, heap), Map.of());
+        shadowPort, decoyPort, decoyHttpPort, nodePortBase, heap, false), Map.of());
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         cluster.close();

@@ -58,7 +58,7 @@ class TwoPhaseFaultTest {
   static void start() throws Exception {
     Path root = Path.of(System.getProperty("fortress.root", "../.."));
     dataDir = Files.createTempDirectory("fortress-faults");
-    cluster = LocalCluster.start(new LocalCluster.Options(root, dataDir, 3, "127.0.0.1", 0, 0, 0, 0, 0, "192m"));
+    cluster = LocalCluster.start(new LocalCluster.Options(root, dataDir, 3, "127.0.0.1", 0, 0, 0, 0, 0, "192m", false));
     channel = NettyChannelBuilder.forTarget(cluster.address(LocalCluster.PROXY)).usePlaintext().build();
   }
 

@@ -1,0 +1,286 @@
+package fortress.bench.chaos;
+
+import fortress.cluster.v1.ClusterServiceGrpc;
+import fortress.core.Settings;
+import fortress.core.ring.Ring;
+import fortress.core.ring.RingFile;
+import fortress.ledger.v1.CreateAccountRequest;
+import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.local.LocalCluster;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+
+/**
+ * A Jepsen-style bank test of the ledger cluster. Starts the local cluster (durable PostgreSQL,
+ * the ledger nodes and the proxy, each its own process), opens and funds accounts spread over
+ * the nodes, and runs concurrent clients doing deposits, consumes and transfers (most of them
+ * cross-node) while a seeded nemesis kills and pauses servers. Every call and every fault goes to
+ * a history file. Afterwards the checker resolves every uncertain call through GetOperation and
+ * checks every invariant; the run prints a summary and exits 1 on any anomaly.
+ *
+ * <pre>java -cp benchmarks/target/benchmarks.jar fortress.bench.chaos.Bank [--seconds=60] [--seed=1]</pre>
+ */
+public final class Bank {
+  static final String TENANT = "bank";
+  static final long INITIAL_BALANCE = 1_000_000;
+
+  private Bank() {}
+
+  /** How the run goes; see {@link #read} for each setting's meaning and default. */
+  public record Options(Path root, int seconds, int faultsMin, int clients, int accounts, long seed,
+      double crossNodeShare, double hotShare, long nemesisIntervalMs, Path history, String javaHeap,
+      boolean selfCheck) {}
+
+  /** What the run did and found. */
+  public record Summary(long operations, long ok, long failed, long uncertain, long uncertainApplied,
+      Map<String, Long> faults, Map<String, Long> anomalies, Map<String, List<String>> examples,
+      Map<String, Long> selfCheck, long millis) {
+    public long faultCount() {
+      return faults.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    public String report() {
+      StringBuilder b = new StringBuilder();
+      b.append(String.format("operations %d: ok %d, failed %d, uncertain %d (took effect %d, absent %d)%n",
+          operations, ok, failed, uncertain, uncertainApplied, uncertain - uncertainApplied));
+      b.append(String.format("faults %d: %s%n", faultCount(), faults));
+      b.append(String.format("anomalies %d: %s%n", anomalies.values().stream().mapToLong(Long::longValue).sum(),
+          anomalies.isEmpty() ? "none" : anomalies));
+      examples.forEach((type, list) -> list.forEach(e -> b.append("  ").append(type).append(": ").append(e)
+          .append('\n')));
+      if (!selfCheck.isEmpty()) {
+        b.append(String.format("self-check: the checker found %s in a history doctored with three known anomalies%n",
+            selfCheck));
+      }
+      b.append(String.format("in %.1f s%n", millis / 1000.0));
+      return b.toString();
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    Settings s = new Settings(Arrays.stream(args).filter(a -> !a.equals("--help")).toArray(String[]::new),
+        System.getenv());
+    Options o = read(s);
+    if (Arrays.asList(args).contains("--help")) {
+      System.out.print("Fortress bank test. Flags (or the environment variables beside them):\n" + s.usage());
+      return;
+    }
+    try {
+      s.finish();
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      System.exit(2);
+    }
+    Summary summary = run(o);
+    System.out.print(summary.report());
+    System.out.println("history: " + o.history().toAbsolutePath());
+    System.exit(summary.anomalies().isEmpty() ? 0 : 1);
+  }
+
+  static Options read(Settings s) {
+    return new Options(
+        Path.of(s.string("root", ".", "the Fortress checkout holding the built server jars")),
+        s.integer("seconds", 60, 5, 86_400, "how long the clients run (at least; see --faults-min)"),
+        s.integer("faults-min", 0, 0, 100_000, "keep running past --seconds until this many faults have ended "
+            + "(at most three times --seconds)"),
+        s.integer("clients", 8, 1, 256, "concurrent clients"),
+        s.integer("accounts", 30, 4, 100_000, "accounts, spread over the nodes by the ring"),
+        s.number("seed", 1, 0, Long.MAX_VALUE, "seeds the clients and the nemesis"),
+        s.integer("cross-node-percent", 80, 0, 100, "share of transfers between accounts of different nodes") / 100.0,
+        s.integer("hot-percent", 20, 0, 100, "share of picks that go to the two hot accounts") / 100.0,
+        s.number("nemesis-interval-ms", 3_000, 100, 3_600_000, "mean pause between faults"),
+        Path.of(s.string("history", "target/bank-history.jsonl", "where the history is written")),
+        s.string("java-heap", "192m", "-Xmx of every server process"),
+        s.bool("self-check", false, "also check a copy of the history doctored with three known anomalies, "
+            + "to show the checker finds them"));
+  }
+
+  /** Runs the whole test and returns what it found. */
+  public static Summary run(Options o) throws Exception {
+    long started = System.currentTimeMillis();
+    Path data = Files.createTempDirectory("fortress-bank");
+    LocalCluster cluster = LocalCluster.start(new LocalCluster.Options(o.root(), data, 3, "127.0.0.1", 0, 0, 0, 0, 0,
+        o.javaHeap(), true));
+    ManagedChannel channel = NettyChannelBuilder.forTarget(cluster.address(LocalCluster.PROXY)).usePlaintext()
+        .build();
+    try (History history = new History(o.history())) {
+      var ledger = LedgerServiceGrpc.newBlockingStub(channel);
+      Accounts accounts = Accounts.open(ledger, RingFile.read(cluster.ringFile()), o.accounts());
+      Client.Anomalies anomalies = new Client.Anomalies();
+      Nemesis nemesis = new Nemesis(cluster, history, o.seed(), o.nemesisIntervalMs());
+      nemesis.start();
+      long end = System.currentTimeMillis() + o.seconds() * 1000L;
+      long latest = System.currentTimeMillis() + 3L * o.seconds() * 1000L;
+      List<Thread> threads = new ArrayList<>();
+      for (int i = 0; i < o.clients(); i++) {
+        Client c = new Client(i, accounts, ledger, channel::resetConnectBackoff, history, anomalies,
+            o.seed() * 1_000 + i, o.crossNodeShare(), o.hotShare());
+        Thread t = new Thread(() -> runUntil(c, end, latest, history, o.faultsMin()), "bank-client-" + i);
+        threads.add(t);
+        t.start();
+      }
+      for (Thread t : threads) {
+        t.join();
+      }
+      nemesis.stop();
+      Checker.Counts counts = new Checker(ledger, ClusterServiceGrpc.newBlockingStub(channel), history, anomalies)
+          .check(accounts.initialBalances());
+      Map<String, Long> faults = new TreeMap<>();
+      history.faults().forEach(f -> faults.merge(f.kind(), 1L, Long::sum));
+      Map<String, Long> selfCheck = o.selfCheck()
+          ? selfCheck(history, ledger, ClusterServiceGrpc.newBlockingStub(channel), accounts, o.history())
+          : Map.of();
+      return new Summary(history.ops().size(), counts.ok(), counts.failed(), counts.uncertain(),
+          counts.uncertainApplied(), faults, anomalies.counts(), anomalies.examples(), selfCheck,
+          System.currentTimeMillis() - started);
+    } finally {
+      channel.shutdownNow();
+      cluster.close();
+      deleteTree(data);
+    }
+  }
+
+  /**
+   * Checks a copy of the history with three lies in it, each of a kind the checker must catch: an
+   * acknowledged deposit that was never sent (acknowledged-missing), an acknowledged operation
+   * recorded as definitely failed (failed-present), and an acknowledged transfer with another
+   * transfer_id (acknowledged-differs). Returns what the checker found.
+   */
+  private static Map<String, Long> selfCheck(History history, LedgerServiceGrpc.LedgerServiceBlockingStub ledger,
+      ClusterServiceGrpc.ClusterServiceBlockingStub cluster, Accounts accounts, Path file) throws Exception {
+    List<History.Op> ops = new ArrayList<>(history.ops());
+    int failed = indexOf(ops, History.Kind.DEPOSIT);
+    int differs = indexOf(ops, History.Kind.TRANSFER);
+    if (failed < 0 || differs < 0) {
+      throw new IllegalStateException("the run acknowledged too few operations to doctor its history");
+    }
+    History.Op f = ops.get(failed);
+    ops.set(failed, new History.Op(f.client(), f.kind(), f.requestId(), f.from(), f.to(), f.amount(),
+        History.Outcome.FAIL, "FAILED_PRECONDITION (doctored)", "", f.startMillis(), f.endMillis()));
+    History.Op d = ops.get(differs);
+    ops.set(differs, new History.Op(d.client(), d.kind(), d.requestId(), d.from(), d.to(), d.amount(), d.outcome(),
+        d.status(), "transfer tx-doctored", d.startMillis(), d.endMillis()));
+    ops.add(new History.Op(-1, History.Kind.DEPOSIT, "never-sent", "", "acct-0", 7, History.Outcome.OK, "OK",
+        "entry 1", 0, 0));
+    try (History doctored = new History(file.resolveSibling(file.getFileName() + ".self-check"))) {
+      doctored.addAll(ops);
+      Client.Anomalies found = new Client.Anomalies();
+      new Checker(ledger, cluster, doctored, found).check(accounts.initialBalances());
+      return found.counts();
+    }
+  }
+
+  private static int indexOf(List<History.Op> ops, History.Kind kind) {
+    for (int i = 0; i < ops.size(); i++) {
+      if (ops.get(i).kind() == kind && ops.get(i).outcome() == History.Outcome.OK) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** Runs a client until the end time, or longer while too few faults have ended (never past latest). */
+  private static void runUntil(Client c, long end, long latest, History history, int faultsMin) {
+    c.runUntil(() -> {
+      long now = System.currentTimeMillis();
+      return now < end || (now < latest && history.faults().size() < faultsMin);
+    });
+  }
+
+  /** The accounts, by the node that owns them, and how each is picked. */
+  static final class Accounts {
+    private final List<String> all;
+    private final Map<String, String> owner;
+    private final Map<String, List<String>> byNode;
+
+    private Accounts(List<String> all, Map<String, String> owner) {
+      this.all = all;
+      this.owner = owner;
+      this.byNode = new LinkedHashMap<>();
+      all.forEach(a -> byNode.computeIfAbsent(owner.get(a), k -> new ArrayList<>()).add(a));
+    }
+
+    /** Opens and funds the accounts; retries until each has taken effect (the cluster is healthy now). */
+    static Accounts open(LedgerServiceGrpc.LedgerServiceBlockingStub ledger, Ring ring, int count)
+        throws InterruptedException {
+      List<String> all = new ArrayList<>();
+      Map<String, String> owner = new LinkedHashMap<>();
+      for (int i = 0; i < count; i++) {
+        String id = "acct-" + i;
+        all.add(id);
+        owner.put(id, ring.owner(TENANT, id).getNodeId());
+        String account = id;
+        retry(() -> ledger.createAccount(CreateAccountRequest.newBuilder().setRequestId("open-" + account)
+            .setTenantId(TENANT).setAccountId(account).build()));
+        retry(() -> ledger.deposit(DepositRequest.newBuilder().setRequestId("fund-" + account).setTenantId(TENANT)
+            .setAccountId(account).setAmount(INITIAL_BALANCE).build()));
+      }
+      return new Accounts(all, owner);
+    }
+
+    private static void retry(Supplier<?> call) throws InterruptedException {
+      for (int attempt = 0; ; attempt++) {
+        try {
+          call.get();
+          return;
+        } catch (StatusRuntimeException e) {
+          if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || attempt > 50) {
+            throw e;
+          }
+          Thread.sleep(100);
+        }
+      }
+    }
+
+    Map<String, Long> initialBalances() {
+      Map<String, Long> out = new LinkedHashMap<>();
+      all.forEach(a -> out.put(a, INITIAL_BALANCE));
+      return out;
+    }
+
+    /** An account: one of the two hot ones with probability {@code hotShare}, else any. */
+    String pick(Random random, double hotShare) {
+      return random.nextDouble() < hotShare ? all.get(random.nextInt(2)) : all.get(random.nextInt(all.size()));
+    }
+
+    /** Two different accounts, on different nodes or on the same one. */
+    String[] pair(Random random, boolean crossNode, double hotShare) {
+      String from = pick(random, hotShare);
+      List<String> candidates = new ArrayList<>();
+      for (Map.Entry<String, List<String>> e : byNode.entrySet()) {
+        if (e.getKey().equals(owner.get(from)) != crossNode) {
+          candidates.addAll(e.getValue());
+        }
+      }
+      candidates.remove(from);
+      if (candidates.isEmpty()) {
+        candidates = new ArrayList<>(all);
+        candidates.remove(from);
+      }
+      return new String[] {from, candidates.get(random.nextInt(candidates.size()))};
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+}

@@ -1,0 +1,196 @@
+package fortress.bench.chaos;
+
+import fortress.cluster.v1.ClusterServiceGrpc;
+import fortress.cluster.v1.GetClusterTotalsRequest;
+import fortress.cluster.v1.GetClusterTotalsResponse;
+import fortress.cluster.v1.ListInDoubtRequest;
+import fortress.cluster.v1.VerifyClusterRequest;
+import fortress.cluster.v1.VerifyClusterResponse;
+import fortress.ledger.v1.Account;
+import fortress.ledger.v1.GetAccountRequest;
+import fortress.ledger.v1.GetOperationRequest;
+import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.ledger.v1.Operation;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Checks the history against the cluster once every fault has ended and recovery has had its
+ * time: nothing in doubt; each uncertain operation resolved through GetOperation; every
+ * acknowledged operation present with the response the client saw and every definitely failed
+ * one absent; each account's balance exactly what the operations that took effect make it; the
+ * cluster's totals conserved and equal to the deposits and consumes that took effect; and every
+ * journal verified.
+ */
+final class Checker {
+  private static final long RECOVERY_TIMEOUT_MS = 60_000;
+  private static final int LOOKUP_THREADS = 8;
+
+  private final LedgerServiceGrpc.LedgerServiceBlockingStub ledger;
+  private final ClusterServiceGrpc.ClusterServiceBlockingStub cluster;
+  private final History history;
+  private final Client.Anomalies anomalies;
+
+  /** What the run came to: operations by outcome, uncertain ones by resolution. */
+  record Counts(long ok, long failed, long uncertain, long uncertainApplied, long uncertainAbsent) {}
+
+  Checker(LedgerServiceGrpc.LedgerServiceBlockingStub ledger, ClusterServiceGrpc.ClusterServiceBlockingStub cluster,
+      History history, Client.Anomalies anomalies) {
+    this.ledger = ledger;
+    this.cluster = cluster;
+    this.history = history;
+    this.anomalies = anomalies;
+  }
+
+  Counts check(Map<String, Long> initialBalances) throws Exception {
+    awaitNothingInDoubt();
+    List<History.Op> ops = history.ops();
+    Map<String, Optional<Operation>> recorded = lookUp(ops);
+    long ok = 0;
+    long failed = 0;
+    long uncertain = 0;
+    long applied = 0;
+    Map<String, Long> expected = new HashMap<>(initialBalances);
+    long deposited = 0;
+    long consumed = 0;
+    for (History.Op op : ops) {
+      Optional<Operation> found = recorded.get(op.requestId());
+      boolean tookEffect = found.isPresent();
+      switch (op.outcome()) {
+        case OK -> {
+          ok++;
+          if (!tookEffect) {
+            anomalies.add("acknowledged-missing", op.requestId());
+          } else if (!Client.summary(response(found.get())).equals(op.response())) {
+            anomalies.add("acknowledged-differs", op.requestId() + ": client saw " + op.response() + ", recorded "
+                + Client.summary(response(found.get())));
+          }
+        }
+        case FAIL -> {
+          failed++;
+          if (tookEffect) {
+            anomalies.add("failed-present", op.requestId() + " (" + op.status() + ")");
+          }
+        }
+        case UNCERTAIN -> {
+          uncertain++;
+          if (tookEffect) {
+            applied++;
+          }
+          history.note("resolved", Map.of("request_id", op.requestId(), "took_effect", tookEffect));
+        }
+      }
+      if (tookEffect) {
+        if (!op.from().isEmpty()) {
+          expected.merge(op.from(), -op.amount(), Long::sum);
+        }
+        if (!op.to().isEmpty()) {
+          expected.merge(op.to(), op.amount(), Long::sum);
+        }
+        if (op.kind() == History.Kind.DEPOSIT) {
+          deposited += op.amount();
+        } else if (op.kind() == History.Kind.CONSUME) {
+          consumed += op.amount();
+        }
+      }
+    }
+    for (Map.Entry<String, Long> e : expected.entrySet()) {
+      Account a = ledger.getAccount(GetAccountRequest.newBuilder().setTenantId(Bank.TENANT).setAccountId(e.getKey())
+          .build()).getAccount();
+      if (a.getBalance() != e.getValue() || a.getHeld() != 0) {
+        anomalies.add("balance-differs", e.getKey() + ": expected " + e.getValue() + ", found " + a.getBalance()
+            + " (held " + a.getHeld() + ")");
+      }
+    }
+    long initial = initialBalances.values().stream().mapToLong(Long::longValue).sum();
+    GetClusterTotalsResponse totals = cluster.getClusterTotals(GetClusterTotalsRequest.getDefaultInstance());
+    if (!totals.getConserved() || totals.getInFlightCredit() != 0 || totals.getDeposited() != initial + deposited
+        || totals.getConsumed() != consumed || totals.getBalance() != initial + deposited - consumed) {
+      anomalies.add("conservation", "totals " + totals.getBalance() + " balance, " + totals.getInFlightCredit()
+          + " in flight, " + totals.getDeposited() + " deposited, " + totals.getConsumed() + " consumed; the "
+          + "history says " + (initial + deposited) + " deposited and " + consumed + " consumed");
+    }
+    VerifyClusterResponse verified = cluster.verifyCluster(VerifyClusterRequest.getDefaultInstance());
+    if (!verified.getOk()) {
+      anomalies.add("journal", verified.toString());
+    }
+    return new Counts(ok, failed, uncertain, applied, uncertain - applied);
+  }
+
+  private void awaitNothingInDoubt() throws InterruptedException {
+    long deadline = System.currentTimeMillis() + RECOVERY_TIMEOUT_MS;
+    while (true) {
+      try {
+        int inDoubt = cluster.listInDoubt(ListInDoubtRequest.getDefaultInstance()).getTransactionsCount();
+        if (inDoubt == 0) {
+          return;
+        }
+        if (System.currentTimeMillis() > deadline) {
+          anomalies.add("in-doubt-after-recovery", inDoubt + " transaction(s) still in doubt after "
+              + RECOVERY_TIMEOUT_MS + " ms");
+          return;
+        }
+      } catch (StatusRuntimeException e) {
+        if (System.currentTimeMillis() > deadline) {
+          anomalies.add("cluster-unreachable", e.getStatus().toString());
+          return;
+        }
+      }
+      Thread.sleep(200);
+    }
+  }
+
+  /** Every operation's record, if it has one, looked up on a few threads. */
+  private Map<String, Optional<Operation>> lookUp(List<History.Op> ops) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(LOOKUP_THREADS);
+    try {
+      List<Future<Optional<Operation>>> futures = new ArrayList<>();
+      for (History.Op op : ops) {
+        futures.add(pool.submit(() -> operation(op.requestId())));
+      }
+      Map<String, Optional<Operation>> out = new HashMap<>();
+      for (int i = 0; i < ops.size(); i++) {
+        out.put(ops.get(i).requestId(), futures.get(i).get());
+      }
+      return out;
+    } finally {
+      pool.shutdownNow();
+      pool.awaitTermination(10, TimeUnit.SECONDS);
+    }
+  }
+
+  private Optional<Operation> operation(String requestId) throws InterruptedException {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return Optional.of(ledger.withDeadlineAfter(10, TimeUnit.SECONDS).getOperation(GetOperationRequest
+            .newBuilder().setTenantId(Bank.TENANT).setRequestId(requestId).build()).getOperation());
+      } catch (StatusRuntimeException e) {
+        if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
+          return Optional.empty();
+        }
+        if (attempt >= 10) {
+          throw e;
+        }
+        Thread.sleep(200);
+      }
+    }
+  }
+
+  private static com.google.protobuf.Message response(Operation op) {
+    return switch (op.getResponseCase()) {
+      case DEPOSIT -> op.getDeposit();
+      case CONSUME -> op.getConsume();
+      case TRANSFER -> op.getTransfer();
+      default -> op;
+    };
+  }
+}

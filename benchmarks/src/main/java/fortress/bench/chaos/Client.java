@@ -1,0 +1,241 @@
+package fortress.bench.chaos;
+
+import com.google.protobuf.Message;
+import fortress.ledger.v1.Account;
+import fortress.ledger.v1.ConsumeRequest;
+import fortress.ledger.v1.ConsumeResponse;
+import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.DepositResponse;
+import fortress.ledger.v1.GetAccountRequest;
+import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.ledger.v1.TransferRequest;
+import fortress.ledger.v1.TransferResponse;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * One bank client: random deposits, consumes and transfers (most of them cross-node, some on hot
+ * accounts), balance reads, and replays of its own acknowledged requests. Every call's outcome
+ * goes to the history; every account a response or a read shows is checked on the spot.
+ */
+final class Client {
+  static final long CALL_DEADLINE_MS = 5_000;
+  /** After an uncertain outcome the client waits before its next call, as a real client backs off. */
+  static final long BACKOFF_MS = 100;
+  private static final int AMOUNT_MAX = 100;
+
+  private final int id;
+  private final Bank.Accounts accounts;
+  private final LedgerServiceGrpc.LedgerServiceBlockingStub ledger;
+  private final Runnable reconnect;
+  private final History history;
+  private final Anomalies anomalies;
+  private final Random random;
+  private final double crossNodeShare;
+  private final double hotShare;
+  /** This client's acknowledged requests and what they returned, for replays. */
+  private final List<Message[]> acknowledged = new ArrayList<>();
+
+  /** {@code reconnect} asks the channel to reconnect now rather than after its backoff. */
+  Client(int id, Bank.Accounts accounts, LedgerServiceGrpc.LedgerServiceBlockingStub ledger, Runnable reconnect,
+      History history, Anomalies anomalies, long seed, double crossNodeShare, double hotShare) {
+    this.id = id;
+    this.accounts = accounts;
+    this.ledger = ledger;
+    this.reconnect = reconnect;
+    this.history = history;
+    this.anomalies = anomalies;
+    this.random = new Random(seed);
+    this.crossNodeShare = crossNodeShare;
+    this.hotShare = hotShare;
+  }
+
+  /** Runs while {@code going} says so. */
+  void runUntil(java.util.function.BooleanSupplier going) {
+    long done = 0;
+    while (going.getAsBoolean()) {
+      double u = random.nextDouble();
+      if (u < 0.08 && !acknowledged.isEmpty()) {
+        replay(acknowledged.get(random.nextInt(acknowledged.size())));
+      } else if (u < 0.23) {
+        String to = accounts.pick(random, hotShare);
+        long amount = 1 + random.nextInt(AMOUNT_MAX);
+        DepositRequest r = DepositRequest.newBuilder().setRequestId(newId()).setTenantId(Bank.TENANT)
+            .setAccountId(to).setAmount(amount).build();
+        call(History.Kind.DEPOSIT, r, "", to, amount, () -> stub().deposit(r));
+      } else if (u < 0.38) {
+        String from = accounts.pick(random, hotShare);
+        long amount = 1 + random.nextInt(AMOUNT_MAX);
+        ConsumeRequest r = ConsumeRequest.newBuilder().setRequestId(newId()).setTenantId(Bank.TENANT)
+            .setAccountId(from).setAmount(amount).build();
+        call(History.Kind.CONSUME, r, from, "", amount, () -> stub().consume(r));
+      } else {
+        String[] pair = accounts.pair(random, random.nextDouble() < crossNodeShare, hotShare);
+        long amount = 1 + random.nextInt(AMOUNT_MAX);
+        TransferRequest r = TransferRequest.newBuilder().setRequestId(newId()).setTenantId(Bank.TENANT)
+            .setFromAccountId(pair[0]).setToAccountId(pair[1]).setAmount(amount).build();
+        call(History.Kind.TRANSFER, r, pair[0], pair[1], amount, () -> stub().transfer(r));
+      }
+      if (++done % 16 == 0) {
+        read(accounts.pick(random, hotShare));
+      }
+    }
+  }
+
+  private LedgerServiceGrpc.LedgerServiceBlockingStub stub() {
+    return ledger.withDeadlineAfter(CALL_DEADLINE_MS, TimeUnit.MILLISECONDS);
+  }
+
+  private String newId() {
+    return "c" + id + "-" + new UUID(random.nextLong(), random.nextLong());
+  }
+
+  private void call(History.Kind kind, Message request, String from, String to, long amount,
+      Supplier<Message> send) {
+    long start = history.now();
+    try {
+      Message response = send.get();
+      seen(response);
+      acknowledged.add(new Message[] {request, response});
+      history.add(new History.Op(id, kind, requestId(request), from, to, amount, History.Outcome.OK, "OK",
+          summary(response), start, history.now()));
+    } catch (StatusRuntimeException e) {
+      History.Outcome outcome = classify(e.getStatus());
+      history.add(new History.Op(id, kind, requestId(request), from, to, amount, outcome,
+          e.getStatus().getCode() + reason(e), "", start, history.now()));
+      if (outcome == History.Outcome.UNCERTAIN) {
+        backOff();
+      }
+    }
+  }
+
+  private void backOff() {
+    reconnect.run();
+    try {
+      Thread.sleep(BACKOFF_MS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Sends an acknowledged request again: it must return the original response. */
+  private void replay(Message[] original) {
+    Message request = original[0];
+    try {
+      Message again = request instanceof DepositRequest r ? stub().deposit(r)
+          : request instanceof ConsumeRequest r ? stub().consume(r)
+          : stub().transfer((TransferRequest) request);
+      if (!again.equals(original[1])) {
+        anomalies.add("replay-differs", requestId(request) + ": " + summary(original[1]) + " then " + summary(again));
+      }
+    } catch (StatusRuntimeException e) {
+      if (classify(e.getStatus()) == History.Outcome.FAIL) {
+        anomalies.add("replay-refused", requestId(request) + ": " + e.getStatus());
+      } else {
+        backOff();
+      }
+    }
+  }
+
+  private void read(String account) {
+    try {
+      seen(stub().getAccount(GetAccountRequest.newBuilder().setTenantId(Bank.TENANT).setAccountId(account).build())
+          .getAccount());
+    } catch (StatusRuntimeException e) {
+      if (classify(e.getStatus()) == History.Outcome.FAIL) {
+        anomalies.add("read-refused", account + ": " + e.getStatus());
+      } else {
+        backOff();
+      }
+    }
+  }
+
+  /** Every account a response shows must be non-negative and hold no more than its balance. */
+  private void seen(Message response) {
+    List<Account> shown = response instanceof DepositResponse r ? List.of(r.getAccount())
+        : response instanceof ConsumeResponse r ? List.of(r.getAccount())
+        : response instanceof TransferResponse r ? List.of(r.getFromAccount(), r.getToAccount())
+        : response instanceof Account a ? List.of(a)
+        : List.of();
+    for (Account a : shown) {
+      if (a.getBalance() < 0 || a.getHeld() < 0 || a.getHeld() > a.getBalance()) {
+        anomalies.add("bad-read", a.getAccountId() + " balance " + a.getBalance() + " held " + a.getHeld());
+      }
+    }
+  }
+
+  /**
+   * A status either says the request did not take effect, or leaves the client unable to tell.
+   * UNKNOWN and INTERNAL are anomalies in themselves: the servers never mean to answer with them.
+   */
+  History.Outcome classify(Status status) {
+    return switch (status.getCode()) {
+      case INVALID_ARGUMENT, FAILED_PRECONDITION, NOT_FOUND, ALREADY_EXISTS, ABORTED, RESOURCE_EXHAUSTED,
+          OUT_OF_RANGE, PERMISSION_DENIED, UNAUTHENTICATED -> History.Outcome.FAIL;
+      case UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED -> History.Outcome.UNCERTAIN;
+      default -> {
+        anomalies.add("unexpected-status", status.toString());
+        yield History.Outcome.UNCERTAIN;
+      }
+    };
+  }
+
+  static String requestId(Message request) {
+    return request instanceof DepositRequest r ? r.getRequestId()
+        : request instanceof ConsumeRequest r ? r.getRequestId()
+        : request instanceof TransferRequest r ? r.getRequestId()
+        : "";
+  }
+
+  /** The part of a response a replay or the recorded operation must repeat. */
+  static String summary(Message response) {
+    return response instanceof DepositResponse r ? "entry " + r.getEntrySequence()
+        : response instanceof ConsumeResponse r ? "entry " + r.getEntrySequence()
+        : response instanceof TransferResponse r ? "transfer " + r.getTransferId()
+        : "";
+  }
+
+  private static String reason(StatusRuntimeException e) {
+    var info = io.grpc.protobuf.StatusProto.fromThrowable(e);
+    if (info == null) {
+      return "";
+    }
+    return info.getDetailsList().stream().filter(d -> d.is(com.google.rpc.ErrorInfo.class)).findFirst()
+        .map(d -> {
+          try {
+            return " " + d.unpack(com.google.rpc.ErrorInfo.class).getReason();
+          } catch (com.google.protobuf.InvalidProtocolBufferException x) {
+            return "";
+          }
+        }).orElse("");
+  }
+
+  /** Anomalies by type, with the first few examples of each. */
+  static final class Anomalies {
+    private final Map<String, List<String>> byType = new java.util.TreeMap<>();
+    private final Map<String, Long> counts = new java.util.TreeMap<>();
+
+    synchronized void add(String type, String example) {
+      counts.merge(type, 1L, Long::sum);
+      List<String> examples = byType.computeIfAbsent(type, k -> new ArrayList<>());
+      if (examples.size() < 5) {
+        examples.add(example);
+      }
+    }
+
+    synchronized Map<String, Long> counts() {
+      return Map.copyOf(counts);
+    }
+
+    synchronized Map<String, List<String>> examples() {
+      return Map.copyOf(byType);
+    }
+  }
+}

@@ -1,0 +1,110 @@
+package fortress.bench.chaos;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.StringJoiner;
+
+/**
+ * The run's history: every operation with its outcome and every fault, in the order they ended,
+ * one JSON object a line in a file, and in memory for the checker.
+ */
+final class History implements AutoCloseable {
+  /** How a call ended: it took effect, it definitely did not, or the client cannot tell. */
+  enum Outcome { OK, FAIL, UNCERTAIN }
+
+  enum Kind { DEPOSIT, CONSUME, TRANSFER }
+
+  /**
+   * One mutation. {@code from} is the debited account (empty for a deposit), {@code to} the
+   * credited one (empty for a consume). {@code response} is what the client saw (a transfer_id or
+   * an entry sequence), for replays to compare.
+   */
+  record Op(int client, Kind kind, String requestId, String from, String to, long amount, Outcome outcome,
+      String status, String response, long startMillis, long endMillis) {}
+
+  /** One fault: what, on which server, and when it began and ended. */
+  record Fault(String kind, String target, long startMillis, long endMillis) {}
+
+  private final BufferedWriter out;
+  private final long origin = System.currentTimeMillis();
+  private final List<Op> ops = new ArrayList<>();
+  private final List<Fault> faults = new ArrayList<>();
+
+  History(Path file) throws IOException {
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    out = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+  }
+
+  long now() {
+    return System.currentTimeMillis() - origin;
+  }
+
+  synchronized void add(Op op) {
+    ops.add(op);
+    write(Map.of("type", "op", "client", op.client(), "kind", op.kind(), "request_id", op.requestId(),
+        "from", op.from(), "to", op.to(), "amount", op.amount(), "outcome", op.outcome(), "status", op.status(),
+        "response", op.response()), op.startMillis(), op.endMillis());
+  }
+
+  synchronized void add(Fault fault) {
+    faults.add(fault);
+    write(Map.of("type", "fault", "kind", fault.kind(), "target", fault.target()), fault.startMillis(),
+        fault.endMillis());
+  }
+
+  /** A line for anything else worth keeping in the record (a resolution, an anomaly). */
+  synchronized void note(String type, Map<String, Object> fields) {
+    write(Map.of("type", type, "fields", fields.toString()), now(), now());
+  }
+
+  /** Adds operations as they are, to a history that is not the run's own (the checker's self-check). */
+  synchronized void addAll(List<Op> more) {
+    more.forEach(this::add);
+  }
+
+  synchronized List<Op> ops() {
+    return List.copyOf(ops);
+  }
+
+  synchronized List<Fault> faults() {
+    return List.copyOf(faults);
+  }
+
+  private void write(Map<String, Object> fields, long start, long end) {
+    StringJoiner line = new StringJoiner(",", "{", "}");
+    line.add("\"start_ms\":" + start).add("\"end_ms\":" + end);
+    fields.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> line.add("\"" + e.getKey() + "\":"
+        + (e.getValue() instanceof Number n ? n.toString() : quote(String.valueOf(e.getValue())))));
+    try {
+      out.write(line.toString());
+      out.newLine();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String quote(String s) {
+    StringBuilder b = new StringBuilder("\"");
+    for (char c : s.toCharArray()) {
+      switch (c) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        default -> b.append(c < 0x20 ? String.format(Locale.ROOT, "\\u%04x", (int) c) : c);
+      }
+    }
+    return b.append('"').toString();
+  }
+
+  @Override
+  public synchronized void close() throws IOException {
+    out.close();
+  }
+}

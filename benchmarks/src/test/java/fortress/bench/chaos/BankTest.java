@@ -1,0 +1,25 @@
+package fortress.bench.chaos;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The bank test as CI runs it: a short seeded run of the real cluster (PostgreSQL, three ledger
+ * processes, the proxy) with at least 20 faults, which must end with no anomaly; and, on the same
+ * cluster, a doctored copy of the history in which the checker must find every planted anomaly.
+ */
+class BankTest {
+  @Test
+  void aShortSeededRunWithTwentyFaults_endsWithNoAnomaly_andTheCheckerCatchesPlantedOnes() throws Exception {
+    Bank.Summary s = Bank.run(new Bank.Options(Path.of(System.getProperty("fortress.root", "..")), 45, 20, 6, 24, 7,
+        0.8, 0.2, 1_000, Path.of("target", "bank-history.jsonl"), "160m", true));
+    System.out.print(s.report());
+    assertThat(s.faultCount()).isGreaterThanOrEqualTo(20);
+    assertThat(s.ok()).as("the clients got work done between faults").isGreaterThan(100);
+    assertThat(s.anomalies()).as(s.report()).isEmpty();
+    assertThat(s.selfCheck()).containsOnlyKeys("acknowledged-missing", "failed-present", "acknowledged-differs")
+        .allSatisfy((type, count) -> assertThat(count).isEqualTo(1L));
+  }
+}
