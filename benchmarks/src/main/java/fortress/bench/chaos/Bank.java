@@ -16,7 +16,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -75,18 +74,10 @@ public final class Bank {
   }
 
   public static void main(String[] args) throws Exception {
-    Settings s = new Settings(Arrays.stream(args).filter(a -> !a.equals("--help")).toArray(String[]::new),
-        System.getenv());
-    Options o = read(s);
-    if (Arrays.asList(args).contains("--help")) {
-      System.out.print("Fortress bank test. Flags (or the environment variables beside them):\n" + s.usage());
+    Options o = Settings.forMain(args, () -> Settings.usage("Fortress bank test.", Bank::read),
+        (flags, env) -> Settings.parse(flags, env, Bank::read));
+    if (o == null) {
       return;
-    }
-    try {
-      s.finish();
-    } catch (IllegalArgumentException e) {
-      System.err.println(e.getMessage());
-      System.exit(2);
     }
     Summary summary = run(o);
     System.out.print(summary.report());
