@@ -3,6 +3,7 @@ package fortress.decoy;
 import fortress.core.rpc.Rejection;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import fortress.core.rpc.Servers;
+import fortress.core.rpc.StrictRequests;
 import fortress.core.store.Database;
 import fortress.core.store.LocalPostgres;
 import fortress.decoy.api.DecoyService;
@@ -94,8 +95,8 @@ public final class DecoyServer implements AutoCloseable {
     HealthStatusManager health = new HealthStatusManager();
     Server server = builder
         .executor(handlers)
-        .addService(service)
-        .addService(health.getHealthService())
+        .addService(StrictRequests.of(service.bindService()))
+        .addService(StrictRequests.of(health.getHealthService().bindService()))
         .addService(ProtoReflectionServiceV1.newInstance())
         .build()
         .start();

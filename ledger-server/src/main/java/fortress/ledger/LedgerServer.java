@@ -1,6 +1,7 @@
 package fortress.ledger;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import fortress.core.rpc.StrictRequests;
 import fortress.ledger.api.LedgerService;
 import fortress.ledger.card.CardVault;
 import fortress.ledger.journal.JournalVerifier;
@@ -123,9 +124,9 @@ public final class LedgerServer implements AutoCloseable {
     HealthStatusManager health = new HealthStatusManager();
     Server server = builder
         .executor(handlers)
-        .addService(service)
-        .addService(shard)
-        .addService(health.getHealthService())
+        .addService(StrictRequests.of(service.bindService()))
+        .addService(StrictRequests.of(shard.bindService()))
+        .addService(StrictRequests.of(health.getHealthService().bindService()))
         .addService(ProtoReflectionServiceV1.newInstance())
         .build()
         .start();

@@ -3,6 +3,7 @@ package fortress.shadow;
 import fortress.core.rpc.Rejection;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import fortress.core.rpc.Servers;
+import fortress.core.rpc.StrictRequests;
 import fortress.core.store.LocalPostgres;
 import fortress.shadow.api.ShadowService;
 import fortress.shadow.eval.EvaluationJobs;
@@ -96,8 +97,8 @@ public final class ShadowServer implements AutoCloseable {
     HealthStatusManager health = new HealthStatusManager();
     Server server = builder
         .executor(handlers)
-        .addService(service)
-        .addService(health.getHealthService())
+        .addService(StrictRequests.of(service.bindService()))
+        .addService(StrictRequests.of(health.getHealthService().bindService()))
         .addService(ProtoReflectionServiceV1.newInstance())
         .build()
         .start();

@@ -5,6 +5,7 @@ import fortress.cluster.v1.ClusterServiceGrpc;
 import fortress.cluster.v1.RingNode;
 import fortress.core.ring.RingFile;
 import fortress.core.rpc.Servers;
+import fortress.core.rpc.StrictRequests;
 import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.proxy.api.ClusterProxy;
 import fortress.proxy.api.LedgerProxy;
@@ -76,9 +77,9 @@ public final class ProxyServer implements AutoCloseable {
     HealthStatusManager health = new HealthStatusManager();
     Server server = builder
         .executor(executor)
-        .addService(new LedgerProxy(forwarder, config.batchOperationsMax()))
-        .addService(new ClusterProxy(forwarder))
-        .addService(health.getHealthService())
+        .addService(StrictRequests.of(new LedgerProxy(forwarder, config.batchOperationsMax()).bindService()))
+        .addService(StrictRequests.of(new ClusterProxy(forwarder).bindService()))
+        .addService(StrictRequests.of(health.getHealthService().bindService()))
         .addService(ProtoReflectionServiceV1.newInstance())
         .build()
         .start();

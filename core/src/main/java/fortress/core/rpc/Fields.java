@@ -25,6 +25,19 @@ public final class Fields {
     }
   }
 
+  /**
+   * Free text of at most {@code max} characters that PostgreSQL can store: no NUL (U+0000), which
+   * a text column refuses.
+   */
+  public static void text(String field, String value, int max, Rejection.Reason invalid) {
+    if (value.length() > max) {
+      throw Rejection.invalid(invalid, field, "must be at most " + max + " characters");
+    }
+    if (value.indexOf('\u0000') >= 0) {
+      throw Rejection.invalid(invalid, field, "must not contain the NUL character (U+0000)");
+    }
+  }
+
   /** The page size to use: {@code requested}, or the default for 0; more than {@code max} is refused. */
   public static int pageSize(int requested, int pageSizeDefault, int pageSizeMax, Rejection.Reason invalid) {
     if (requested < 0 || requested > pageSizeMax) {

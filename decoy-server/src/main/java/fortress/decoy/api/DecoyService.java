@@ -3,6 +3,7 @@ package fortress.decoy.api;
 import fortress.core.store.Database;
 import fortress.core.store.Rows;
 import fortress.decoy.Reason;
+import fortress.core.rpc.Fields;
 import fortress.core.rpc.Rejection;
 import fortress.core.rpc.Reply;
 import fortress.decoy.fidelity.Fidelity;
@@ -177,6 +178,7 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
       if (r.getCorpus().getBytes(StandardCharsets.UTF_8).length > Checks.CORPUS_BYTES_MAX) {
         throw Reason.invalid("corpus", "must be at most " + Checks.CORPUS_BYTES_MAX + " bytes");
       }
+      Fields.text("corpus", r.getCorpus(), Checks.CORPUS_BYTES_MAX, Reason.INVALID_FIELD);
       MarkovText model;
       try {
         model = MarkovText.train(r.getModel(), r.getCorpus());
@@ -260,9 +262,7 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
   public void listInteractions(ListInteractionsRequest r, StreamObserver<ListInteractionsResponse> out) {
     reply(out, () -> {
       int size = Checks.pageSize(r.getPageSize(), limits.pageSizeDefault(), limits.pageSizeMax());
-      if (r.getClientIp().length() > 64) {
-        throw Reason.invalid("client_ip", "must be at most 64 characters");
-      }
+      Fields.text("client_ip", r.getClientIp(), 64, Reason.INVALID_FIELD);
       long before = r.getPageToken().isEmpty() ? Long.MAX_VALUE : number(pageKey(r.getPageToken()));
       List<Interaction> page = database.inTransaction(c -> fortress.decoy.capture.InteractionStore.newest(c, before,
           r.getClientIp(), size + 1));

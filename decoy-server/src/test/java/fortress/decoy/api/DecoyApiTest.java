@@ -156,6 +156,7 @@ class DecoyApiTest {
     invalid("model", () -> decoy.stub.trainText(train.clone().setModel("default").build()));
     invalid("corpus", () -> decoy.stub.trainText(train.clone().setCorpus("too short.").build()));
     invalid("corpus", () -> decoy.stub.trainText(train.clone().setCorpus("word ".repeat(300_000)).build()));
+    invalid("corpus", () -> decoy.stub.trainText(train.clone().setCorpus(train.getCorpus() + " a\u0000b.").build()));
 
     CreateTemplateRequest.Builder create = CreateTemplateRequest.newBuilder().setRequestId(id())
         .setTemplate(template("bad"));
@@ -200,6 +201,8 @@ class DecoyApiTest {
         .setPageToken("bm90LWFuLWlk").build()));
     invalid("client_ip", () -> decoy.stub.listInteractions(ListInteractionsRequest.newBuilder()
         .setClientIp("1".repeat(65)).build()));
+    invalid("client_ip", () -> decoy.stub.listInteractions(ListInteractionsRequest.newBuilder()
+        .setClientIp("10.0.0.1\u0000").build()));
 
     ExportInteractionsRequest.Builder export = ExportInteractionsRequest.newBuilder().setRequestId(id())
         .setDataset("attacks");

@@ -161,6 +161,9 @@ final class Checks {
       if (value.length() > MEMO_LENGTH_MAX) {
         return fail("memo", "must be at most " + MEMO_LENGTH_MAX + " characters, not " + value.length());
       }
+      if (value.indexOf('\u0000') >= 0) {
+        return fail("memo", "must not contain the NUL character (U+0000), which the journal cannot store");
+      }
       return this;
     }
 

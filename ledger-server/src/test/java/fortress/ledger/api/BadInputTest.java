@@ -110,6 +110,7 @@ class BadInputTest {
       cases.add(Arguments.of("hold timeout " + bad, hold().setTimeoutSeconds(bad).build(), "timeout_seconds"));
     }
     cases.add(Arguments.of("memo too long", consume().setMemo("m".repeat(257)).build(), "memo"));
+    cases.add(Arguments.of("memo with NUL", consume().setMemo("a\u0000b").build(), "memo"));
     cases.add(Arguments.of("card number letters", deposit().setCard(card().setNumber("4111abcd11111111")).build(),
         "card.number"));
     cases.add(Arguments.of("card number short", deposit().setCard(card().setNumber("41111111111")).build(),

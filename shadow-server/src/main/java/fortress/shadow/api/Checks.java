@@ -53,9 +53,7 @@ final class Checks {
   }
 
   static void text(String field, String value, int max) {
-    if (value.length() > max) {
-      throw Reason.invalid(field, "must be at most " + max + " characters");
-    }
+    Fields.text(field, value, max, Reason.INVALID_FIELD);
   }
 
   static void action(Action action) {

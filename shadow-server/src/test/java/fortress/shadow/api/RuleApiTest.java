@@ -107,6 +107,7 @@ class RuleApiTest {
     expectField("action", b -> b.setAction(Action.ACTION_UNSPECIFIED));
     expectField("action", b -> b.setActionValue(99));
     expectField("description", b -> b.setDescription("d".repeat(1025)));
+    expectField("description", b -> b.setDescription("a\u0000b"));
     StatusRuntimeException page = refused(() -> shadow.stub.listRules(ListRulesRequest.newBuilder().setPageSize(-1)
         .build()));
     assertThat(info(page).getMetadataMap()).containsEntry("field", "page_size");
