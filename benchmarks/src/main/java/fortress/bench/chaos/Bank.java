@@ -44,12 +44,12 @@ public final class Bank {
 
   /** How the run goes; see {@link #read} for each setting's meaning and default. */
   public record Options(Path root, int seconds, int faultsMin, int clients, int accounts, long seed,
-      double crossNodeShare, double hotShare, long nemesisIntervalMs, Path history, String javaHeap,
-      boolean selfCheck) {}
+      double crossNodeShare, double hotShare, long nemesisIntervalMs, boolean rolling, boolean sdk, Path history,
+      String javaHeap, boolean selfCheck) {}
 
   /** What the run did and found. */
-  public record Summary(long operations, long ok, long failed, long uncertain, long uncertainApplied,
-      Map<String, Long> faults, Map<String, Long> anomalies, Map<String, List<String>> examples,
+  public record Summary(long operations, long ok, long failed, long failedBySystem, long uncertain,
+      long uncertainApplied, Map<String, Long> faults, Map<String, Long> anomalies, Map<String, List<String>> examples,
       Map<String, Long> selfCheck, long millis) {
     public long faultCount() {
       return faults.values().stream().mapToLong(Long::longValue).sum();
@@ -57,8 +57,9 @@ public final class Bank {
 
     public String report() {
       StringBuilder b = new StringBuilder();
-      b.append(String.format("operations %d: ok %d, failed %d, uncertain %d (took effect %d, absent %d)%n",
-          operations, ok, failed, uncertain, uncertainApplied, uncertain - uncertainApplied));
+      b.append(String.format("operations %d: ok %d, failed %d (%d for anything but the account's own state), "
+          + "uncertain %d (took effect %d, absent %d)%n", operations, ok, failed, failedBySystem, uncertain,
+          uncertainApplied, uncertain - uncertainApplied));
       b.append(String.format("faults %d: %s%n", faultCount(), faults));
       b.append(String.format("anomalies %d: %s%n", anomalies.values().stream().mapToLong(Long::longValue).sum(),
           anomalies.isEmpty() ? "none" : anomalies));
@@ -97,6 +98,9 @@ public final class Bank {
         s.integer("cross-node-percent", 80, 0, 100, "share of transfers between accounts of different nodes") / 100.0,
         s.integer("hot-percent", 20, 0, 100, "share of picks that go to the two hot accounts") / 100.0,
         s.number("nemesis-interval-ms", 3_000, 100, 3_600_000, "mean pause between faults"),
+        s.bool("rolling", false, "instead of random faults, restart every server in turn, gracefully"),
+        s.bool("sdk", false, "clients call through FortressClient (retries with the same request_id) instead of "
+            + "one attempt on the stub"),
         Path.of(s.string("history", "target/bank-history.jsonl", "where the history is written")),
         s.string("java-heap", "192m", "-Xmx of every server process"),
         s.bool("self-check", false, "also check a copy of the history doctored with three known anomalies, "
@@ -115,13 +119,23 @@ public final class Bank {
       var ledger = LedgerServiceGrpc.newBlockingStub(channel);
       Accounts accounts = Accounts.open(ledger, RingFile.read(cluster.ringFile()), o.accounts());
       Client.Anomalies anomalies = new Client.Anomalies();
-      Nemesis nemesis = new Nemesis(cluster, history, o.seed(), o.nemesisIntervalMs());
+      Nemesis nemesis = new Nemesis(cluster, history, o.seed(), o.nemesisIntervalMs(), o.rolling());
+      List<fortress.client.FortressClient> sdks = new ArrayList<>();
       nemesis.start();
       long end = System.currentTimeMillis() + o.seconds() * 1000L;
       long latest = System.currentTimeMillis() + 3L * o.seconds() * 1000L;
       List<Thread> threads = new ArrayList<>();
       for (int i = 0; i < o.clients(); i++) {
-        Client c = new Client(i, accounts, ledger, channel::resetConnectBackoff, history, anomalies,
+        Client.Ledger calls = Client.stub(ledger);
+        if (o.sdk()) {
+          // Enough attempts to outlast a server's restart (about five seconds on a loaded machine).
+          fortress.client.FortressClient sdk = fortress.client.FortressClient.forChannel(channel).tenant(TENANT)
+              .maxAttempts(40).backoff(java.time.Duration.ofMillis(50), java.time.Duration.ofSeconds(1))
+              .retryTimeout(java.time.Duration.ofSeconds(60)).build();
+          sdks.add(sdk);
+          calls = Client.sdk(sdk);
+        }
+        Client c = new Client(i, accounts, calls, channel::resetConnectBackoff, history, anomalies,
             o.seed() * 1_000 + i, o.crossNodeShare(), o.hotShare());
         Thread t = new Thread(() -> runUntil(c, end, latest, history, o.faultsMin()), "bank-client-" + i);
         threads.add(t);
@@ -131,6 +145,7 @@ public final class Bank {
         t.join();
       }
       nemesis.stop();
+      sdks.forEach(fortress.client.FortressClient::close);
       Checker.Counts counts = new Checker(ledger, ClusterServiceGrpc.newBlockingStub(channel), history, anomalies)
           .check(accounts.initialBalances());
       Map<String, Long> faults = new TreeMap<>();
@@ -138,7 +153,9 @@ public final class Bank {
       Map<String, Long> selfCheck = o.selfCheck()
           ? selfCheck(history, ledger, ClusterServiceGrpc.newBlockingStub(channel), accounts, o.history())
           : Map.of();
-      return new Summary(history.ops().size(), counts.ok(), counts.failed(), counts.uncertain(),
+      long failedBySystem = history.ops().stream().filter(op -> op.outcome() == History.Outcome.FAIL
+          && !op.status().startsWith("FAILED_PRECONDITION")).count();
+      return new Summary(history.ops().size(), counts.ok(), counts.failed(), failedBySystem, counts.uncertain(),
           counts.uncertainApplied(), faults, anomalies.counts(), anomalies.examples(), selfCheck,
           System.currentTimeMillis() - started);
     } finally {
@@ -163,12 +180,12 @@ public final class Bank {
       throw new IllegalStateException("the run acknowledged too few operations to doctor its history");
     }
     History.Op f = ops.get(failed);
-    ops.set(failed, new History.Op(f.client(), f.kind(), f.requestId(), f.from(), f.to(), f.amount(),
+    ops.set(failed, new History.Op(f.client(), f.kind(), f.requestId(), f.from(), f.to(), f.amount(), f.hold(),
         History.Outcome.FAIL, "FAILED_PRECONDITION (doctored)", "", f.startMillis(), f.endMillis()));
     History.Op d = ops.get(differs);
-    ops.set(differs, new History.Op(d.client(), d.kind(), d.requestId(), d.from(), d.to(), d.amount(), d.outcome(),
-        d.status(), "transfer tx-doctored", d.startMillis(), d.endMillis()));
-    ops.add(new History.Op(-1, History.Kind.DEPOSIT, "never-sent", "", "acct-0", 7, History.Outcome.OK, "OK",
+    ops.set(differs, new History.Op(d.client(), d.kind(), d.requestId(), d.from(), d.to(), d.amount(), d.hold(),
+        d.outcome(), d.status(), "transfer tx-doctored", d.startMillis(), d.endMillis()));
+    ops.add(new History.Op(-1, History.Kind.DEPOSIT, "never-sent", "", "acct-0", 7, "", History.Outcome.OK, "OK",
         "entry 1", 0, 0));
     try (History doctored = new History(file.resolveSibling(file.getFileName() + ".self-check"))) {
       doctored.addAll(ops);

@@ -27,13 +27,16 @@ import java.util.concurrent.TimeUnit;
  * Checks the history against the cluster once every fault has ended and recovery has had its
  * time: nothing in doubt; each uncertain operation resolved through GetOperation; every
  * acknowledged operation present with the response the client saw and every definitely failed
- * one absent; each account's balance exactly what the operations that took effect make it; the
- * cluster's totals conserved and equal to the deposits and consumes that took effect; and every
- * journal verified.
+ * one absent; each hold captured or released at most once, and every hold resolved (nothing held
+ * once the longest timeout has passed); each account's balance exactly what the operations that
+ * took effect make it; the cluster's totals conserved and equal to the deposits, consumes and
+ * captures that took effect; and every journal verified.
  */
 final class Checker {
   private static final long RECOVERY_TIMEOUT_MS = 60_000;
   private static final int LOOKUP_THREADS = 8;
+  /** The sweeper runs every second by default; three leave room for a loaded machine. */
+  private static final long HOLD_SWEEP_MARGIN_MS = 3_000;
 
   private final LedgerServiceGrpc.LedgerServiceBlockingStub ledger;
   private final ClusterServiceGrpc.ClusterServiceBlockingStub cluster;
@@ -53,6 +56,7 @@ final class Checker {
 
   Counts check(Map<String, Long> initialBalances) throws Exception {
     awaitNothingInDoubt();
+    awaitHoldsExpired();
     List<History.Op> ops = history.ops();
     Map<String, Optional<Operation>> recorded = lookUp(ops);
     long ok = 0;
@@ -60,6 +64,7 @@ final class Checker {
     long uncertain = 0;
     long applied = 0;
     Map<String, Long> expected = new HashMap<>(initialBalances);
+    Map<String, Integer> resolutions = new HashMap<>();
     long deposited = 0;
     long consumed = 0;
     for (History.Op op : ops) {
@@ -96,10 +101,15 @@ final class Checker {
         if (!op.to().isEmpty()) {
           expected.merge(op.to(), op.amount(), Long::sum);
         }
-        if (op.kind() == History.Kind.DEPOSIT) {
-          deposited += op.amount();
-        } else if (op.kind() == History.Kind.CONSUME) {
-          consumed += op.amount();
+        switch (op.kind()) {
+          case DEPOSIT -> deposited += op.amount();
+          case CONSUME, CAPTURE -> consumed += op.amount();
+          default -> { }
+        }
+        if (op.kind() == History.Kind.CAPTURE || op.kind() == History.Kind.RELEASE) {
+          if (resolutions.merge(op.hold(), 1, Integer::sum) == 2) {
+            anomalies.add("hold-resolved-twice", op.hold() + " (" + op.requestId() + ")");
+          }
         }
       }
     }
@@ -149,6 +159,16 @@ final class Checker {
     }
   }
 
+  /** Waits until every hold the clients may have left active has passed its timeout and been swept. */
+  private void awaitHoldsExpired() throws InterruptedException {
+    long lastCreated = history.ops().stream().filter(op -> op.kind() == History.Kind.HOLD)
+        .mapToLong(History.Op::endMillis).max().orElse(0);
+    long wait = lastCreated + Client.HOLD_TIMEOUT_SECONDS_MAX * 1000L + HOLD_SWEEP_MARGIN_MS - history.now();
+    if (wait > 0) {
+      Thread.sleep(wait);
+    }
+  }
+
   /** Every operation's record, if it has one, looked up on a few threads. */
   private Map<String, Optional<Operation>> lookUp(List<History.Op> ops) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(LOOKUP_THREADS);
@@ -190,6 +210,9 @@ final class Checker {
       case DEPOSIT -> op.getDeposit();
       case CONSUME -> op.getConsume();
       case TRANSFER -> op.getTransfer();
+      case CREATE_HOLD -> op.getCreateHold();
+      case CAPTURE_HOLD -> op.getCaptureHold();
+      case RELEASE_HOLD -> op.getReleaseHold();
       default -> op;
     };
   }

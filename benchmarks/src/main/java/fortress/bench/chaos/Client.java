@@ -2,12 +2,18 @@ package fortress.bench.chaos;
 
 import com.google.protobuf.Message;
 import fortress.ledger.v1.Account;
+import fortress.ledger.v1.CaptureHoldRequest;
+import fortress.ledger.v1.CaptureHoldResponse;
+import fortress.ledger.v1.CreateHoldRequest;
+import fortress.ledger.v1.CreateHoldResponse;
 import fortress.ledger.v1.ConsumeRequest;
 import fortress.ledger.v1.ConsumeResponse;
 import fortress.ledger.v1.DepositRequest;
 import fortress.ledger.v1.DepositResponse;
 import fortress.ledger.v1.GetAccountRequest;
 import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.ledger.v1.ReleaseHoldRequest;
+import fortress.ledger.v1.ReleaseHoldResponse;
 import fortress.ledger.v1.TransferRequest;
 import fortress.ledger.v1.TransferResponse;
 import io.grpc.Status;
@@ -22,18 +28,87 @@ import java.util.function.Supplier;
 
 /**
  * One bank client: random deposits, consumes and transfers (most of them cross-node, some on hot
- * accounts), balance reads, and replays of its own acknowledged requests. Every call's outcome
- * goes to the history; every account a response or a read shows is checked on the spot.
+ * accounts), holds that it captures, releases or leaves to expire, balance reads, replays of its
+ * own acknowledged requests, and second attempts to resolve holds it already resolved (which
+ * must fail). Every call's outcome goes to the history; every account a response or a read shows
+ * is checked on the spot.
  */
 final class Client {
+  /**
+   * How the client reaches the ledger: the generated stub with a deadline per call (every error
+   * reaches the history), or FortressClient (which retries uncertain calls with the same
+   * request_id first).
+   */
+  interface Ledger {
+    Message send(Message request);
+
+    Account read(String accountId);
+  }
+
+  /** The generated stub, one attempt per call, each with its deadline. */
+  static Ledger stub(LedgerServiceGrpc.LedgerServiceBlockingStub stub) {
+    return new Ledger() {
+      private LedgerServiceGrpc.LedgerServiceBlockingStub withDeadline() {
+        return stub.withDeadlineAfter(CALL_DEADLINE_MS, TimeUnit.MILLISECONDS);
+      }
+
+      @Override
+      public Message send(Message request) {
+        var s = withDeadline();
+        return request instanceof DepositRequest r ? s.deposit(r)
+            : request instanceof ConsumeRequest r ? s.consume(r)
+            : request instanceof CreateHoldRequest r ? s.createHold(r)
+            : request instanceof CaptureHoldRequest r ? s.captureHold(r)
+            : request instanceof ReleaseHoldRequest r ? s.releaseHold(r)
+            : s.transfer((TransferRequest) request);
+      }
+
+      @Override
+      public Account read(String accountId) {
+        return withDeadline().getAccount(GetAccountRequest.newBuilder().setTenantId(Bank.TENANT)
+            .setAccountId(accountId).build()).getAccount();
+      }
+    };
+  }
+
+  /** FortressClient: the SDK's retries with the same request_id, then OutcomeUnknownException. */
+  static Ledger sdk(fortress.client.FortressClient client) {
+    return new Ledger() {
+      @Override
+      public Message send(Message request) {
+        try {
+          return request instanceof DepositRequest r ? client.deposit(r)
+              : request instanceof ConsumeRequest r ? client.consume(r)
+              : request instanceof CreateHoldRequest r ? client.createHold(r)
+              : request instanceof CaptureHoldRequest r ? client.captureHold(r)
+              : request instanceof ReleaseHoldRequest r ? client.releaseHold(r)
+              : client.transfer((TransferRequest) request);
+        } catch (fortress.client.FortressException e) {
+          throw Status.fromCode(e.code()).withDescription(e.getMessage()).asRuntimeException();
+        }
+      }
+
+      @Override
+      public Account read(String accountId) {
+        try {
+          return client.getAccount(accountId);
+        } catch (fortress.client.FortressException e) {
+          throw Status.fromCode(e.code()).withDescription(e.getMessage()).asRuntimeException();
+        }
+      }
+    };
+  }
+
   static final long CALL_DEADLINE_MS = 5_000;
   /** After an uncertain outcome the client waits before its next call, as a real client backs off. */
   static final long BACKOFF_MS = 100;
   private static final int AMOUNT_MAX = 100;
+  /** Holds expire after 2 to HOLD_TIMEOUT_SECONDS_MAX seconds unless captured or released first. */
+  static final int HOLD_TIMEOUT_SECONDS_MAX = 6;
 
   private final int id;
   private final Bank.Accounts accounts;
-  private final LedgerServiceGrpc.LedgerServiceBlockingStub ledger;
+  private final Ledger ledger;
   private final Runnable reconnect;
   private final History history;
   private final Anomalies anomalies;
@@ -42,9 +117,13 @@ final class Client {
   private final double hotShare;
   /** This client's acknowledged requests and what they returned, for replays. */
   private final List<Message[]> acknowledged = new ArrayList<>();
+  /** Holds this client created and has not resolved: {hold id, account, amount}. */
+  private final List<String[]> activeHolds = new ArrayList<>();
+  /** Holds whose capture or release was acknowledged, for a second attempt that must fail. */
+  private final List<String> resolvedHolds = new ArrayList<>();
 
   /** {@code reconnect} asks the channel to reconnect now rather than after its backoff. */
-  Client(int id, Bank.Accounts accounts, LedgerServiceGrpc.LedgerServiceBlockingStub ledger, Runnable reconnect,
+  Client(int id, Bank.Accounts accounts, Ledger ledger, Runnable reconnect,
       History history, Anomalies anomalies, long seed, double crossNodeShare, double hotShare) {
     this.id = id;
     this.accounts = accounts;
@@ -62,26 +141,40 @@ final class Client {
     long done = 0;
     while (going.getAsBoolean()) {
       double u = random.nextDouble();
-      if (u < 0.08 && !acknowledged.isEmpty()) {
+      if (u < 0.07 && !acknowledged.isEmpty()) {
         replay(acknowledged.get(random.nextInt(acknowledged.size())));
-      } else if (u < 0.23) {
+      } else if (u < 0.19) {
         String to = accounts.pick(random, hotShare);
         long amount = 1 + random.nextInt(AMOUNT_MAX);
         DepositRequest r = DepositRequest.newBuilder().setRequestId(newId()).setTenantId(Bank.TENANT)
             .setAccountId(to).setAmount(amount).build();
-        call(History.Kind.DEPOSIT, r, "", to, amount, () -> stub().deposit(r));
-      } else if (u < 0.38) {
+        call(History.Kind.DEPOSIT, r, "", to, amount, "", () -> ledger.send(r));
+      } else if (u < 0.31) {
         String from = accounts.pick(random, hotShare);
         long amount = 1 + random.nextInt(AMOUNT_MAX);
         ConsumeRequest r = ConsumeRequest.newBuilder().setRequestId(newId()).setTenantId(Bank.TENANT)
             .setAccountId(from).setAmount(amount).build();
-        call(History.Kind.CONSUME, r, from, "", amount, () -> stub().consume(r));
+        call(History.Kind.CONSUME, r, from, "", amount, "", () -> ledger.send(r));
+      } else if (u < 0.39) {
+        String account = accounts.pick(random, hotShare);
+        long amount = 1 + random.nextInt(AMOUNT_MAX);
+        CreateHoldRequest r = CreateHoldRequest.newBuilder().setRequestId(newId()).setTenantId(Bank.TENANT)
+            .setAccountId(account).setAmount(amount).setTimeoutSeconds(2 + random.nextInt(HOLD_TIMEOUT_SECONDS_MAX - 1))
+            .build();
+        Message created = call(History.Kind.HOLD, r, "", "", amount, "", () -> ledger.send(r));
+        if (created instanceof CreateHoldResponse h) {
+          activeHolds.add(new String[] {h.getHold().getHoldId(), account, Long.toString(amount)});
+        }
+      } else if (u < 0.47 && !activeHolds.isEmpty()) {
+        resolve(activeHolds.remove(random.nextInt(activeHolds.size())));
+      } else if (u < 0.49 && !resolvedHolds.isEmpty()) {
+        resolveAgain(resolvedHolds.get(random.nextInt(resolvedHolds.size())));
       } else {
         String[] pair = accounts.pair(random, random.nextDouble() < crossNodeShare, hotShare);
         long amount = 1 + random.nextInt(AMOUNT_MAX);
         TransferRequest r = TransferRequest.newBuilder().setRequestId(newId()).setTenantId(Bank.TENANT)
             .setFromAccountId(pair[0]).setToAccountId(pair[1]).setAmount(amount).build();
-        call(History.Kind.TRANSFER, r, pair[0], pair[1], amount, () -> stub().transfer(r));
+        call(History.Kind.TRANSFER, r, pair[0], pair[1], amount, "", () -> ledger.send(r));
       }
       if (++done % 16 == 0) {
         read(accounts.pick(random, hotShare));
@@ -89,28 +182,64 @@ final class Client {
     }
   }
 
-  private LedgerServiceGrpc.LedgerServiceBlockingStub stub() {
-    return ledger.withDeadlineAfter(CALL_DEADLINE_MS, TimeUnit.MILLISECONDS);
-  }
-
   private String newId() {
     return "c" + id + "-" + new UUID(random.nextLong(), random.nextLong());
   }
 
-  private void call(History.Kind kind, Message request, String from, String to, long amount,
+  /** Sends a mutation and records it; returns the response, or null if there was none. */
+  private Message call(History.Kind kind, Message request, String from, String to, long amount, String hold,
       Supplier<Message> send) {
     long start = history.now();
     try {
       Message response = send.get();
       seen(response);
       acknowledged.add(new Message[] {request, response});
-      history.add(new History.Op(id, kind, requestId(request), from, to, amount, History.Outcome.OK, "OK",
+      String holdId = response instanceof CreateHoldResponse h ? h.getHold().getHoldId() : hold;
+      history.add(new History.Op(id, kind, requestId(request), from, to, amount, holdId, History.Outcome.OK, "OK",
           summary(response), start, history.now()));
+      return response;
     } catch (StatusRuntimeException e) {
       History.Outcome outcome = classify(e.getStatus());
-      history.add(new History.Op(id, kind, requestId(request), from, to, amount, outcome,
+      history.add(new History.Op(id, kind, requestId(request), from, to, amount, hold, outcome,
           e.getStatus().getCode() + reason(e), "", start, history.now()));
       if (outcome == History.Outcome.UNCERTAIN) {
+        backOff();
+      }
+      return null;
+    }
+  }
+
+  /** Captures part or all of a hold, releases it, or leaves it to expire. */
+  private void resolve(String[] hold) {
+    String holdId = hold[0];
+    long amount = Long.parseLong(hold[2]);
+    double u = random.nextDouble();
+    if (u < 0.45) {
+      long captured = 1 + random.nextInt((int) amount);
+      CaptureHoldRequest r = CaptureHoldRequest.newBuilder().setRequestId(newId()).setTenantId(Bank.TENANT)
+          .setHoldId(holdId).setAmount(captured).build();
+      if (call(History.Kind.CAPTURE, r, hold[1], "", captured, holdId, () -> ledger.send(r)) != null) {
+        resolvedHolds.add(holdId);
+      }
+    } else if (u < 0.80) {
+      ReleaseHoldRequest r = ReleaseHoldRequest.newBuilder().setRequestId(newId()).setTenantId(Bank.TENANT)
+          .setHoldId(holdId).build();
+      if (call(History.Kind.RELEASE, r, "", "", 0, holdId, () -> ledger.send(r)) != null) {
+        resolvedHolds.add(holdId);
+      }
+    }
+  }
+
+  /** A second capture or release of a resolved hold, under a new request_id: it must be refused. */
+  private void resolveAgain(String holdId) {
+    try {
+      Message again = ledger.send(random.nextBoolean()
+          ? ReleaseHoldRequest.newBuilder().setRequestId(newId()).setTenantId(Bank.TENANT).setHoldId(holdId).build()
+          : CaptureHoldRequest.newBuilder().setRequestId(newId()).setTenantId(Bank.TENANT).setHoldId(holdId)
+              .setAmount(1).build());
+      anomalies.add("hold-resolved-twice", holdId + ": " + summary(again));
+    } catch (StatusRuntimeException e) {
+      if (classify(e.getStatus()) == History.Outcome.UNCERTAIN) {
         backOff();
       }
     }
@@ -129,9 +258,7 @@ final class Client {
   private void replay(Message[] original) {
     Message request = original[0];
     try {
-      Message again = request instanceof DepositRequest r ? stub().deposit(r)
-          : request instanceof ConsumeRequest r ? stub().consume(r)
-          : stub().transfer((TransferRequest) request);
+      Message again = ledger.send(request);
       if (!again.equals(original[1])) {
         anomalies.add("replay-differs", requestId(request) + ": " + summary(original[1]) + " then " + summary(again));
       }
@@ -146,8 +273,7 @@ final class Client {
 
   private void read(String account) {
     try {
-      seen(stub().getAccount(GetAccountRequest.newBuilder().setTenantId(Bank.TENANT).setAccountId(account).build())
-          .getAccount());
+      seen(ledger.read(account));
     } catch (StatusRuntimeException e) {
       if (classify(e.getStatus()) == History.Outcome.FAIL) {
         anomalies.add("read-refused", account + ": " + e.getStatus());
@@ -162,6 +288,9 @@ final class Client {
     List<Account> shown = response instanceof DepositResponse r ? List.of(r.getAccount())
         : response instanceof ConsumeResponse r ? List.of(r.getAccount())
         : response instanceof TransferResponse r ? List.of(r.getFromAccount(), r.getToAccount())
+        : response instanceof CreateHoldResponse r ? List.of(r.getAccount())
+        : response instanceof CaptureHoldResponse r ? List.of(r.getAccount())
+        : response instanceof ReleaseHoldResponse r ? List.of(r.getAccount())
         : response instanceof Account a ? List.of(a)
         : List.of();
     for (Account a : shown) {
@@ -191,6 +320,9 @@ final class Client {
     return request instanceof DepositRequest r ? r.getRequestId()
         : request instanceof ConsumeRequest r ? r.getRequestId()
         : request instanceof TransferRequest r ? r.getRequestId()
+        : request instanceof CreateHoldRequest r ? r.getRequestId()
+        : request instanceof CaptureHoldRequest r ? r.getRequestId()
+        : request instanceof ReleaseHoldRequest r ? r.getRequestId()
         : "";
   }
 
@@ -199,6 +331,10 @@ final class Client {
     return response instanceof DepositResponse r ? "entry " + r.getEntrySequence()
         : response instanceof ConsumeResponse r ? "entry " + r.getEntrySequence()
         : response instanceof TransferResponse r ? "transfer " + r.getTransferId()
+        : response instanceof CreateHoldResponse r ? "hold " + r.getHold().getHoldId()
+        : response instanceof CaptureHoldResponse r ? "captured " + r.getHold().getHoldId() + " "
+            + r.getHold().getCapturedAmount()
+        : response instanceof ReleaseHoldResponse r ? "released " + r.getHold().getHoldId()
         : "";
   }
 

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -20,15 +21,18 @@ final class History implements AutoCloseable {
   /** How a call ended: it took effect, it definitely did not, or the client cannot tell. */
   enum Outcome { OK, FAIL, UNCERTAIN }
 
-  enum Kind { DEPOSIT, CONSUME, TRANSFER }
+  /** HOLD creates a hold, CAPTURE spends (part of) one, RELEASE frees one. */
+  enum Kind { DEPOSIT, CONSUME, TRANSFER, HOLD, CAPTURE, RELEASE }
 
   /**
    * One mutation. {@code from} is the debited account (empty for a deposit), {@code to} the
-   * credited one (empty for a consume). {@code response} is what the client saw (a transfer_id or
-   * an entry sequence), for replays to compare.
+   * credited one (empty for a consume); a capture debits its hold's account by the captured
+   * amount; a hold or a release moves no balance. {@code hold} names the hold (for a creation,
+   * once acknowledged). {@code response} is what the client saw (a transfer_id, an entry sequence
+   * or a hold id), for replays and the checker to compare.
    */
-  record Op(int client, Kind kind, String requestId, String from, String to, long amount, Outcome outcome,
-      String status, String response, long startMillis, long endMillis) {}
+  record Op(int client, Kind kind, String requestId, String from, String to, long amount, String hold,
+      Outcome outcome, String status, String response, long startMillis, long endMillis) {}
 
   /** One fault: what, on which server, and when it began and ended. */
   record Fault(String kind, String target, long startMillis, long endMillis) {}
@@ -49,20 +53,20 @@ final class History implements AutoCloseable {
 
   synchronized void add(Op op) {
     ops.add(op);
-    write(Map.of("type", "op", "client", op.client(), "kind", op.kind(), "request_id", op.requestId(),
-        "from", op.from(), "to", op.to(), "amount", op.amount(), "outcome", op.outcome(), "status", op.status(),
-        "response", op.response()), op.startMillis(), op.endMillis());
+    write(fields("type", "op", "client", op.client(), "kind", op.kind(), "request_id", op.requestId(),
+        "from", op.from(), "to", op.to(), "amount", op.amount(), "hold", op.hold(), "outcome", op.outcome(),
+        "status", op.status(), "response", op.response()), op.startMillis(), op.endMillis());
   }
 
   synchronized void add(Fault fault) {
     faults.add(fault);
-    write(Map.of("type", "fault", "kind", fault.kind(), "target", fault.target()), fault.startMillis(),
+    write(fields("type", "fault", "kind", fault.kind(), "target", fault.target()), fault.startMillis(),
         fault.endMillis());
   }
 
   /** A line for anything else worth keeping in the record (a resolution, an anomaly). */
   synchronized void note(String type, Map<String, Object> fields) {
-    write(Map.of("type", type, "fields", fields.toString()), now(), now());
+    write(fields("type", type, "fields", fields.toString()), now(), now());
   }
 
   /** Adds operations as they are, to a history that is not the run's own (the checker's self-check). */
@@ -78,11 +82,19 @@ final class History implements AutoCloseable {
     return List.copyOf(faults);
   }
 
+  private static Map<String, Object> fields(Object... namesAndValues) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (int i = 0; i < namesAndValues.length; i += 2) {
+      out.put((String) namesAndValues[i], namesAndValues[i + 1]);
+    }
+    return out;
+  }
+
   private void write(Map<String, Object> fields, long start, long end) {
     StringJoiner line = new StringJoiner(",", "{", "}");
     line.add("\"start_ms\":" + start).add("\"end_ms\":" + end);
-    fields.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> line.add("\"" + e.getKey() + "\":"
-        + (e.getValue() instanceof Number n ? n.toString() : quote(String.valueOf(e.getValue())))));
+    fields.forEach((name, value) -> line.add("\"" + name + "\":"
+        + (value instanceof Number n ? n.toString() : quote(String.valueOf(value)))));
     try {
       out.write(line.toString());
       out.newLine();

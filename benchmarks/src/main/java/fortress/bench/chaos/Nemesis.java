@@ -1,6 +1,11 @@
 package fortress.bench.chaos;
 
+import fortress.ledger.twopc.Failpoints;
 import fortress.local.LocalCluster;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -9,30 +14,54 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Injects one fault at a time on a seeded schedule, each bounded in time and recorded:
+ * Injects faults on a seeded schedule, at most two at a time and never two on one server, each
+ * bounded in time and recorded when it ends:
  * <ul>
  *   <li>{@code kill}: SIGKILL a ledger node or the proxy, keep it down for 0.2-2 s, start it
  *       again and wait until it serves;
- *   <li>{@code pause}: SIGSTOP a ledger node for 0.5-3 s, then SIGCONT.
+ *   <li>{@code pause}: SIGSTOP a ledger node for 0.5-3 s, then SIGCONT;
+ *   <li>{@code terminate-backends}: pg_terminate_backend on every connection the ledger nodes
+ *       hold to PostgreSQL;
+ *   <li>{@code failpoint:NAME}: SIGKILL a node and start it with a two-phase commit failpoint
+ *       armed; it halts when a cross-node transfer reaches that point (or is killed after 5 s), and
+ *       starts again without it.
  * </ul>
- * The same seed gives the same sequence of faults and targets.
+ * Kills are 35% of the choices, pauses 30%, terminated backends 25%, failpoints 10%. The same
+ * seed gives the same sequence of choices; a choice whose server is already under a fault is
+ * skipped.
  */
 final class Nemesis implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(Nemesis.class);
 
   private final LocalCluster cluster;
   private final History history;
+  private static final List<String> FAILPOINTS = List.of(Failpoints.COORDINATOR_AFTER_PREPARING,
+      Failpoints.COORDINATOR_AFTER_VOTE, Failpoints.COORDINATOR_AFTER_DECISION, Failpoints.PARTICIPANT_AFTER_PREPARE);
+  private static final long FAILPOINT_WAIT_MS = 5_000;
+  /** At most two faults at once, each on its own server, so the cluster is never all down. */
+  private static final int CONCURRENT_MAX = 2;
+
   private final Random random;
+  private final boolean rolling;
   private final long intervalMs;
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final List<String> targets = new ArrayList<>();
   private final Thread thread = new Thread(this, "nemesis");
   private volatile Exception failure;
+  private int restarts;
+  /** Faults run here, so a slow restart does not hold up the next fault on another server. */
+  private final java.util.concurrent.ExecutorService faults = java.util.concurrent.Executors.newCachedThreadPool();
+  private final java.util.Set<String> busy = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-  Nemesis(LocalCluster cluster, History history, long seed, long intervalMs) {
+  /**
+   * {@code rolling}: instead of random faults, restart every server in turn, gracefully (SIGTERM,
+   * start, wait until it serves), one at a time, round after round, as a deployment does.
+   */
+  Nemesis(LocalCluster cluster, History history, long seed, long intervalMs, boolean rolling) {
     this.cluster = cluster;
     this.history = history;
     this.random = new Random(seed);
+    this.rolling = rolling;
     this.intervalMs = intervalMs;
     targets.addAll(cluster.nodeIds());
     targets.add(LocalCluster.PROXY);
@@ -42,13 +71,39 @@ final class Nemesis implements Runnable {
     thread.start();
   }
 
-  /** Stops after the fault in progress has ended, so every server is up again when this returns. */
+  /** Stops after the faults under way have ended, so every server is up again when this returns. */
   void stop() throws Exception {
     running.set(false);
     thread.join();
+    faults.shutdown();
+    if (!faults.awaitTermination(2, java.util.concurrent.TimeUnit.MINUTES)) {
+      throw new IllegalStateException("faults still under way after two minutes");
+    }
     if (failure != null) {
       throw failure;
     }
+  }
+
+  /** Ends every ledger connection to PostgreSQL; the pools notice and reconnect. */
+  private void terminateBackends() throws SQLException {
+    try (Connection c = DriverManager.getConnection(cluster.postgres().jdbcUrl("postgres"));
+        Statement s = c.createStatement()) {
+      s.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname LIKE 'ledger\\_%' "
+          + "AND pid <> pg_backend_pid()");
+    }
+  }
+
+  /** Restarts a node with a failpoint armed, lets it halt there (or kills it), and restarts it clean. */
+  private void armFailpoint(String node, String failpoint) throws Exception {
+    cluster.kill(node);
+    cluster.launch(node, List.of("--failpoints=" + failpoint));
+    cluster.awaitServing(node);
+    try {
+      cluster.awaitExit(node, FAILPOINT_WAIT_MS);
+    } catch (IllegalStateException notReached) {
+      cluster.kill(node);
+    }
+    restart(node);
   }
 
   @Override
@@ -59,26 +114,41 @@ final class Nemesis implements Runnable {
         while (running.get() && System.currentTimeMillis() < wakeUp) {
           Thread.sleep(50);
         }
-        if (!running.get()) {
+        if (!running.get() || failure != null) {
           return;
         }
-        String target = targets.get(random.nextInt(targets.size()));
-        boolean pause = !target.equals(LocalCluster.PROXY) && random.nextInt(3) == 0;
-        long start = history.now();
-        if (pause) {
-          long ms = 500 + random.nextInt(2_500);
-          cluster.pause(target);
-          Thread.sleep(ms);
-          cluster.resume(target);
-          history.add(new History.Fault("pause", target, start, history.now()));
-        } else {
-          long ms = 200 + random.nextInt(1_800);
-          cluster.kill(target);
-          Thread.sleep(ms);
+        if (rolling) {
+          String target = targets.get(restarts++ % targets.size());
+          long start = history.now();
+          cluster.stop(target);
           cluster.restart(target);
-          history.add(new History.Fault("kill", target, start, history.now()));
+          history.add(new History.Fault("restart", target, start, history.now()));
+          log.info("rolling restart of {} took {} ms", target, history.now() - start);
+          continue;
         }
-        log.info("fault {} on {} ended after {} ms", pause ? "pause" : "kill", target, history.now() - start);
+        int pick = random.nextInt(100);
+        String node = cluster.nodeIds().get(random.nextInt(cluster.nodeIds().size()));
+        String anyTarget = targets.get(random.nextInt(targets.size()));
+        long downMs = 200 + random.nextInt(1_800);
+        long pauseMs = 500 + random.nextInt(2_500);
+        String failpoint = FAILPOINTS.get(random.nextInt(FAILPOINTS.size()));
+        if (pick < 35) {
+          begin("kill", anyTarget, () -> {
+            cluster.kill(anyTarget);
+            Thread.sleep(downMs);
+            restart(anyTarget);
+          });
+        } else if (pick < 65) {
+          begin("pause", node, () -> {
+            cluster.pause(node);
+            Thread.sleep(pauseMs);
+            cluster.resume(node);
+          });
+        } else if (pick < 90) {
+          begin("terminate-backends", "postgres", this::terminateBackends);
+        } else {
+          begin("failpoint:" + failpoint, node, () -> armFailpoint(node, failpoint));
+        }
       }
     } catch (Exception e) {
       failure = e;
@@ -86,4 +156,50 @@ final class Nemesis implements Runnable {
     }
   }
 
+  /**
+   * Starts a server again as a supervisor would: a start that fails (its database connection cut
+   * by a concurrent fault, say) is retried, up to three times.
+   */
+  private void restart(String target) throws Exception {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        cluster.restart(target);
+        return;
+      } catch (IllegalStateException e) {
+        if (attempt == 3) {
+          throw e;
+        }
+        log.warn("{} did not start (attempt {}): {}; starting it again", target, attempt, e.getMessage());
+      }
+    }
+  }
+
+  /** A fault's steps, from its start to its end. */
+  @FunctionalInterface
+  private interface Steps {
+    void run() throws Exception;
+  }
+
+  /**
+   * Starts a fault in the background unless its target is already under one or
+   * {@link #CONCURRENT_MAX} faults are under way; the fault is recorded when it ends.
+   */
+  private void begin(String kind, String target, Steps steps) {
+    if (busy.size() >= CONCURRENT_MAX || !busy.add(target)) {
+      return;
+    }
+    long start = history.now();
+    faults.submit(() -> {
+      try {
+        steps.run();
+        history.add(new History.Fault(kind, target, start, history.now()));
+        log.info("fault {} on {} ended after {} ms", kind, target, history.now() - start);
+      } catch (Exception e) {
+        failure = e;
+        log.error("fault {} on {} failed", kind, target, e);
+      } finally {
+        busy.remove(target);
+      }
+    });
+  }
 }

@@ -11,15 +11,30 @@ import org.junit.jupiter.api.Test;
  * cluster, a doctored copy of the history in which the checker must find every planted anomaly.
  */
 class BankTest {
+  private static final Path ROOT = Path.of(System.getProperty("fortress.root", ".."));
+
   @Test
   void aShortSeededRunWithTwentyFaults_endsWithNoAnomaly_andTheCheckerCatchesPlantedOnes() throws Exception {
-    Bank.Summary s = Bank.run(new Bank.Options(Path.of(System.getProperty("fortress.root", "..")), 45, 20, 6, 24, 7,
-        0.8, 0.2, 1_000, Path.of("target", "bank-history.jsonl"), "160m", true));
+    Bank.Summary s = Bank.run(new Bank.Options(ROOT, 45, 20, 6, 24, 7, 0.8, 0.2, 1_000, false, false,
+        Path.of("target", "bank-history.jsonl"), "160m", true));
     System.out.print(s.report());
     assertThat(s.faultCount()).isGreaterThanOrEqualTo(20);
     assertThat(s.ok()).as("the clients got work done between faults").isGreaterThan(100);
     assertThat(s.anomalies()).as(s.report()).isEmpty();
     assertThat(s.selfCheck()).containsOnlyKeys("acknowledged-missing", "failed-present", "acknowledged-differs")
         .allSatisfy((type, count) -> assertThat(count).isEqualTo(1L));
+  }
+
+  @Test
+  void aRollingRestartOfEveryServer_underLoad_failsNoCallOfAnSdkClient() throws Exception {
+    Bank.Summary s = Bank.run(new Bank.Options(ROOT, 30, 4, 4, 24, 11, 0.8, 0.2, 1_500, true, true,
+        Path.of("target", "bank-rolling-history.jsonl"), "160m", false));
+    System.out.print(s.report());
+    assertThat(s.faults()).containsOnlyKeys("restart");
+    assertThat(s.faultCount()).as("every server restarted at least once").isGreaterThanOrEqualTo(4);
+    assertThat(s.ok()).as("the clients got work done during the restarts").isGreaterThan(50);
+    assertThat(s.uncertain()).as("calls whose outcome the SDK could not settle").isZero();
+    assertThat(s.failedBySystem()).as("calls refused for anything but the account's own state").isZero();
+    assertThat(s.anomalies()).as(s.report()).isEmpty();
   }
 }

@@ -47,7 +47,7 @@ public final class LocalCluster implements AutoCloseable {
   private final LocalPostgres postgres;
   private final Path ringFile;
   private final Map<String, List<String>> commands = new LinkedHashMap<>();
-  private final Map<String, Process> processes = new LinkedHashMap<>();
+  private final Map<String, Process> processes = new java.util.concurrent.ConcurrentHashMap<>();
   private final Map<String, String> addresses = new LinkedHashMap<>();
   private String httpAddress;
 
