@@ -44,7 +44,7 @@ public final class Bank {
 
   /** How the run goes; see {@link #read} for each setting's meaning and default. */
   public record Options(Path root, int seconds, int faultsMin, int clients, int accounts, long seed,
-      double crossNodeShare, double hotShare, long nemesisIntervalMs, boolean rolling, boolean sdk, Path history,
+      double crossNodeShare, double hotShare, int amountMax, long nemesisIntervalMs, boolean rolling, boolean sdk, Path history,
       String javaHeap, boolean selfCheck) {}
 
   /** What the run did and found. */
@@ -97,6 +97,8 @@ public final class Bank {
         s.number("seed", 1, 0, Long.MAX_VALUE, "seeds the clients and the nemesis"),
         s.integer("cross-node-percent", 80, 0, 100, "share of transfers between accounts of different nodes") / 100.0,
         s.integer("hot-percent", 20, 0, 100, "share of picks that go to the two hot accounts") / 100.0,
+        s.integer("amount-max", 100, 1, 1_000_000, "largest amount of a deposit, consume, transfer or hold "
+            + "(amounts are uniform from 1)"),
         s.number("nemesis-interval-ms", 3_000, 100, 3_600_000, "mean pause between faults"),
         s.bool("rolling", false, "instead of random faults, restart every server in turn, gracefully"),
         s.bool("sdk", false, "clients call through FortressClient (retries with the same request_id) instead of "
@@ -136,7 +138,7 @@ public final class Bank {
           calls = Client.sdk(sdk);
         }
         Client c = new Client(i, accounts, calls, channel::resetConnectBackoff, history, anomalies,
-            o.seed() * 1_000 + i, o.crossNodeShare(), o.hotShare());
+            o.seed() * 1_000 + i, o.crossNodeShare(), o.hotShare(), o.amountMax());
         Thread t = new Thread(() -> runUntil(c, end, latest, history, o.faultsMin()), "bank-client-" + i);
         threads.add(t);
         t.start();

@@ -102,7 +102,6 @@ final class Client {
   static final long CALL_DEADLINE_MS = 5_000;
   /** After an uncertain outcome the client waits before its next call, as a real client backs off. */
   static final long BACKOFF_MS = 100;
-  private static final int AMOUNT_MAX = 100;
   /** Holds expire after 2 to HOLD_TIMEOUT_SECONDS_MAX seconds unless captured or released first. */
   static final int HOLD_TIMEOUT_SECONDS_MAX = 6;
 
@@ -115,6 +114,7 @@ final class Client {
   private final Random random;
   private final double crossNodeShare;
   private final double hotShare;
+  private final int amountMax;
   /** This client's acknowledged requests and what they returned, for replays. */
   private final List<Message[]> acknowledged = new ArrayList<>();
   /** Holds this client created and has not resolved: {hold id, account, amount}. */
@@ -124,7 +124,7 @@ final class Client {
 
   /** {@code reconnect} asks the channel to reconnect now rather than after its backoff. */
   Client(int id, Bank.Accounts accounts, Ledger ledger, Runnable reconnect,
-      History history, Anomalies anomalies, long seed, double crossNodeShare, double hotShare) {
+      History history, Anomalies anomalies, long seed, double crossNodeShare, double hotShare, int amountMax) {
     this.id = id;
     this.accounts = accounts;
     this.ledger = ledger;
@@ -134,6 +134,7 @@ final class Client {
     this.random = new Random(seed);
     this.crossNodeShare = crossNodeShare;
     this.hotShare = hotShare;
+    this.amountMax = amountMax;
   }
 
   /** Runs while {@code going} says so. */
@@ -145,19 +146,19 @@ final class Client {
         replay(acknowledged.get(random.nextInt(acknowledged.size())));
       } else if (u < 0.19) {
         String to = accounts.pick(random, hotShare);
-        long amount = 1 + random.nextInt(AMOUNT_MAX);
+        long amount = 1 + random.nextInt(amountMax);
         DepositRequest r = DepositRequest.newBuilder().setRequestId(newId()).setTenantId(Bank.TENANT)
             .setAccountId(to).setAmount(amount).build();
         call(History.Kind.DEPOSIT, r, "", to, amount, "", () -> ledger.send(r));
       } else if (u < 0.31) {
         String from = accounts.pick(random, hotShare);
-        long amount = 1 + random.nextInt(AMOUNT_MAX);
+        long amount = 1 + random.nextInt(amountMax);
         ConsumeRequest r = ConsumeRequest.newBuilder().setRequestId(newId()).setTenantId(Bank.TENANT)
             .setAccountId(from).setAmount(amount).build();
         call(History.Kind.CONSUME, r, from, "", amount, "", () -> ledger.send(r));
       } else if (u < 0.39) {
         String account = accounts.pick(random, hotShare);
-        long amount = 1 + random.nextInt(AMOUNT_MAX);
+        long amount = 1 + random.nextInt(amountMax);
         CreateHoldRequest r = CreateHoldRequest.newBuilder().setRequestId(newId()).setTenantId(Bank.TENANT)
             .setAccountId(account).setAmount(amount).setTimeoutSeconds(2 + random.nextInt(HOLD_TIMEOUT_SECONDS_MAX - 1))
             .build();
@@ -171,7 +172,7 @@ final class Client {
         resolveAgain(resolvedHolds.get(random.nextInt(resolvedHolds.size())));
       } else {
         String[] pair = accounts.pair(random, random.nextDouble() < crossNodeShare, hotShare);
-        long amount = 1 + random.nextInt(AMOUNT_MAX);
+        long amount = 1 + random.nextInt(amountMax);
         TransferRequest r = TransferRequest.newBuilder().setRequestId(newId()).setTenantId(Bank.TENANT)
             .setFromAccountId(pair[0]).setToAccountId(pair[1]).setAmount(amount).build();
         call(History.Kind.TRANSFER, r, pair[0], pair[1], amount, "", () -> ledger.send(r));
