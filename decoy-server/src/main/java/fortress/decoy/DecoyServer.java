@@ -70,11 +70,21 @@ public final class DecoyServer implements AutoCloseable {
   /** Starts the server with the given gRPC transport; tests pass an in-process builder. */
   public static DecoyServer start(DecoyConfig config, ServerBuilder<?> builder)
       throws IOException, InterruptedException {
-    LocalPostgres postgres = null;
-    if (config.embedded()) {
-      postgres = LocalPostgres.start(config.dataDir(), "decoy");
-      config = config.withJdbc(postgres.jdbcUrl("decoy"), "postgres", "");
+    if (!config.embedded()) {
+      return startOn(config, builder, null);
     }
+    // The embedded PostgreSQL is a process of its own: if anything after it fails, stop it.
+    LocalPostgres postgres = LocalPostgres.start(config.dataDir(), "decoy");
+    try {
+      return startOn(config.withJdbc(postgres.jdbcUrl("decoy"), "postgres", ""), builder, postgres);
+    } catch (IOException | InterruptedException | RuntimeException e) {
+      postgres.stopLogged();
+      throw e;
+    }
+  }
+
+  private static DecoyServer startOn(DecoyConfig config, ServerBuilder<?> builder, LocalPostgres postgres)
+      throws IOException, InterruptedException {
     Database database = Database.open("decoy", config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword(),
         config.poolSizeMax(), () -> new Rejection(Reason.STORAGE_UNAVAILABLE,
             "the decoy database is unavailable; retry with the same request_id"));

@@ -72,11 +72,21 @@ public final class ShadowServer implements AutoCloseable {
 
   /** Starts the server on the given transport; tests pass an in-process builder. */
   public static ShadowServer start(ShadowConfig config, ServerBuilder<?> builder) throws IOException {
-    LocalPostgres postgres = null;
-    if (config.embedded()) {
-      postgres = LocalPostgres.start(config.dataDir(), "shadow");
-      config = config.withJdbc(postgres.jdbcUrl("shadow"), "postgres", "");
+    if (!config.embedded()) {
+      return startOn(config, builder, null);
     }
+    // The embedded PostgreSQL is a process of its own: if anything after it fails, stop it.
+    LocalPostgres postgres = LocalPostgres.start(config.dataDir(), "shadow");
+    try {
+      return startOn(config.withJdbc(postgres.jdbcUrl("shadow"), "postgres", ""), builder, postgres);
+    } catch (IOException | RuntimeException e) {
+      postgres.stopLogged();
+      throw e;
+    }
+  }
+
+  private static ShadowServer startOn(ShadowConfig config, ServerBuilder<?> builder, LocalPostgres postgres)
+      throws IOException {
     Database database = Database.open("shadow", config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword(),
         config.poolSizeMax(), () -> new Rejection(Reason.STORAGE_UNAVAILABLE,
             "the shadow database is unavailable; retry with the same request_id"));
