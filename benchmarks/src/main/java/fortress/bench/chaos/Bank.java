@@ -1,5 +1,6 @@
 package fortress.bench.chaos;
 
+import fortress.client.FortressClient;
 import fortress.cluster.v1.ClusterServiceGrpc;
 import fortress.core.Settings;
 import fortress.core.ring.Ring;
@@ -15,6 +16,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -101,8 +103,8 @@ public final class Bank {
             + "(amounts are uniform from 1)"),
         s.number("nemesis-interval-ms", 3_000, 100, 3_600_000, "mean pause between faults"),
         s.bool("rolling", false, "instead of random faults, restart every server in turn, gracefully"),
-        s.bool("sdk", false, "clients call through FortressClient (retries with the same request_id) instead of "
-            + "one attempt on the stub"),
+        s.bool("sdk", false, "clients let FortressClient retry uncertain calls with the same request_id, instead "
+            + "of one attempt per call"),
         Path.of(s.string("history", "target/bank-history.jsonl", "where the history is written")),
         s.string("java-heap", "192m", "-Xmx of every server process"),
         s.bool("self-check", false, "also check a copy of the history doctored with three known anomalies, "
@@ -122,21 +124,24 @@ public final class Bank {
       Accounts accounts = Accounts.open(ledger, RingFile.read(cluster.ringFile()), o.accounts());
       Client.Anomalies anomalies = new Client.Anomalies();
       Nemesis nemesis = new Nemesis(cluster, history, o.seed(), o.nemesisIntervalMs(), o.rolling());
-      List<fortress.client.FortressClient> sdks = new ArrayList<>();
+      List<FortressClient> sdks = new ArrayList<>();
       nemesis.start();
       long end = System.currentTimeMillis() + o.seconds() * 1000L;
       long latest = System.currentTimeMillis() + 3L * o.seconds() * 1000L;
       List<Thread> threads = new ArrayList<>();
       for (int i = 0; i < o.clients(); i++) {
-        Client.Ledger calls = Client.stub(ledger);
+        // One attempt per call, or, with --sdk, enough attempts to outlast a server's restart
+        // (about five seconds on a loaded machine).
+        FortressClient.Builder builder = FortressClient.forChannel(channel).tenant(TENANT);
         if (o.sdk()) {
-          // Enough attempts to outlast a server's restart (about five seconds on a loaded machine).
-          fortress.client.FortressClient sdk = fortress.client.FortressClient.forChannel(channel).tenant(TENANT)
-              .maxAttempts(40).backoff(java.time.Duration.ofMillis(50), java.time.Duration.ofSeconds(1))
-              .retryTimeout(java.time.Duration.ofSeconds(60)).build();
-          sdks.add(sdk);
-          calls = Client.sdk(sdk);
+          builder.maxAttempts(40).backoff(Duration.ofMillis(50), Duration.ofSeconds(1))
+              .retryTimeout(Duration.ofSeconds(60));
+        } else {
+          builder.maxAttempts(1).callTimeout(Duration.ofMillis(Client.CALL_DEADLINE_MS));
         }
+        FortressClient sdk = builder.build();
+        sdks.add(sdk);
+        Client.Ledger calls = Client.over(sdk);
         Client c = new Client(i, accounts, calls, channel::resetConnectBackoff, history, anomalies,
             o.seed() * 1_000 + i, o.crossNodeShare(), o.hotShare(), o.amountMax());
         Thread t = new Thread(() -> runUntil(c, end, latest, history, o.faultsMin()), "bank-client-" + i);
@@ -147,7 +152,7 @@ public final class Bank {
         t.join();
       }
       nemesis.stop();
-      sdks.forEach(fortress.client.FortressClient::close);
+      sdks.forEach(FortressClient::close);
       Checker.Counts counts = new Checker(ledger, ClusterServiceGrpc.newBlockingStub(channel), history, anomalies)
           .check(accounts.initialBalances());
       Map<String, Long> faults = new TreeMap<>();

@@ -1,6 +1,9 @@
 package fortress.bench.chaos;
 
 import com.google.protobuf.Message;
+import fortress.client.FortressClient;
+import fortress.client.FortressException;
+import fortress.core.rpc.ErrorStatus;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.CaptureHoldRequest;
 import fortress.ledger.v1.CaptureHoldResponse;
@@ -10,8 +13,6 @@ import fortress.ledger.v1.ConsumeRequest;
 import fortress.ledger.v1.ConsumeResponse;
 import fortress.ledger.v1.DepositRequest;
 import fortress.ledger.v1.DepositResponse;
-import fortress.ledger.v1.GetAccountRequest;
-import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.ledger.v1.ReleaseHoldRequest;
 import fortress.ledger.v1.ReleaseHoldResponse;
 import fortress.ledger.v1.TransferRequest;
@@ -23,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -34,45 +34,18 @@ import java.util.function.Supplier;
  * is checked on the spot.
  */
 final class Client {
-  /**
-   * How the client reaches the ledger: the generated stub with a deadline per call (every error
-   * reaches the history), or FortressClient (which retries uncertain calls with the same
-   * request_id first).
-   */
+  /** How the client reaches the ledger; errors come back as statuses with their ErrorInfo. */
   interface Ledger {
     Message send(Message request);
 
     Account read(String accountId);
   }
 
-  /** The generated stub, one attempt per call, each with its deadline. */
-  static Ledger stub(LedgerServiceGrpc.LedgerServiceBlockingStub stub) {
-    return new Ledger() {
-      private LedgerServiceGrpc.LedgerServiceBlockingStub withDeadline() {
-        return stub.withDeadlineAfter(CALL_DEADLINE_MS, TimeUnit.MILLISECONDS);
-      }
-
-      @Override
-      public Message send(Message request) {
-        var s = withDeadline();
-        return request instanceof DepositRequest r ? s.deposit(r)
-            : request instanceof ConsumeRequest r ? s.consume(r)
-            : request instanceof CreateHoldRequest r ? s.createHold(r)
-            : request instanceof CaptureHoldRequest r ? s.captureHold(r)
-            : request instanceof ReleaseHoldRequest r ? s.releaseHold(r)
-            : s.transfer((TransferRequest) request);
-      }
-
-      @Override
-      public Account read(String accountId) {
-        return withDeadline().getAccount(GetAccountRequest.newBuilder().setTenantId(Bank.TENANT)
-            .setAccountId(accountId).build()).getAccount();
-      }
-    };
-  }
-
-  /** FortressClient: the SDK's retries with the same request_id, then OutcomeUnknownException. */
-  static Ledger sdk(fortress.client.FortressClient client) {
+  /**
+   * The ledger through FortressClient: with one attempt per call (every error reaches the
+   * history) or with the SDK's retries under the same request_id, as the client was built.
+   */
+  static Ledger over(FortressClient client) {
     return new Ledger() {
       @Override
       public Message send(Message request) {
@@ -83,8 +56,8 @@ final class Client {
               : request instanceof CaptureHoldRequest r ? client.captureHold(r)
               : request instanceof ReleaseHoldRequest r ? client.releaseHold(r)
               : client.transfer((TransferRequest) request);
-        } catch (fortress.client.FortressException e) {
-          throw Status.fromCode(e.code()).withDescription(e.getMessage()).asRuntimeException();
+        } catch (FortressException e) {
+          throw status(e);
         }
       }
 
@@ -92,11 +65,15 @@ final class Client {
       public Account read(String accountId) {
         try {
           return client.getAccount(accountId);
-        } catch (fortress.client.FortressException e) {
-          throw Status.fromCode(e.code()).withDescription(e.getMessage()).asRuntimeException();
+        } catch (FortressException e) {
+          throw status(e);
         }
       }
     };
+  }
+
+  private static StatusRuntimeException status(FortressException e) {
+    return ErrorStatus.of(e.code(), "ledger.fortress.dev", e.reason(), e.getMessage(), e.metadata());
   }
 
   static final long CALL_DEADLINE_MS = 5_000;
