@@ -24,9 +24,13 @@ import org.slf4j.LoggerFactory;
  *       hold to PostgreSQL;
  *   <li>{@code failpoint:NAME}: SIGKILL a node and start it with a two-phase commit failpoint
  *       armed; it halts when a cross-node transfer reaches that point (or is killed after 5 s), and
- *       starts again without it.
+ *       starts again without it;
+ *   <li>{@code postgres-restart} and {@code postgres-crash}: stop PostgreSQL under the running
+ *       servers, by a fast shutdown or by an immediate one (no checkpoint, so the WAL is replayed
+ *       at the next start), keep it down for 0.2-2 s and start it again on the same port.
  * </ul>
- * Kills are 35% of the choices, pauses 30%, terminated backends 25%, failpoints 10%. The same
+ * Kills are 30% of the choices, pauses 25%, terminated backends 20%, failpoints 10% and
+ * PostgreSQL restarts 15%, half of them crashes. The same
  * seed gives the same sequence of choices; a choice whose server is already under a fault is
  * skipped.
  */
@@ -132,22 +136,26 @@ final class Nemesis implements Runnable {
         long downMs = 200 + random.nextInt(1_800);
         long pauseMs = 500 + random.nextInt(2_500);
         String failpoint = FAILPOINTS.get(random.nextInt(FAILPOINTS.size()));
-        if (pick < 35) {
+        if (pick < 30) {
           begin("kill", anyTarget, () -> {
             cluster.kill(anyTarget);
             Thread.sleep(downMs);
             restart(anyTarget);
           });
-        } else if (pick < 65) {
+        } else if (pick < 55) {
           begin("pause", node, () -> {
             cluster.pause(node);
             Thread.sleep(pauseMs);
             cluster.resume(node);
           });
-        } else if (pick < 90) {
+        } else if (pick < 75) {
           begin("terminate-backends", "postgres", this::terminateBackends);
-        } else {
+        } else if (pick < 85) {
           begin("failpoint:" + failpoint, node, () -> armFailpoint(node, failpoint));
+        } else {
+          boolean crash = pick >= 93;
+          begin(crash ? "postgres-crash" : "postgres-restart", "postgres",
+              () -> cluster.restartPostgres(crash, downMs));
         }
       }
     } catch (Exception e) {

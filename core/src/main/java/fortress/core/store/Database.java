@@ -17,6 +17,13 @@ import org.slf4j.LoggerFactory;
 public final class Database implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Database.class);
   private static final long CONNECTION_TIMEOUT_MS = 5_000;
+  /**
+   * A server may start before its database does (a pod beside a restarting PostgreSQL, or a
+   * database restart under the local cluster). Flyway retries the first connection with a
+   * doubling wait, capped at {@link #CONNECT_RETRY_INTERVAL_S}: about a minute in all.
+   */
+  private static final int CONNECT_RETRIES = 14;
+  private static final int CONNECT_RETRY_INTERVAL_S = 5;
 
   private final HikariDataSource pool;
   private final Supplier<RuntimeException> unavailable;
@@ -38,7 +45,7 @@ public final class Database implements AutoCloseable {
    */
   public static Database open(String name, String jdbcUrl, String user, String password, int poolSizeMax,
       Supplier<RuntimeException> unavailable) {
-    Flyway.configure().dataSource(jdbcUrl, user, password).locations("classpath:db/" + name).load().migrate();
+    migrate(name, jdbcUrl, user, password);
     HikariConfig c = new HikariConfig();
     c.setPoolName(name);
     c.setJdbcUrl(jdbcUrl);
@@ -50,6 +57,20 @@ public final class Database implements AutoCloseable {
     c.setAutoCommit(false);
     c.addDataSourceProperty("reWriteBatchedInserts", "true");
     return new Database(new HikariDataSource(c), unavailable);
+  }
+
+  /**
+   * Applies the Flyway migrations in {@code classpath:db/<name>}, waiting about a minute for a
+   * database that is not up yet before giving up.
+   */
+  public static void migrate(String name, String jdbcUrl, String user, String password) {
+    Flyway.configure()
+        .dataSource(jdbcUrl, user, password)
+        .connectRetries(CONNECT_RETRIES)
+        .connectRetriesInterval(CONNECT_RETRY_INTERVAL_S)
+        .locations("classpath:db/" + name)
+        .load()
+        .migrate();
   }
 
   /** Runs {@code work} in a transaction and commits it; anything thrown inside rolls it back. */

@@ -35,6 +35,14 @@ public final class LocalPostgres implements AutoCloseable {
 
   /** Starts (initialising on first use) the server whose data lives in {@code dataDir/pg}. */
   public static LocalPostgres start(Path dataDir) throws IOException {
+    return start(dataDir, 0);
+  }
+
+  /**
+   * The same, listening on {@code port} (0 picks a free one); a restart on the old port keeps
+   * every JDBC URL handed out valid.
+   */
+  public static LocalPostgres start(Path dataDir, int port) throws IOException {
     Path pgData = dataDir.toAbsolutePath().resolve("pg");
     Files.createDirectories(pgData);
     stopOrphanedPostmaster(pgData);
@@ -42,6 +50,7 @@ public final class LocalPostgres implements AutoCloseable {
         .setPgBinaryResolver(LocalPostgres::binaries)
         .setDataDirectory(pgData)
         .setCleanDataDirectory(false)
+        .setPort(port)
         .setRegisterShutdownHook(false)
         .setServerConfig("fsync", "on")
         .setServerConfig("synchronous_commit", "on")
@@ -162,6 +171,25 @@ public final class LocalPostgres implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       return Optional.empty();
     }
+  }
+
+  /**
+   * Stops the server as a power cut would: SIGQUIT to the postmaster is PostgreSQL's immediate
+   * shutdown, with no checkpoint, so the next start replays the WAL. Only committed (fsynced)
+   * transactions may survive that. The object is closed afterwards.
+   */
+  public void crash() throws IOException {
+    Optional<ProcessHandle> postmaster = postmasterPid().flatMap(ProcessHandle::of);
+    if (postmaster.isPresent()) {
+      try {
+        new ProcessBuilder("kill", "-QUIT", Long.toString(postmaster.get().pid())).inheritIO().start().waitFor();
+        postmaster.get().onExit().get(STALE_STOP_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (Exception e) {
+        throw new IOException("PostgreSQL pid " + postmaster.get().pid() + " did not stop on SIGQUIT", e);
+      }
+    }
+    // pg_ctl stop now finds no server and the embedded wrapper logs that; it still releases the data folder.
+    close();
   }
 
   @Override

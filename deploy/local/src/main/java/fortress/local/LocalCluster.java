@@ -44,7 +44,7 @@ public final class LocalCluster implements AutoCloseable {
       int decoyPort, int decoyHttpPort, int nodePortBase, String javaHeap, boolean ledgerOnly) {}
 
   private final Options options;
-  private final LocalPostgres postgres;
+  private volatile LocalPostgres postgres;
   private final Path ringFile;
   private final Map<String, List<String>> commands = new LinkedHashMap<>();
   private final Map<String, Process> processes = new java.util.concurrent.ConcurrentHashMap<>();
@@ -220,6 +220,12 @@ public final class LocalCluster implements AutoCloseable {
     }
   }
 
+  /** Whether the server's process is alive (started and not exited). */
+  public boolean isRunning(String name) {
+    Process p = processes.get(name);
+    return p != null && p.isAlive();
+  }
+
   /** Waits for a server to exit by itself (a failpoint, say); returns its exit status. */
   public int awaitExit(String name, long timeoutMs) throws InterruptedException {
     Process p = processes.get(name);
@@ -248,6 +254,31 @@ public final class LocalCluster implements AutoCloseable {
 
   public LocalPostgres postgres() {
     return postgres;
+  }
+
+  /**
+   * Stops PostgreSQL under the running servers, cleanly (a fast shutdown, which ends every
+   * connection) or as a crash ({@link LocalPostgres#crash()}). The servers see their database
+   * vanish; {@link #startPostgres()} brings it back.
+   */
+  public synchronized void stopPostgres(boolean crash) throws IOException {
+    if (crash) {
+      postgres.crash();
+    } else {
+      postgres.close();
+    }
+  }
+
+  /** Starts PostgreSQL again after {@link #stopPostgres}, on the same port, so every JDBC URL still holds. */
+  public synchronized void startPostgres() throws IOException {
+    postgres = LocalPostgres.start(options.dataDir(), postgres.port());
+  }
+
+  /** Stops PostgreSQL, keeps it down for {@code downMs} and starts it again. */
+  public void restartPostgres(boolean crash, long downMs) throws IOException, InterruptedException {
+    stopPostgres(crash);
+    Thread.sleep(downMs);
+    startPostgres();
   }
 
   /** Stops the proxy, the decoy and the shadow server, then the nodes, then PostgreSQL. */

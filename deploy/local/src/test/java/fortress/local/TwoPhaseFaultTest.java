@@ -235,6 +235,33 @@ class TwoPhaseFaultTest {
   }
 
   @Test
+  void aPostgresCrash_losesNoAcknowledgedCredit_andANodeStartedMeanwhileWaitsForIt() throws Exception {
+    String t = "pg-" + UUID.randomUUID().toString().substring(0, 8);
+    String from = accountOn("ledger-1", t, "from-");
+    String to = accountOn("ledger-3", t, "to-");
+    open(t, from, 100);
+    open(t, to, 0);
+    ledger().transfer(TransferRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(t)
+        .setFromAccountId(from).setToAccountId(to).setAmount(30).build());
+
+    cluster.kill("ledger-3");
+    cluster.stopPostgres(true);
+    cluster.launch("ledger-3", List.of());
+    Thread.sleep(3_000);
+    assertThat(cluster.isRunning("ledger-3")).as("a node started without its database waits for it").isTrue();
+    cluster.startPostgres();
+    cluster.awaitServing("ledger-3");
+
+    eventually("the acknowledged transfer survived the crash", () -> account(t, from).getBalance() == 70
+        && account(t, to).getBalance() == 30);
+    DepositRequest deposit = DepositRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(t)
+        .setAccountId(from).setAmount(5).build();
+    eventually("writes work again", () -> ledger().deposit(deposit).getAccount().getBalance() == 75);
+    assertThat(account(t, from).getBalance()).isEqualTo(75);
+    assertSettled();
+  }
+
+  @Test
   void coordinatorKilledAfterWritingPreparing_abortsOnRestart() throws Exception {
     crashAt("ledger-1", "coordinator-after-preparing", false);
   }

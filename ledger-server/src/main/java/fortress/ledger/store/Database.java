@@ -3,7 +3,6 @@ package fortress.ledger.store;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import javax.sql.DataSource;
-import org.flywaydb.core.Flyway;
 
 /**
  * The node's connection pools: one connection for the single writer, a small pool for reads,
@@ -21,11 +20,7 @@ public final class Database implements AutoCloseable {
   }
 
   public static Database open(String jdbcUrl, String user, String password, int readPoolSizeMax) {
-    Flyway.configure()
-        .dataSource(jdbcUrl, user, password)
-        .locations("classpath:db/ledger")
-        .load()
-        .migrate();
+    fortress.core.store.Database.migrate("ledger", jdbcUrl, user, password);
     // The writer's statements join arrays of keys against tables that grow from empty. A generic
     // plan cached while a table was small stays a sequential scan as it grows, so the writer's
     // connection plans every statement with its real arguments (force_custom_plan); that costs
