@@ -76,7 +76,7 @@ public final class ClusterBench {
     List<Process> baseline = new ArrayList<>();
     System.err.println("starting the cluster (PostgreSQL, 3 ledger nodes, proxy) in " + data);
     LocalCluster cluster = LocalCluster.start(new LocalCluster.Options(Path.of("."), data, 3, "127.0.0.1", 0, 0, 0, 0, 0,
-        heap, true));
+        heap, true, false));
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       baseline.forEach(Process::destroy);
       try {
@@ -91,7 +91,9 @@ public final class ClusterBench {
     String hopAddress = startHop(baseline, data.resolve("logs"), heap, echoAddress);
     ManagedChannel echo = ClosedLoop.channel(echoAddress);
     ManagedChannel hop = ClosedLoop.channel(hopAddress);
-    ManagedChannel proxy = ClosedLoop.channel(cluster.address(LocalCluster.PROXY));
+    // Tenant calls carry a token, as in production: its check is part of what is measured.
+    ManagedChannel proxy = cluster.channel(LocalCluster.PROXY,
+        cluster.token("bench", TENANT, List.of(), java.time.Duration.ofDays(1)));
     var ledger = LedgerServiceGrpc.newFutureStub(proxy);
 
     Map<String, List<String>> byNode = setUp(ledger, RingFile.read(cluster.ringFile()), perNode);

@@ -35,7 +35,14 @@ import fortress.ledger.v1.TransferResponse;
 import io.grpc.Channel;
 import io.grpc.Deadline;
 import io.grpc.ManagedChannel;
+import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
+import io.grpc.stub.MetadataUtils;
+import java.nio.file.Path;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.AbstractStub;
@@ -89,10 +96,13 @@ public final class FortressClient implements AutoCloseable {
   private final ClusterServiceGrpc.ClusterServiceBlockingStub cluster;
 
   private FortressClient(Builder b) {
-    this.owned = b.channel == null
-        ? ManagedChannelBuilder.forTarget(b.target).usePlaintext().userAgent("fortress-java").build()
-        : null;
+    this.owned = b.channel == null ? open(b) : null;
     Channel channel = owned != null ? owned : b.channel;
+    if (b.bearerToken != null) {
+      Metadata headers = new Metadata();
+      headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + b.bearerToken);
+      channel = ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
+    }
     this.tenant = b.tenant;
     this.callTimeout = b.callTimeout;
     this.retryTimeout = b.retryTimeout;
@@ -103,7 +113,25 @@ public final class FortressClient implements AutoCloseable {
     this.cluster = ClusterServiceGrpc.newBlockingStub(channel);
   }
 
-  /** A client that opens its own plaintext channel to {@code target}, e.g. {@code 127.0.0.1:50051}. */
+  private static ManagedChannel open(Builder b) {
+    if (b.caFile == null) {
+      return ManagedChannelBuilder.forTarget(b.target).usePlaintext().userAgent("fortress-java").build();
+    }
+    try {
+      SslContextBuilder ssl = GrpcSslContexts.forClient().trustManager(b.caFile.toFile());
+      if (b.certFile != null) {
+        ssl.keyManager(b.certFile.toFile(), b.keyFile.toFile());
+      }
+      return NettyChannelBuilder.forTarget(b.target).sslContext(ssl.build()).userAgent("fortress-java").build();
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("cannot set up TLS from " + b.caFile + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * A client that opens its own channel to {@code target}, e.g. {@code 127.0.0.1:50051}: plaintext,
+   * or TLS with {@link Builder#tls}.
+   */
   public static Builder forTarget(String target) {
     if (target == null || target.isBlank()) {
       throw new IllegalArgumentException("target is required, e.g. 127.0.0.1:50051");
@@ -464,6 +492,10 @@ public final class FortressClient implements AutoCloseable {
     private int maxAttempts = 5;
     private Duration initialBackoff = Duration.ofMillis(50);
     private Duration maxBackoff = Duration.ofSeconds(2);
+    private String bearerToken;
+    private Path caFile;
+    private Path certFile;
+    private Path keyFile;
 
     private Builder(String target, Channel channel) {
       this.target = target;
@@ -473,6 +505,37 @@ public final class FortressClient implements AutoCloseable {
     /** The tenant every request acts for, unless the request names one. Required. */
     public Builder tenant(String tenant) {
       this.tenant = tenant;
+      return this;
+    }
+
+    /**
+     * The token sent as {@code authorization: Bearer <token>} on every call: a JWT naming this
+     * client's tenant (or with the admin role, for ClusterService). Required when the proxy
+     * verifies tokens.
+     */
+    public Builder bearerToken(String token) {
+      if (token == null || token.isBlank()) {
+        throw new IllegalArgumentException("bearerToken must not be empty");
+      }
+      this.bearerToken = token.trim();
+      return this;
+    }
+
+    /**
+     * Opens the channel with TLS, trusting the PEM CA certificates in {@code caFile}; with a
+     * certificate and its PKCS#8 key (both PEM) the client also presents them (mTLS). Only for
+     * {@link FortressClient#forTarget}.
+     */
+    public Builder tls(Path caFile, Path certFile, Path keyFile) {
+      if (channel != null) {
+        throw new IllegalArgumentException("tls applies to forTarget; a channel passed to forChannel brings its own");
+      }
+      if (caFile == null || (certFile == null) != (keyFile == null)) {
+        throw new IllegalArgumentException("tls needs a CA file, and a certificate and key together or neither");
+      }
+      this.caFile = caFile;
+      this.certFile = certFile;
+      this.keyFile = keyFile;
       return this;
     }
 

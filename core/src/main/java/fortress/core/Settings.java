@@ -157,6 +157,28 @@ public final class Settings {
     }
   }
 
+  /**
+   * A secret string (a token, say): in {@code FORTRESS_NAME} or the flag, or in the file named by
+   * {@code --name-file} / {@code FORTRESS_NAME_FILE}. Returns null when neither is set; never echoed.
+   */
+  public String secretText(String name, String description) {
+    String inline = raw(name, description, null);
+    String file = raw(name + "-file", "a file holding --" + name, null);
+    if (inline != null && !inline.isBlank()) {
+      return inline.trim();
+    }
+    if (file == null) {
+      return null;
+    }
+    try {
+      String text = Files.readString(Path.of(file), StandardCharsets.UTF_8).trim();
+      return text.isEmpty() ? null : text;
+    } catch (Exception e) {
+      problems.add("--" + name + "-file=" + file + " cannot be read: " + e.getMessage());
+      return null;
+    }
+  }
+
   public void problem(String message) {
     problems.add(message);
   }

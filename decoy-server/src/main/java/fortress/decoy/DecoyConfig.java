@@ -3,6 +3,7 @@ package fortress.decoy;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import fortress.core.Settings;
+import fortress.core.security.Security;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -31,7 +32,9 @@ public record DecoyConfig(
     int interactionQueueDepthMax,
     int pageSizeDefault,
     int pageSizeMax,
-    long shutdownGraceMs) {
+    long shutdownGraceMs,
+    Security security,
+    String shadowToken) {
 
   public static final int GRPC_PORT_DEFAULT = 50081;
   public static final int HTTP_PORT_DEFAULT = 8088;
@@ -95,9 +98,13 @@ public record DecoyConfig(
     int pageMax = s.integer("page-size-max", PAGE_SIZE_MAX_DEFAULT, 1, 10_000, "largest list page");
     long graceMs = s.number("shutdown-grace-ms", SHUTDOWN_GRACE_MS_DEFAULT, 0, 600_000,
         "how long shutdown waits for in-flight calls");
+    Security security = Security.read(s, true, false);
+    String shadowToken = s.secretText("shadow-token", "bearer token sent to the shadow server with exported "
+        + "interactions, when it verifies tokens");
     try {
       return new DecoyConfig(host, grpcPort, httpHost, httpPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, shadow,
-          pool, threads, countMax, bytesMax, headersMax, rate, burst, queueMax, pageDefault, pageMax, graceMs);
+          pool, threads, countMax, bytesMax, headersMax, rate, burst, queueMax, pageDefault, pageMax, graceMs,
+          security, shadowToken);
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
       return null;
@@ -108,13 +115,14 @@ public record DecoyConfig(
   public DecoyConfig withJdbc(String url, String user, String password) {
     return new DecoyConfig(host, grpcPort, httpHost, httpPort, url, user, password, dataDir, shadowTarget,
         poolSizeMax, serverThreads, generateCountMax, httpRequestBytesMax, httpHeadersMax, httpRatePerClientPerSecond,
-        httpBurstPerClient, interactionQueueDepthMax, pageSizeDefault, pageSizeMax, shutdownGraceMs);
+        httpBurstPerClient, interactionQueueDepthMax, pageSizeDefault, pageSizeMax, shutdownGraceMs, security,
+        shadowToken);
   }
 
   @Override
   public String toString() {
     return "DecoyConfig[host=" + host + ", grpcPort=" + grpcPort + ", httpPort=" + httpPort + ", database="
         + (embedded() ? "embedded in " + dataDir : jdbcUrl.replaceAll("password=[^&]*", "password=***"))
-        + ", shadowTarget=" + (shadowTarget.isEmpty() ? "none" : shadowTarget) + "]";
+        + ", shadowTarget=" + (shadowTarget.isEmpty() ? "none" : shadowTarget) + ", " + security.describe() + "]";
   }
 }

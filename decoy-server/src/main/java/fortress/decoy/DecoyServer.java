@@ -4,6 +4,8 @@ import fortress.core.rpc.Rejection;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import fortress.core.rpc.Servers;
 import fortress.core.rpc.StrictRequests;
+import fortress.core.security.Guard;
+import fortress.core.security.Security;
 import fortress.core.store.Database;
 import fortress.core.store.LocalPostgres;
 import fortress.decoy.api.DecoyService;
@@ -64,7 +66,8 @@ public final class DecoyServer implements AutoCloseable {
 
   /** Starts the server on Netty at the configured host and port. */
   public static DecoyServer start(DecoyConfig config) throws IOException, InterruptedException {
-    return start(config, NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort())));
+    return start(config, config.security().tls().applyTo(
+        NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))));
   }
 
   /** Starts the server with the given gRPC transport; tests pass an in-process builder. */
@@ -89,7 +92,7 @@ public final class DecoyServer implements AutoCloseable {
         config.poolSizeMax(), () -> new Rejection(Reason.STORAGE_UNAVAILABLE,
             "the decoy database is unavailable; retry with the same request_id"));
     ManagedChannel shadowChannel = config.shadowTarget().isEmpty() ? null
-        : NettyChannelBuilder.forTarget(config.shadowTarget()).usePlaintext().build();
+        : shadowChannel(config);
     ShadowServiceGrpc.ShadowServiceBlockingStub shadow = shadowChannel == null ? null
         : ShadowServiceGrpc.newBlockingStub(shadowChannel);
     Endpoints endpoints = new Endpoints();
@@ -105,6 +108,7 @@ public final class DecoyServer implements AutoCloseable {
     HealthStatusManager health = new HealthStatusManager();
     Server server = builder
         .executor(handlers)
+        .intercept(guard(config.security()))
         .addService(StrictRequests.of(service.bindService()))
         .addService(StrictRequests.of(health.getHealthService().bindService()))
         .addService(ProtoReflectionServiceV1.newInstance())
@@ -115,6 +119,29 @@ public final class DecoyServer implements AutoCloseable {
     log.info("decoy server serving gRPC on port {} and decoy HTTP on port {} ({})", server.getPort(), http.port(),
         config);
     return new DecoyServer(config, postgres, database, capture, http, shadowChannel, handlers, health, server);
+  }
+
+  /** The channel exports go through: TLS if a CA is configured, with the shadow token if one is. */
+  private static ManagedChannel shadowChannel(DecoyConfig config) {
+    NettyChannelBuilder channel = config.security().tls().channel(config.shadowTarget());
+    if (config.shadowToken() != null) {
+      channel.intercept(Security.bearer(config.shadowToken()));
+    }
+    return channel.build();
+  }
+
+  /**
+   * Who may call: any caller with a valid token, except for template changes, corpus training and
+   * exports, which take the admin role. The decoy HTTP listener is not gRPC and stays open.
+   */
+  private static Guard guard(Security security) {
+    return Guard.builder(security.tokens(), Guard.Members.OFF)
+        .allow(DecoyServiceGrpc.SERVICE_NAME, Guard.Rule.CALLER)
+        .allow(java.util.List.of(DecoyServiceGrpc.getCreateTemplateMethod().getFullMethodName(),
+            DecoyServiceGrpc.getDeleteTemplateMethod().getFullMethodName(),
+            DecoyServiceGrpc.getTrainTextMethod().getFullMethodName(),
+            DecoyServiceGrpc.getExportInteractionsMethod().getFullMethodName()), Guard.Rule.ADMIN)
+        .build();
   }
 
   /** The bound gRPC port (useful when the configured port was 0). */

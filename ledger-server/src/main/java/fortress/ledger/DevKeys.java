@@ -22,7 +22,7 @@ public final class DevKeys {
     return dataDir.resolve("keys").resolve(name + ".key");
   }
 
-  static byte[] loadOrCreate(Path dataDir, String name) throws IOException {
+  public static byte[] loadOrCreate(Path dataDir, String name) throws IOException {
     Path dir = dataDir.resolve("keys");
     Path file = dir.resolve(name + ".key");
     if (Files.exists(file)) {

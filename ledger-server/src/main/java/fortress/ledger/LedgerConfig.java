@@ -3,6 +3,7 @@ package fortress.ledger;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import fortress.core.Settings;
+import fortress.core.security.Security;
 import java.nio.file.Path;
 import fortress.ledger.twopc.Failpoints;
 import java.util.Map;
@@ -41,7 +42,8 @@ public record LedgerConfig(
     long prepareTimeoutMs,
     long inDoubtTimeoutMs,
     long recoveryIntervalMs,
-    Set<String> failpoints) {
+    Set<String> failpoints,
+    Security security) {
 
   public static final String NODE_ID_DEFAULT = "ledger-1";
   public static final int GRPC_PORT_DEFAULT = 50061;
@@ -140,6 +142,7 @@ public record LedgerConfig(
       s.problem("--failpoints may name only " + Failpoints.ALL);
       failpoints.clear();
     }
+    Security security = Security.read(s, false, true);
     if (!cardKeyId.matches("[A-Za-z0-9._-]{1,64}")) {
       s.problem("--card-key-id must be 1-64 of [A-Za-z0-9._-]");
     }
@@ -147,7 +150,7 @@ public record LedgerConfig(
       return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPool,
           serverThreads, batchSize, queueDepth, batchOps, pageDefault, pageMax, holdMax, sweepMs, sweepMax,
           graceMs, journalKey, cardKeyId, cardKey, ring == null ? null : Path.of(ring), prepareMs, inDoubtMs,
-          recoveryMs, failpoints);
+          recoveryMs, failpoints, security);
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
       return null;
@@ -159,7 +162,7 @@ public record LedgerConfig(
     return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPoolSizeMax,
         serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
         holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journal, cardKeyId, card,
-        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, failpoints);
+        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, failpoints, security);
   }
 
   /** A copy pointing at a database; used by the embedded start-up path. */
@@ -167,7 +170,7 @@ public record LedgerConfig(
     return new LedgerConfig(nodeId, host, grpcPort, url, user, password, dataDir, readPoolSizeMax,
         serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
         holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journalKey, cardKeyId, cardKey,
-        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, failpoints);
+        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, failpoints, security);
   }
 
   @Override
@@ -177,6 +180,6 @@ public record LedgerConfig(
         + ", database=" + (embedded() ? "embedded in " + dataDir : jdbcUrl.replaceAll("password=[^&]*", "password=***"))
         + ", writerBatchSizeMax=" + writerBatchSizeMax + ", writerQueueDepthMax=" + writerQueueDepthMax
         + ", readPoolSizeMax=" + readPoolSizeMax + ", ringFile=" + ringFile
-        + (failpoints.isEmpty() ? "" : ", failpoints=" + failpoints) + "]";
+        + ", " + security.describe() + (failpoints.isEmpty() ? "" : ", failpoints=" + failpoints) + "]";
   }
 }

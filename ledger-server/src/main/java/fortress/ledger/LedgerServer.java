@@ -2,6 +2,8 @@ package fortress.ledger;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import fortress.core.rpc.StrictRequests;
+import fortress.core.security.Guard;
+import fortress.core.security.Security;
 import fortress.ledger.api.LedgerService;
 import fortress.ledger.card.CardVault;
 import fortress.ledger.journal.JournalVerifier;
@@ -33,7 +35,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.List;
+import java.util.Set;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -75,12 +80,9 @@ public final class LedgerServer implements AutoCloseable {
 
   /** Starts the node on Netty at the configured host and port. */
   public static LedgerServer start(LedgerConfig config) throws IOException {
-    return start(config, NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort())));
-  }
-
-  /** Starts the node on the given transport; tests pass an in-process builder. */
-  public static LedgerServer start(LedgerConfig config, ServerBuilder<?> builder) throws IOException {
-    return start(config, builder, Peers.netty());
+    return start(config, config.security().tls().applyTo(
+        NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))),
+        Peers.netty(config.security()));
   }
 
   /** Starts the node on the given transport, reaching other nodes through {@code connect}. */
@@ -124,6 +126,7 @@ public final class LedgerServer implements AutoCloseable {
     HealthStatusManager health = new HealthStatusManager();
     Server server = builder
         .executor(handlers)
+        .intercept(guard(config.security(), ring))
         .addService(StrictRequests.of(service.bindService()))
         .addService(StrictRequests.of(shard.bindService()))
         .addService(StrictRequests.of(health.getHealthService().bindService()))
@@ -141,6 +144,20 @@ public final class LedgerServer implements AutoCloseable {
     log.info("ledger node {} serving on port {} ({})", config.nodeId(), server.getPort(), config);
     return new LedgerServer(config, postgres, database, writer, coordinator, peers, recovery, handlers, health,
         server);
+  }
+
+  /**
+   * Who may call a node: LedgerService and the read-only ShardService calls take cluster members
+   * (the proxy and the other nodes); the two-phase commit calls take ledger nodes only.
+   */
+  private static Guard guard(Security security, RingFile ring) {
+    String shard = ShardServiceGrpc.SERVICE_NAME + "/";
+    return Guard.builder(security.tokens(), security.members(() -> ring == null ? Set.of()
+            : ring.current().nodes().stream().map(RingNode::getNodeId).collect(Collectors.toSet())))
+        .allow(SERVICE_NAME, Guard.Rule.MEMBER)
+        .allow(ShardServiceGrpc.SERVICE_NAME, Guard.Rule.NODE)
+        .allow(List.of(shard + "ListInDoubt", shard + "GetTotals"), Guard.Rule.MEMBER)
+        .build();
   }
 
   /** The bound port (useful when the configured port was 0). */

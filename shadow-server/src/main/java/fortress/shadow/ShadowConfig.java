@@ -3,6 +3,7 @@ package fortress.shadow;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import fortress.core.Settings;
+import fortress.core.security.Security;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -30,7 +31,8 @@ public record ShadowConfig(
     int disagreementQueueDepthMax,
     int pageSizeDefault,
     int pageSizeMax,
-    long shutdownGraceMs) {
+    long shutdownGraceMs,
+    Security security) {
 
   public static final int GRPC_PORT_DEFAULT = 50071;
   public static final int POOL_SIZE_MAX_DEFAULT = 8;
@@ -95,9 +97,11 @@ public record ShadowConfig(
     int pageMax = s.integer("page-size-max", PAGE_SIZE_MAX_DEFAULT, 1, 10_000, "largest list page");
     long graceMs = s.number("shutdown-grace-ms", SHUTDOWN_GRACE_MS_DEFAULT, 0, 600_000,
         "how long shutdown waits for in-flight calls");
+    Security security = Security.read(s, true, false);
     try {
       return new ShadowConfig(host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, pool, threads, evalThreads,
-          costMax, cacheMax, perCall, datasetMax, evalMax, checkMs, queueMax, pageDefault, pageMax, graceMs);
+          costMax, cacheMax, perCall, datasetMax, evalMax, checkMs, queueMax, pageDefault, pageMax, graceMs,
+          security);
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
       return null;
@@ -108,13 +112,14 @@ public record ShadowConfig(
   public ShadowConfig withJdbc(String url, String user, String password) {
     return new ShadowConfig(host, grpcPort, url, user, password, dataDir, poolSizeMax, serverThreads,
         evaluationThreads, ruleCostMax, ruleCacheSizeMax, samplesPerCallMax, datasetSamplesMax, evaluationSamplesMax,
-        rolloutCheckIntervalMs, disagreementQueueDepthMax, pageSizeDefault, pageSizeMax, shutdownGraceMs);
+        rolloutCheckIntervalMs, disagreementQueueDepthMax, pageSizeDefault, pageSizeMax, shutdownGraceMs, security);
   }
 
   @Override
   public String toString() {
     return "ShadowConfig[host=" + host + ", grpcPort=" + grpcPort + ", database="
         + (embedded() ? "embedded in " + dataDir : jdbcUrl.replaceAll("password=[^&]*", "password=***"))
-        + ", ruleCostMax=" + ruleCostMax + ", rolloutCheckIntervalMs=" + rolloutCheckIntervalMs + "]";
+        + ", ruleCostMax=" + ruleCostMax + ", rolloutCheckIntervalMs=" + rolloutCheckIntervalMs + ", "
+        + security.describe() + "]";
   }
 }

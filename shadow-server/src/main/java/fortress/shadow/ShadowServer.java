@@ -4,6 +4,8 @@ import fortress.core.rpc.Rejection;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import fortress.core.rpc.Servers;
 import fortress.core.rpc.StrictRequests;
+import fortress.core.security.Guard;
+import fortress.core.security.Security;
 import fortress.core.store.LocalPostgres;
 import fortress.shadow.api.ShadowService;
 import fortress.shadow.eval.EvaluationJobs;
@@ -67,7 +69,8 @@ public final class ShadowServer implements AutoCloseable {
 
   /** Starts the server on Netty at the configured host and port. */
   public static ShadowServer start(ShadowConfig config) throws IOException {
-    return start(config, NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort())));
+    return start(config, config.security().tls().applyTo(
+        NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))));
   }
 
   /** Starts the server on the given transport; tests pass an in-process builder. */
@@ -107,6 +110,7 @@ public final class ShadowServer implements AutoCloseable {
     HealthStatusManager health = new HealthStatusManager();
     Server server = builder
         .executor(handlers)
+        .intercept(guard(config.security()))
         .addService(StrictRequests.of(service.bindService()))
         .addService(StrictRequests.of(health.getHealthService().bindService()))
         .addService(ProtoReflectionServiceV1.newInstance())
@@ -121,6 +125,21 @@ public final class ShadowServer implements AutoCloseable {
     health.setStatus(ShadowServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     log.info("shadow server serving on port {} ({})", server.getPort(), config);
     return new ShadowServer(config, postgres, database, jobs, disagreements, ticker, handlers, health, server);
+  }
+
+  /**
+   * Who may call: any caller with a valid token, except for rule changes, deployments and
+   * rollouts, which take the admin role.
+   */
+  private static Guard guard(Security security) {
+    return Guard.builder(security.tokens(), Guard.Members.OFF)
+        .allow(ShadowServiceGrpc.SERVICE_NAME, Guard.Rule.CALLER)
+        .allow(java.util.List.of(ShadowServiceGrpc.getCreateRuleMethod().getFullMethodName(),
+            ShadowServiceGrpc.getDeployRuleMethod().getFullMethodName(),
+            ShadowServiceGrpc.getStartRolloutMethod().getFullMethodName(),
+            ShadowServiceGrpc.getResumeRolloutMethod().getFullMethodName(),
+            ShadowServiceGrpc.getAbortRolloutMethod().getFullMethodName()), Guard.Rule.ADMIN)
+        .build();
   }
 
   /** The bound port (useful when the configured port was 0). */

@@ -1,6 +1,7 @@
 package fortress.proxy;
 
 import fortress.core.Settings;
+import fortress.core.security.Security;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -17,7 +18,8 @@ public record ProxyConfig(
     int retriesMax,
     long retryBackoffMs,
     int batchOperationsMax,
-    long shutdownGraceMs) {
+    long shutdownGraceMs,
+    Security security) {
 
   public static final int GRPC_PORT_DEFAULT = 50051;
 
@@ -48,10 +50,11 @@ public record ProxyConfig(
     long backoffMs = s.number("retry-backoff-ms", 50, 1, 10_000, "first retry delay; doubles on each retry");
     int batchMax = s.integer("batch-operations-max", 1_000, 1, 10_000, "operations allowed in one SubmitBatch");
     long graceMs = s.number("shutdown-grace-ms", 10_000, 0, 600_000, "how long shutdown waits for in-flight calls");
+    Security security = Security.read(s, true, true);
     if (ring == null) {
       s.problem("--ring-file is required: the proxy routes by the cluster's ring");
     }
     return new ProxyConfig(host, port, ring == null ? null : Path.of(ring), threads, timeoutMs, retries, backoffMs,
-        batchMax, graceMs);
+        batchMax, graceMs, security);
   }
 }

@@ -6,6 +6,8 @@ import fortress.cluster.v1.RingNode;
 import fortress.core.ring.RingFile;
 import fortress.core.rpc.Servers;
 import fortress.core.rpc.StrictRequests;
+import fortress.core.security.Guard;
+import fortress.core.security.Security;
 import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.proxy.api.ClusterProxy;
 import fortress.proxy.api.LedgerProxy;
@@ -15,7 +17,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
@@ -53,8 +54,11 @@ public final class ProxyServer implements AutoCloseable {
 
   public static ProxyServer start(ProxyConfig config) throws IOException {
     ScheduledExecutorService executor = executor(config);
-    return start(config, NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort())),
-        node -> NettyChannelBuilder.forTarget(node.getAddress()).usePlaintext().executor(executor).build(), executor);
+    Security security = config.security();
+    return start(config, security.tls().applyTo(
+            NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))),
+        node -> security.tls().channel(node.getAddress()).intercept(security.memberCredentials()).executor(executor)
+            .build(), executor);
   }
 
   /** Starts on the given transport, reaching nodes through {@code connect}; tests pass in-process ones. */
@@ -77,6 +81,7 @@ public final class ProxyServer implements AutoCloseable {
     HealthStatusManager health = new HealthStatusManager();
     Server server = builder
         .executor(executor)
+        .intercept(guard(config))
         .addService(StrictRequests.of(new LedgerProxy(forwarder, config.batchOperationsMax()).bindService()))
         .addService(StrictRequests.of(new ClusterProxy(forwarder).bindService()))
         .addService(StrictRequests.of(health.getHealthService().bindService()))
@@ -86,8 +91,25 @@ public final class ProxyServer implements AutoCloseable {
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
     health.setStatus(LedgerServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(ClusterServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
-    log.info("shard proxy serving on port {} over {}", server.getPort(), ring.current());
+    log.info("shard proxy serving on port {} over {} ({})", server.getPort(), ring.current(),
+        config.security().describe());
+    if (!config.security().tokens().enabled()) {
+      log.warn("no token keys are configured (--auth-hs256-key-file or --auth-jwks-file): every caller may touch "
+          + "every tenant's accounts");
+    }
     return new ProxyServer(config, server, health, nodes, executor);
+  }
+
+  /**
+   * Who may call the proxy: ledger calls take a tenant's token and may name only that tenant;
+   * VerifyJournal, which spans tenants, and ClusterService take the admin role.
+   */
+  private static Guard guard(ProxyConfig config) {
+    return Guard.builder(config.security().tokens(), Guard.Members.OFF)
+        .allow(LedgerServiceGrpc.SERVICE_NAME, Guard.Rule.TENANT)
+        .allow(LedgerServiceGrpc.getVerifyJournalMethod().getFullMethodName(), Guard.Rule.ADMIN)
+        .allow(ClusterServiceGrpc.SERVICE_NAME, Guard.Rule.ADMIN)
+        .build();
   }
 
   public int port() {

@@ -12,7 +12,7 @@ import fortress.local.LocalCluster;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import fortress.core.security.Caller;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -116,9 +116,9 @@ public final class Bank {
     long started = System.currentTimeMillis();
     Path data = Files.createTempDirectory("fortress-bank");
     LocalCluster cluster = LocalCluster.start(new LocalCluster.Options(o.root(), data, 3, "127.0.0.1", 0, 0, 0, 0, 0,
-        o.javaHeap(), true));
-    ManagedChannel channel = NettyChannelBuilder.forTarget(cluster.address(LocalCluster.PROXY)).usePlaintext()
-        .build();
+        o.javaHeap(), true, false));
+    ManagedChannel channel = cluster.channel(LocalCluster.PROXY,
+        cluster.token("bank", TENANT, List.of(Caller.ADMIN), Duration.ofDays(7)));
     try (History history = new History(o.history())) {
       var ledger = LedgerServiceGrpc.newBlockingStub(channel);
       Accounts accounts = Accounts.open(ledger, RingFile.read(cluster.ringFile()), o.accounts());

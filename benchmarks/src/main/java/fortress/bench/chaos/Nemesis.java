@@ -101,10 +101,11 @@ final class Nemesis implements Runnable {
   private void armFailpoint(String node, String failpoint) throws Exception {
     cluster.kill(node);
     cluster.launch(node, List.of("--failpoints=" + failpoint));
-    cluster.awaitServing(node);
     try {
+      cluster.awaitServing(node);
       cluster.awaitExit(node, FAILPOINT_WAIT_MS);
-    } catch (IllegalStateException notReached) {
+    } catch (IllegalStateException e) {
+      // Not reached within the wait, or reached (or failed) before the node was seen serving.
       cluster.kill(node);
     }
     restart(node);

@@ -25,7 +25,6 @@ import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.protobuf.ProtoServiceDescriptorSupplier;
 import io.grpc.stub.ClientCalls;
 import java.io.ByteArrayOutputStream;
@@ -34,6 +33,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -68,7 +68,7 @@ class ApiFuzzTest {
   static void start() throws Exception {
     dataDir = Files.createTempDirectory("fortress-fuzz");
     cluster = LocalCluster.start(new LocalCluster.Options(Path.of(System.getProperty("fortress.root", "..")), dataDir,
-        3, "127.0.0.1", 0, 0, 0, 0, 0, "160m", false));
+        3, "127.0.0.1", 0, 0, 0, 0, 0, "160m", false, false));
   }
 
   @AfterAll
@@ -83,8 +83,8 @@ class ApiFuzzTest {
   }
 
   private static ManagedChannel channel(String name) {
-    ManagedChannel c = NettyChannelBuilder.forTarget(cluster.address(name)).usePlaintext()
-        .maxInboundMessageSize(64 * 1024 * 1024).build();
+    // An admin token for the tenant most fuzzed requests name; others are refused as another tenant's.
+    ManagedChannel c = cluster.channel(name, cluster.token("fuzz", "fuzz", List.of("admin"), Duration.ofDays(1)));
     channels.add(c);
     return c;
   }

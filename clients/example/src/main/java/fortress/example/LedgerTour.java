@@ -16,36 +16,49 @@ import java.util.UUID;
 /**
  * A tour of the ledger through the Java SDK, as an application would use it: two accounts on
  * different nodes, a deposit, a cross-node transfer, a refused overdraft, a hold, and the
- * cluster's conservation check. Run it against the local cluster:
+ * cluster's conservation check. Run it against the local cluster, with its development token:
  *
- * <pre>java -jar clients/example/target/fortress-example.jar [host:port]</pre>
+ * <pre>FORTRESS_TOKEN=$(cat .fortress/cluster/dev-token) java -jar clients/example/target/fortress-example.jar [host:port]</pre>
+ *
+ * <p>{@code FORTRESS_TENANT} names the tenant (default {@code acme}, the development token's); the
+ * token needs the admin role too, for the ring and the totals.
  */
 public final class LedgerTour {
   private LedgerTour() {}
 
   public static void main(String[] args) {
     if (args.length > 1 || (args.length == 1 && args[0].startsWith("-"))) {
-      System.err.println("usage: java -jar fortress-example.jar [host:port]   (default 127.0.0.1:50051)");
+      System.err.println("usage: FORTRESS_TOKEN=<jwt> java -jar fortress-example.jar [host:port]   "
+          + "(default 127.0.0.1:50051; FORTRESS_TENANT defaults to acme)");
       System.exit(args.length == 1 && (args[0].equals("--help") || args[0].equals("-h")) ? 0 : 2);
     }
     String target = args.length == 1 ? args[0] : "127.0.0.1:50051";
     try {
-      run(target, System.out);
+      run(target, System.getenv().getOrDefault("FORTRESS_TENANT", "acme"), System.getenv("FORTRESS_TOKEN"),
+          System.out);
     } catch (FortressException e) {
       System.err.println("tour failed: " + e.getMessage());
       System.exit(1);
     }
   }
 
-  /** Runs the tour against {@code target} with a fresh tenant; returns the final totals. */
-  public static GetClusterTotalsResponse run(String target, PrintStream out) {
-    String tenant = "tour-" + UUID.randomUUID().toString().substring(0, 8);
-    try (FortressClient ledger = FortressClient.forTarget(target).tenant(tenant).build()) {
+  /**
+   * Runs the tour against {@code target} as {@code tenant}, with fresh account names, sending
+   * {@code token} (null for none); returns the final totals.
+   */
+  public static GetClusterTotalsResponse run(String target, String tenant, String token, PrintStream out) {
+    FortressClient.Builder builder = FortressClient.forTarget(target).tenant(tenant);
+    if (token != null && !token.isBlank()) {
+      builder.bearerToken(token);
+    }
+    String run = UUID.randomUUID().toString().substring(0, 6);
+    try (FortressClient ledger = builder.build()) {
       out.printf("tenant %s on %s%n", tenant, target);
 
       // Pick two account names that the ring places on different nodes.
-      Map<String, String> placed = ledger.placements("alice", "bob", "carol", "dave", "erin", "frank");
-      String alice = "alice";
+      Map<String, String> placed = ledger.placements(java.util.stream.Stream.of("alice", "bob", "carol", "dave",
+          "erin", "frank").map(name -> name + "-" + run).toArray(String[]::new));
+      String alice = "alice-" + run;
       String bob = placed.keySet().stream().filter(a -> !placed.get(a).equals(placed.get(alice))).findFirst()
           .orElseThrow(() -> new IllegalStateException("every account landed on one node; is this a cluster?"));
       out.printf("%s lives on %s, %s on %s%n", alice, placed.get(alice), bob, placed.get(bob));

@@ -9,7 +9,15 @@ import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import fortress.core.security.Caller;
+import fortress.core.security.Guard;
+import fortress.core.security.Security;
+import fortress.core.security.Tls;
+import fortress.core.security.Tokens;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -38,10 +46,18 @@ public final class LocalCluster implements AutoCloseable {
   /**
    * Where things are and how many; a port of 0 picks a free one. {@code ledgerOnly} starts the
    * nodes and the proxy without the shadow and decoy servers (benchmarks and the ledger's fault
-   * harness need only those).
+   * harness need only those). {@code tls} runs every hop over mTLS with a throwaway CA.
    */
   public record Options(Path root, Path dataDir, int nodes, String host, int proxyPort, int shadowPort,
-      int decoyPort, int decoyHttpPort, int nodePortBase, String javaHeap, boolean ledgerOnly) {}
+      int decoyPort, int decoyHttpPort, int nodePortBase, String javaHeap, boolean ledgerOnly, boolean tls) {}
+
+  /** The certificate name of the launcher's own client (health checks, tests, tools). */
+  public static final String CLIENT = "client";
+  private static final Duration DEV_TOKEN_TTL = Duration.ofDays(30);
+  /** Large enough for a whole decoy Generate batch. */
+  private static final int MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
+  /** The tenant the printed development token is scoped to. */
+  public static final String DEV_TENANT = "acme";
 
   private final Options options;
   private volatile LocalPostgres postgres;
@@ -49,12 +65,21 @@ public final class LocalCluster implements AutoCloseable {
   private final Map<String, List<String>> commands = new LinkedHashMap<>();
   private final Map<String, Process> processes = new java.util.concurrent.ConcurrentHashMap<>();
   private final Map<String, String> addresses = new LinkedHashMap<>();
+  private final byte[] authKey;
+  private final String nodeToken;
+  private final Tls clientTls;
+  private final String devToken;
   private String httpAddress;
 
-  private LocalCluster(Options options, LocalPostgres postgres, Path ringFile) {
+  private LocalCluster(Options options, LocalPostgres postgres, Path ringFile, byte[] authKey, String nodeToken,
+      Tls clientTls) {
     this.options = options;
     this.postgres = postgres;
     this.ringFile = ringFile;
+    this.authKey = authKey;
+    this.nodeToken = nodeToken;
+    this.clientTls = clientTls;
+    this.devToken = token("dev", DEV_TENANT, List.of(Caller.ADMIN), DEV_TOKEN_TTL);
   }
 
   /** Starts PostgreSQL, every node and the proxy, and returns once all report SERVING. */
@@ -75,7 +100,20 @@ public final class LocalCluster implements AutoCloseable {
     }
     Path ringFile = o.dataDir().resolve("ring.txtpb");
     RingFile.write(ringFile, ring.build());
-    LocalCluster cluster = new LocalCluster(o, postgres, ringFile);
+    // Development secrets, kept in the data folder like the nodes' keys: the token signing key
+    // and the node token. With --tls, a fresh CA and a certificate per server.
+    Path secrets = o.dataDir().resolve("cluster");
+    byte[] authKey = DevKeys.loadOrCreate(secrets, "auth-hs256");
+    Path authKeyFile = DevKeys.file(secrets, "auth-hs256");
+    Path nodeTokenFile = DevKeys.file(secrets, "node-token");
+    LocalCa ca = o.tls() ? LocalCa.create(o.dataDir().resolve("tls")) : null;
+    if (ca != null) {
+      ca.issue(CLIENT, o.host());
+    }
+    Tls clientTls = ca == null ? Tls.OFF : new Tls(ca.certFile(CLIENT), ca.keyFile(CLIENT), ca.caFile(), false);
+    LocalCluster cluster = new LocalCluster(o, postgres, ringFile, authKey,
+        Files.readString(nodeTokenFile, StandardCharsets.US_ASCII).trim(), clientTls);
+    Files.writeString(o.dataDir().resolve("dev-token"), cluster.devToken + "\n", StandardCharsets.US_ASCII);
     try {
       for (int i = 1; i <= o.nodes(); i++) {
         String nodeId = "ledger-" + i;
@@ -84,20 +122,26 @@ public final class LocalCluster implements AutoCloseable {
         List<String> command = cluster.java(o.root().resolve("ledger-server/target/ledger-server.jar"));
         command.addAll(List.of("--node-id=" + nodeId, "--host=" + o.host(), "--grpc-port=" + ports.get(i - 1),
             "--jdbc-url=" + jdbc, "--ring-file=" + ringFile, "--data-dir=" + nodeDir,
-            "--journal-key-file=" + DevKeys.file(nodeDir, "journal"), "--card-key-file=" + DevKeys.file(nodeDir, "card")));
+            "--journal-key-file=" + DevKeys.file(nodeDir, "journal"), "--card-key-file=" + DevKeys.file(nodeDir, "card"),
+            "--node-token-file=" + nodeTokenFile));
+        command.addAll(tlsFlags(ca, nodeId, o.host()));
         cluster.commands.put(nodeId, command);
         cluster.addresses.put(nodeId, o.host() + ":" + ports.get(i - 1));
       }
       int proxyPort = o.proxyPort() == 0 ? freePort() : o.proxyPort();
       List<String> proxy = cluster.java(o.root().resolve("shard-proxy/target/shard-proxy.jar"));
-      proxy.addAll(List.of("--host=" + o.host(), "--grpc-port=" + proxyPort, "--ring-file=" + ringFile));
+      proxy.addAll(List.of("--host=" + o.host(), "--grpc-port=" + proxyPort, "--ring-file=" + ringFile,
+          "--auth-hs256-key-file=" + authKeyFile, "--node-token-file=" + nodeTokenFile));
+      proxy.addAll(tlsFlags(ca, Security.PROXY_NAME, o.host()));
       cluster.commands.put(PROXY, proxy);
       cluster.addresses.put(PROXY, o.host() + ":" + proxyPort);
       if (!o.ledgerOnly()) {
         int shadowPort = o.shadowPort() == 0 ? freePort() : o.shadowPort();
         List<String> shadow = cluster.java(o.root().resolve("shadow-server/target/shadow-server.jar"));
         shadow.addAll(List.of("--host=" + o.host(), "--grpc-port=" + shadowPort,
-            "--jdbc-url=" + postgres.ensureDatabase("shadow"), "--data-dir=" + o.dataDir().resolve(SHADOW)));
+            "--jdbc-url=" + postgres.ensureDatabase("shadow"), "--data-dir=" + o.dataDir().resolve(SHADOW),
+            "--auth-hs256-key-file=" + authKeyFile));
+        shadow.addAll(tlsFlags(ca, SHADOW, o.host()));
         cluster.commands.put(SHADOW, shadow);
         cluster.addresses.put(SHADOW, o.host() + ":" + shadowPort);
         // The decoy faces attackers: its own database, no ring, no keys; it reaches only the shadow server.
@@ -106,7 +150,9 @@ public final class LocalCluster implements AutoCloseable {
         List<String> decoy = cluster.java(o.root().resolve("decoy-server/target/decoy-server.jar"));
         decoy.addAll(List.of("--host=" + o.host(), "--grpc-port=" + decoyPort, "--http-host=" + o.host(),
             "--http-port=" + decoyHttpPort, "--jdbc-url=" + postgres.ensureDatabase("decoy"),
-            "--data-dir=" + o.dataDir().resolve(DECOY), "--shadow-target=" + o.host() + ":" + shadowPort));
+            "--data-dir=" + o.dataDir().resolve(DECOY), "--shadow-target=" + o.host() + ":" + shadowPort,
+            "--auth-hs256-key-file=" + authKeyFile, "--shadow-token-file=" + cluster.writeServiceToken(DECOY)));
+        decoy.addAll(tlsFlags(ca, DECOY, o.host()));
         cluster.commands.put(DECOY, decoy);
         cluster.addresses.put(DECOY, o.host() + ":" + decoyPort);
         cluster.httpAddress = o.host() + ":" + decoyHttpPort;
@@ -122,6 +168,63 @@ public final class LocalCluster implements AutoCloseable {
       cluster.close();
       throw e;
     }
+  }
+
+  /** The TLS flags of one server under the throwaway CA: its own certificate, and mTLS both ways. */
+  private static List<String> tlsFlags(LocalCa ca, String name, String host) throws Exception {
+    if (ca == null) {
+      return List.of();
+    }
+    ca.issue(name, host);
+    return List.of("--tls-cert-file=" + ca.certFile(name), "--tls-key-file=" + ca.keyFile(name),
+        "--tls-ca-file=" + ca.caFile(), "--tls-client-auth=true");
+  }
+
+  /** A token for a service that calls another (the decoy exporting to the shadow server), in a file. */
+  private Path writeServiceToken(String name) throws IOException {
+    Path file = options.dataDir().resolve("cluster").resolve(name + ".jwt");
+    Files.writeString(file, token(name, null, List.of(), Duration.ofDays(365)), StandardCharsets.US_ASCII);
+    return file;
+  }
+
+  /** A token signed with the cluster's key: {@code tenant} may be null, roles may be empty. */
+  public String token(String subject, String tenant, List<String> roles, Duration ttl) {
+    return Tokens.hs256(authKey, subject, tenant, roles, ttl);
+  }
+
+  /** The development token: tenant {@value #DEV_TENANT}, admin role, 30 days; also in {@code dataDir/dev-token}. */
+  public String devToken() {
+    return devToken;
+  }
+
+  /**
+   * A channel to a server as the launcher's own client: TLS with the client certificate under
+   * {@code tls}, the development token to the proxy, shadow and decoy, the node token to nodes.
+   */
+  public ManagedChannel channel(String name) {
+    return channel(name, devToken);
+  }
+
+  /** The same, with {@code token} instead of the development token (nodes still get the node token). */
+  public ManagedChannel channel(String name, String token) {
+    Metadata headers = new Metadata();
+    if (name.startsWith("ledger-")) {
+      headers.put(Guard.NODE_TOKEN, nodeToken);
+    } else {
+      headers.put(Guard.AUTHORIZATION, "Bearer " + token);
+    }
+    return clientTls.channel(addresses.get(name)).intercept(MetadataUtils.newAttachHeadersInterceptor(headers))
+        .maxInboundMessageSize(MESSAGE_BYTES_MAX).build();
+  }
+
+  /** A channel to a server with no token: what an anonymous caller gets (TLS still applies). */
+  public ManagedChannel anonymousChannel(String name) {
+    return clientTls.channel(addresses.get(name)).build();
+  }
+
+  /** The launcher's client TLS settings (CA, client certificate and key); {@link Tls#OFF} without --tls. */
+  public Tls clientTls() {
+    return clientTls;
   }
 
   private List<String> java(Path jar) {
@@ -152,7 +255,7 @@ public final class LocalCluster implements AutoCloseable {
   /** Waits until the server reports SERVING on the gRPC health service. */
   public void awaitServing(String name) throws Exception {
     long deadline = System.currentTimeMillis() + HEALTHY_WITHIN_MS;
-    ManagedChannel channel = NettyChannelBuilder.forTarget(addresses.get(name)).usePlaintext().build();
+    ManagedChannel channel = anonymousChannel(name);
     try {
       while (true) {
         Process p = processes.get(name);

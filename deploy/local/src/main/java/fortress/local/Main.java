@@ -22,6 +22,8 @@ public final class Main {
     int nodePortBase = s.integer("node-port-base", 50061, 0, 65535, "ledger-1's gRPC port; the next nodes follow");
     String heap = s.string("java-heap", "256m", "maximum heap of each server process");
     Path root = Path.of(s.string("root", ".", "the Fortress checkout holding the built jars"));
+    boolean tls = s.bool("tls", false, "run every hop over mTLS, with a throwaway CA and certificates in "
+        + "<data-dir>/tls");
     if (Arrays.asList(args).contains("--help")) {
       System.out.print("Fortress local cluster. Flags (or the environment variables beside them):\n" + s.usage());
       return;
@@ -33,7 +35,7 @@ public final class Main {
       System.exit(2);
     }
     LocalCluster cluster = LocalCluster.start(new LocalCluster.Options(root, dataDir, nodes, host, proxyPort,
-        shadowPort, decoyPort, decoyHttpPort, nodePortBase, heap, false), Map.of());
+        shadowPort, decoyPort, decoyHttpPort, nodePortBase, heap, false, tls), Map.of());
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         cluster.close();
@@ -47,27 +49,36 @@ public final class Main {
     for (String nodeId : cluster.nodeIds()) {
       nodeLines.append(String.format("  %-8s %s%n", nodeId, cluster.address(nodeId)));
     }
+    Path tokenFile = dataDir.resolve("dev-token").toAbsolutePath();
+    String transport = tls
+        ? "-cacert " + cluster.clientTls().caFile() + " -cert " + cluster.clientTls().certFile() + " -key "
+            + cluster.clientTls().keyFile()
+        : "-plaintext";
     System.out.printf("""
-        Fortress local cluster is ready.
+        Fortress local cluster is ready%s.
           proxy    %s   (fortress.ledger.v1.LedgerService, fortress.cluster.v1.ClusterService)
           shadow   %s   (fortress.shadow.v1.ShadowService)
           decoy    %s   (fortress.decoy.v1.DecoyService), decoy HTTP on http://%s/
         %s  postgres 127.0.0.1:%d (embedded, durable), data in %s
           logs     %s
+        Development token (tenant %s, admin role, 30 days), also in %s:
+          %s
         Try:
-          grpcurl -plaintext %s list
-          grpcurl -plaintext -d '{"tenant_id":"acme","account_ids":["alice","bob","carol"]}' \\
+          TOKEN=$(cat %s)
+          grpcurl %s %s list
+          grpcurl %s -H "authorization: Bearer $TOKEN" -d '{"tenant_id":"acme","account_ids":["alice","bob"]}' \
             %s fortress.cluster.v1.ClusterService/GetRing
-          grpcurl -plaintext %s fortress.cluster.v1.ClusterService/GetClusterTotals
-          grpcurl -plaintext -d '{"attributes":{"ip":"203.0.113.7","path":"/admin"}}' \
+          grpcurl %s -H "authorization: Bearer $TOKEN" %s fortress.cluster.v1.ClusterService/GetClusterTotals
+          grpcurl %s -H "authorization: Bearer $TOKEN" -d '{"attributes":{"ip":"203.0.113.7","path":"/admin"}}' \
             %s fortress.shadow.v1.ShadowService/Decide
-          grpcurl -plaintext -d '{"kind":"RECORD_KIND_TRANSACTION","count":3,"seed":7}' \
+          grpcurl %s -H "authorization: Bearer $TOKEN" -d '{"kind":"RECORD_KIND_TRANSACTION","count":3,"seed":7}' \
             %s fortress.decoy.v1.DecoyService/Generate
         Ctrl-C stops everything.
-        """, proxy, cluster.address(LocalCluster.SHADOW), cluster.address(LocalCluster.DECOY),
-        cluster.decoyHttpAddress(), nodeLines, cluster.postgres().port(), dataDir.toAbsolutePath(),
-        dataDir.resolve("logs").toAbsolutePath(), proxy, proxy, proxy,
-        cluster.address(LocalCluster.SHADOW), cluster.address(LocalCluster.DECOY));
+        """, tls ? " (mTLS on every hop)" : "", proxy, cluster.address(LocalCluster.SHADOW),
+        cluster.address(LocalCluster.DECOY), cluster.decoyHttpAddress(), nodeLines, cluster.postgres().port(),
+        dataDir.toAbsolutePath(), dataDir.resolve("logs").toAbsolutePath(), LocalCluster.DEV_TENANT, tokenFile,
+        cluster.devToken(), tokenFile, transport, proxy, transport, proxy, transport, proxy, transport,
+        cluster.address(LocalCluster.SHADOW), transport, cluster.address(LocalCluster.DECOY));
     Thread.currentThread().join();
   }
 }

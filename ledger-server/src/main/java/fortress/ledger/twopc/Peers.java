@@ -5,7 +5,7 @@ import fortress.core.ring.RingFile;
 import fortress.core.rpc.NodeChannels;
 import fortress.shard.v1.ShardServiceGrpc;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import fortress.core.security.Security;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -20,9 +20,9 @@ public final class Peers implements AutoCloseable {
     this.channels = new NodeChannels(connect);
   }
 
-  /** Plaintext Netty channels to each node's address. */
-  public static Function<RingNode, ManagedChannel> netty() {
-    return node -> NettyChannelBuilder.forTarget(node.getAddress()).usePlaintext().build();
+  /** Netty channels to each node's address, with this node's TLS and node token. */
+  public static Function<RingNode, ManagedChannel> netty(Security security) {
+    return node -> security.tls().channel(node.getAddress()).intercept(security.memberCredentials()).build();
   }
 
   /**

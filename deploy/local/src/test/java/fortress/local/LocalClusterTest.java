@@ -2,6 +2,8 @@ package fortress.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static fortress.core.rpc.TestCalls.info;
+import static fortress.core.rpc.TestCalls.refused;
 
 import fortress.cluster.v1.ClusterServiceGrpc;
 import fortress.cluster.v1.GetClusterTotalsRequest;
@@ -25,7 +27,18 @@ import fortress.ledger.v1.TransferRequest;
 import fortress.ledger.v1.TransferResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.Status;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import fortress.core.security.Security;
+import fortress.core.security.Tls;
+import fortress.core.security.Tokens;
+import fortress.ledger.v1.BatchOperation;
+import fortress.ledger.v1.SubmitBatchRequest;
+import fortress.shard.v1.GetTotalsRequest;
+import fortress.shard.v1.ShardServiceGrpc;
+import java.time.Duration;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -43,12 +56,20 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Kills real ledger node processes at each two-phase commit failpoint, on a real (durable)
- * PostgreSQL, restarts them, and checks that recovery leaves every invariant true: credits
- * conserved, no negative balance, the transfer applied fully or not at all, nothing in doubt, and
- * a retry with the same request_id settling on one outcome.
+ * The whole local cluster, every server its own process, every hop over mTLS with the launcher's
+ * throwaway CA, and tokens checked at the proxy, shadow and decoy servers:
+ * <ul>
+ *   <li>a client without a certificate, token or the right tenant or role is refused, with the
+ *       reason;
+ *   <li>ledger nodes take ShardService calls only from cluster members;
+ *   <li>real ledger node processes are killed at each two-phase commit failpoint, on a real
+ *       (durable) PostgreSQL, and restarted, and recovery leaves every invariant true: credits
+ *       conserved, no negative balance, the transfer applied fully or not at all, nothing in
+ *       doubt, and a retry with the same request_id settling on one outcome;
+ *   <li>PostgreSQL itself crashes and comes back.
+ * </ul>
  */
-class TwoPhaseFaultTest {
+class LocalClusterTest {
   private static final int FAILPOINT_EXIT = 86;
   private static Path dataDir;
   private static LocalCluster cluster;
@@ -58,8 +79,9 @@ class TwoPhaseFaultTest {
   static void start() throws Exception {
     Path root = Path.of(System.getProperty("fortress.root", "../.."));
     dataDir = Files.createTempDirectory("fortress-faults");
-    cluster = LocalCluster.start(new LocalCluster.Options(root, dataDir, 3, "127.0.0.1", 0, 0, 0, 0, 0, "192m", false));
-    channel = NettyChannelBuilder.forTarget(cluster.address(LocalCluster.PROXY)).usePlaintext().build();
+    cluster = LocalCluster.start(new LocalCluster.Options(root, dataDir, 3, "127.0.0.1", 0, 0, 0, 0, 0, "192m", false,
+        true));
+    channel = cluster.anonymousChannel(LocalCluster.PROXY);
   }
 
   @AfterAll
@@ -75,12 +97,15 @@ class TwoPhaseFaultTest {
     }
   }
 
-  private static LedgerServiceGrpc.LedgerServiceBlockingStub ledger() {
-    return LedgerServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+  /** LedgerService as {@code tenant}, with a token scoped to it. */
+  private static LedgerServiceGrpc.LedgerServiceBlockingStub ledger(String tenant) {
+    return LedgerServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
+        .withInterceptors(Security.bearer(cluster.token("test", tenant, List.of(), Duration.ofMinutes(30))));
   }
 
   private static ClusterServiceGrpc.ClusterServiceBlockingStub admin() {
-    return ClusterServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+    return ClusterServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
+        .withInterceptors(Security.bearer(cluster.devToken()));
   }
 
   private static String accountOn(String nodeId, String tenant, String prefix) {
@@ -94,16 +119,16 @@ class TwoPhaseFaultTest {
   }
 
   private static void open(String tenant, String account, long deposit) {
-    ledger().createAccount(CreateAccountRequest.newBuilder().setRequestId(UUID.randomUUID().toString())
+    ledger(tenant).createAccount(CreateAccountRequest.newBuilder().setRequestId(UUID.randomUUID().toString())
         .setTenantId(tenant).setAccountId(account).build());
     if (deposit > 0) {
-      ledger().deposit(DepositRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(tenant)
+      ledger(tenant).deposit(DepositRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(tenant)
           .setAccountId(account).setAmount(deposit).build());
     }
   }
 
   private static Account account(String tenant, String account) {
-    return ledger().getAccount(GetAccountRequest.newBuilder().setTenantId(tenant).setAccountId(account).build())
+    return ledger(tenant).getAccount(GetAccountRequest.newBuilder().setTenantId(tenant).setAccountId(account).build())
         .getAccount();
   }
 
@@ -132,8 +157,7 @@ class TwoPhaseFaultTest {
 
   @Test
   void theLaunchedShadowServer_joinsTheCluster_andDecidesOverTcp() throws Exception {
-    io.grpc.ManagedChannel shadow = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
-        .forTarget(cluster.address(LocalCluster.SHADOW)).usePlaintext().build();
+    ManagedChannel shadow = cluster.channel(LocalCluster.SHADOW);
     try {
       assertThat(Reflection.services(shadow)).contains("fortress.shadow.v1.ShadowService", "grpc.health.v1.Health");
       fortress.shadow.v1.DecideResponse decided = fortress.shadow.v1.ShadowServiceGrpc.newBlockingStub(shadow)
@@ -148,8 +172,7 @@ class TwoPhaseFaultTest {
 
   @Test
   void theLaunchedDecoy_servesATemplate_capturesTheRequest_andExportsItToTheShadowServer() throws Exception {
-    ManagedChannel channel = NettyChannelBuilder
-        .forTarget(cluster.address(LocalCluster.DECOY)).usePlaintext().build();
+    ManagedChannel channel = cluster.channel(LocalCluster.DECOY);
     try {
       assertThat(Reflection.services(channel)).contains("fortress.decoy.v1.DecoyService", "grpc.health.v1.Health")
           .doesNotContain("fortress.ledger.v1.LedgerService", "fortress.shadow.v1.ShadowService");
@@ -194,7 +217,7 @@ class TwoPhaseFaultTest {
         .setTenantId(t).setFromAccountId(from).setToAccountId(to).setAmount(30).build();
 
     StatusRuntimeException failed = catchThrowableOfType(StatusRuntimeException.class,
-        () -> ledger().transfer(transfer));
+        () -> ledger(t).transfer(transfer));
 
     assertThat(cluster.awaitExit(node, 30_000)).as("%s halted at %s", node, failpoint).isEqualTo(FAILPOINT_EXIT);
     if (!committedBeforeTheCrash) {
@@ -210,8 +233,8 @@ class TwoPhaseFaultTest {
         && account(t, to).getBalance() == 100 - expectedFrom && account(t, from).getHeld() == 0);
     assertSettled();
 
-    TransferResponse retried = ledger().transfer(transfer);
-    TransferResponse again = ledger().transfer(transfer);
+    TransferResponse retried = ledger(t).transfer(transfer);
+    TransferResponse again = ledger(t).transfer(transfer);
     assertThat(again).as("a retry with the same request_id returns the same outcome").isEqualTo(retried);
     assertThat(retried.getFromAccount().getBalance()).isEqualTo(70);
     eventually("the transfer took effect exactly once", () -> account(t, from).getBalance() == 70
@@ -235,13 +258,132 @@ class TwoPhaseFaultTest {
   }
 
   @Test
+  void aClientWithoutACertificate_isRefused_andOneWithTheClusterCaCertificateIsServed() {
+    HealthCheckRequest health = HealthCheckRequest.getDefaultInstance();
+    for (String server : List.of(LocalCluster.PROXY, "ledger-1", LocalCluster.SHADOW, LocalCluster.DECOY)) {
+      ManagedChannel noCertificate = new Tls(null, null, cluster.clientTls().caFile(), false)
+          .channel(cluster.address(server)).build();
+      ManagedChannel plaintext = Tls.OFF.channel(cluster.address(server)).build();
+      try {
+        assertThat(refused(() -> HealthGrpc.newBlockingStub(noCertificate).withDeadlineAfter(10, TimeUnit.SECONDS)
+            .check(health)).getStatus().getCode()).as(server).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(refused(() -> HealthGrpc.newBlockingStub(plaintext).withDeadlineAfter(10, TimeUnit.SECONDS)
+            .check(health)).getStatus().getCode()).as(server).isEqualTo(Status.Code.UNAVAILABLE);
+      } finally {
+        noCertificate.shutdownNow();
+        plaintext.shutdownNow();
+      }
+      ManagedChannel withCertificate = cluster.anonymousChannel(server);
+      try {
+        assertThat(HealthGrpc.newBlockingStub(withCertificate).check(health).getStatus())
+            .isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+      } finally {
+        withCertificate.shutdownNow();
+      }
+    }
+  }
+
+  @Test
+  void theProxy_refusesMissingBadAndExpiredTokens_withTheReason() {
+    GetAccountRequest read = GetAccountRequest.newBuilder().setTenantId("acme").setAccountId("nobody").build();
+    ManagedChannel anonymous = cluster.anonymousChannel(LocalCluster.PROXY);
+    try {
+      StatusRuntimeException missing = refused(() -> LedgerServiceGrpc.newBlockingStub(anonymous).getAccount(read));
+      assertThat(missing.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+      assertThat(info(missing).getReason()).isEqualTo("TOKEN_MISSING");
+      assertThat(info(missing).getDomain()).isEqualTo("auth.fortress.dev");
+
+      String forged = Tokens.hs256(new byte[32], "mallory", "acme", List.of("admin"), Duration.ofMinutes(5));
+      StatusRuntimeException bad = refused(() -> asCaller(anonymous, forged).getAccount(read));
+      assertThat(bad.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+      assertThat(info(bad).getReason()).isEqualTo("TOKEN_INVALID");
+      assertThat(bad.getStatus().getDescription()).doesNotContain(forged);
+
+      String expired = cluster.token("late", "acme", List.of(), Duration.ofMinutes(-5));
+      StatusRuntimeException old = refused(() -> asCaller(anonymous, expired).getAccount(read));
+      assertThat(old.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+      assertThat(info(old).getReason()).isEqualTo("TOKEN_EXPIRED");
+
+      StatusRuntimeException garbage = refused(() -> asCaller(anonymous, "not-a-jwt").getAccount(read));
+      assertThat(info(garbage).getReason()).isEqualTo("TOKEN_INVALID");
+    } finally {
+      anonymous.shutdownNow();
+    }
+  }
+
+  @Test
+  void aTenantToken_reachesOnlyThatTenantsAccounts_andNeedsTheAdminRoleForClusterCalls() {
+    String t = "tenant-" + UUID.randomUUID().toString().substring(0, 8);
+    open(t, "wallet", 50);
+    ManagedChannel anonymous = cluster.anonymousChannel(LocalCluster.PROXY);
+    try {
+      LedgerServiceGrpc.LedgerServiceBlockingStub own = asCaller(anonymous,
+          cluster.token("own", t, List.of(), Duration.ofMinutes(5)));
+      LedgerServiceGrpc.LedgerServiceBlockingStub other = asCaller(anonymous,
+          cluster.token("other", "other-" + t, List.of(), Duration.ofMinutes(5)));
+      GetAccountRequest read = GetAccountRequest.newBuilder().setTenantId(t).setAccountId("wallet").build();
+
+      assertThat(own.getAccount(read).getAccount().getBalance()).isEqualTo(50);
+      StatusRuntimeException foreign = refused(() -> other.getAccount(read));
+      assertThat(foreign.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+      assertThat(info(foreign).getReason()).isEqualTo("TENANT_FORBIDDEN");
+      assertThat(info(foreign).getMetadataMap()).containsEntry("field", "tenant_id");
+
+      DepositRequest theft = DepositRequest.newBuilder().setRequestId(UUID.randomUUID().toString())
+          .setTenantId(t).setAccountId("wallet").setAmount(1).build();
+      SubmitBatchRequest batch = SubmitBatchRequest.newBuilder()
+          .addOperations(BatchOperation.newBuilder().setDeposit(theft.toBuilder().setTenantId("other-" + t)))
+          .addOperations(BatchOperation.newBuilder().setDeposit(theft)).build();
+      assertThat(info(refused(() -> other.submitBatch(batch))).getReason())
+          .as("a tenant nested in a batch is checked too").isEqualTo("TENANT_FORBIDDEN");
+      assertThat(own.getAccount(read).getAccount().getBalance()).as("nothing refused took effect").isEqualTo(50);
+
+      StatusRuntimeException notAdmin = refused(() -> ClusterServiceGrpc.newBlockingStub(anonymous)
+          .withInterceptors(Security.bearer(cluster.token("own", t, List.of(), Duration.ofMinutes(5))))
+          .getClusterTotals(GetClusterTotalsRequest.getDefaultInstance()));
+      assertThat(notAdmin.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+      assertThat(info(notAdmin).getReason()).isEqualTo("ADMIN_REQUIRED");
+      StatusRuntimeException noTenant = refused(() -> asCaller(anonymous,
+          cluster.token("ops", null, List.of("admin"), Duration.ofMinutes(5))).getAccount(read));
+      assertThat(info(noTenant).getReason()).isEqualTo("TENANT_REQUIRED");
+    } finally {
+      anonymous.shutdownNow();
+    }
+  }
+
+  @Test
+  void ledgerNodes_takeShardServiceCallsOnlyFromClusterMembers() {
+    ManagedChannel client = cluster.anonymousChannel("ledger-1");
+    ManagedChannel member = cluster.channel("ledger-1");
+    try {
+      StatusRuntimeException stranger = refused(() -> ShardServiceGrpc.newBlockingStub(client)
+          .getTotals(GetTotalsRequest.getDefaultInstance()));
+      assertThat(stranger.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+      assertThat(info(stranger).getReason()).isEqualTo("PEER_FORBIDDEN");
+      assertThat(refused(() -> LedgerServiceGrpc.newBlockingStub(client).getAccount(GetAccountRequest.newBuilder()
+          .setTenantId("acme").setAccountId("x").build())).getStatus().getCode())
+          .as("tenants reach nodes only through the proxy").isEqualTo(Status.Code.PERMISSION_DENIED);
+      assertThat(ShardServiceGrpc.newBlockingStub(member).getTotals(GetTotalsRequest.getDefaultInstance()))
+          .as("with the node token").isNotNull();
+    } finally {
+      client.shutdownNow();
+      member.shutdownNow();
+    }
+  }
+
+  private static LedgerServiceGrpc.LedgerServiceBlockingStub asCaller(ManagedChannel channel, String token) {
+    return LedgerServiceGrpc.newBlockingStub(channel).withInterceptors(Security.bearer(token))
+        .withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  @Test
   void aPostgresCrash_losesNoAcknowledgedCredit_andANodeStartedMeanwhileWaitsForIt() throws Exception {
     String t = "pg-" + UUID.randomUUID().toString().substring(0, 8);
     String from = accountOn("ledger-1", t, "from-");
     String to = accountOn("ledger-3", t, "to-");
     open(t, from, 100);
     open(t, to, 0);
-    ledger().transfer(TransferRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(t)
+    ledger(t).transfer(TransferRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(t)
         .setFromAccountId(from).setToAccountId(to).setAmount(30).build());
 
     cluster.kill("ledger-3");
@@ -256,7 +398,7 @@ class TwoPhaseFaultTest {
         && account(t, to).getBalance() == 30);
     DepositRequest deposit = DepositRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(t)
         .setAccountId(from).setAmount(5).build();
-    eventually("writes work again", () -> ledger().deposit(deposit).getAccount().getBalance() == 75);
+    eventually("writes work again", () -> ledger(t).deposit(deposit).getAccount().getBalance() == 75);
     assertThat(account(t, from).getBalance()).isEqualTo(75);
     assertSettled();
   }

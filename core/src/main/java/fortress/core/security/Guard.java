@@ -1,0 +1,246 @@
+package fortress.core.security;
+
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Message;
+import fortress.core.rpc.Rejection;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.ForwardingServerCallListener;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.StatusRuntimeException;
+import java.security.MessageDigest;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * Lets a call reach its service only if the caller may make it. Each method (or whole service)
+ * has a {@link Rule}; a method nobody listed needs the admin role. Refusals are
+ * UNAUTHENTICATED (no, bad or expired credentials) or PERMISSION_DENIED (the wrong caller), with
+ * an ErrorInfo reason from {@link AuthReason}, and the service never sees the call.
+ */
+public final class Guard implements ServerInterceptor {
+  /** The header carrying the bearer token: {@code authorization: Bearer <jwt>}. */
+  public static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization",
+      Metadata.ASCII_STRING_MARSHALLER);
+  /** The header a cluster member presents its node token in, when mTLS is off. */
+  public static final Metadata.Key<String> NODE_TOKEN = Metadata.Key.of("fortress-node-token",
+      Metadata.ASCII_STRING_MARSHALLER);
+
+  /** Who may call. */
+  public enum Rule {
+    /** Anyone: health checks and reflection. */
+    PUBLIC,
+    /** Any caller with a valid token. */
+    CALLER,
+    /** A valid token with a tenant; every tenant_id the request names must be that tenant. */
+    TENANT,
+    /** A valid token with the admin role. */
+    ADMIN,
+    /** A cluster member: a ledger node or the proxy. */
+    MEMBER,
+    /** A ledger node. */
+    NODE
+  }
+
+  /**
+   * How cluster members prove who they are: a certificate whose common name is a node id (or
+   * {@code proxyName}), verified by mTLS; or the shared node token. With neither configured,
+   * member checks are off (a local cluster without TLS or token).
+   */
+  public record Members(byte[] nodeToken, boolean certificates, Supplier<Set<String>> nodeNames, String proxyName) {
+    public static final Members OFF = new Members(null, false, Set::of, "proxy");
+
+    boolean checked() {
+      return nodeToken != null || certificates;
+    }
+  }
+
+  private final Map<String, Rule> rules;
+  private final Tokens tokens;
+  private final Members members;
+
+  private Guard(Map<String, Rule> rules, Tokens tokens, Members members) {
+    this.rules = Map.copyOf(rules);
+    this.tokens = tokens;
+    this.members = members;
+  }
+
+  public static Builder builder(Tokens tokens, Members members) {
+    return new Builder(tokens, members);
+  }
+
+  /** Rules by service or method name ({@code pkg.Service} or {@code pkg.Service/Method}); health and reflection are public. */
+  public static final class Builder {
+    private final Map<String, Rule> rules = new HashMap<>();
+    private final Tokens tokens;
+    private final Members members;
+
+    private Builder(Tokens tokens, Members members) {
+      this.tokens = tokens;
+      this.members = members;
+      rules.put("grpc.health.v1.Health", Rule.PUBLIC);
+      rules.put("grpc.reflection.v1.ServerReflection", Rule.PUBLIC);
+      rules.put("grpc.reflection.v1alpha.ServerReflection", Rule.PUBLIC);
+    }
+
+    public Builder allow(String serviceOrMethod, Rule rule) {
+      rules.put(serviceOrMethod, rule);
+      return this;
+    }
+
+    public Builder allow(List<String> methods, Rule rule) {
+      methods.forEach(m -> rules.put(m, rule));
+      return this;
+    }
+
+    public Guard build() {
+      return new Guard(rules, tokens, members);
+    }
+  }
+
+  Rule rule(String fullMethodName) {
+    Rule rule = rules.get(fullMethodName);
+    if (rule == null) {
+      rule = rules.get(fullMethodName.substring(0, Math.max(0, fullMethodName.lastIndexOf('/'))));
+    }
+    return rule == null ? Rule.ADMIN : rule;
+  }
+
+  @Override
+  public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+      ServerCallHandler<Q, R> next) {
+    String method = call.getMethodDescriptor().getFullMethodName();
+    Rule rule = rule(method);
+    Caller caller;
+    try {
+      caller = admit(rule, method, call, headers);
+    } catch (Rejection r) {
+      StatusRuntimeException e = r.toStatus();
+      call.close(e.getStatus(), e.getTrailers() == null ? new Metadata() : e.getTrailers());
+      return new ServerCall.Listener<>() {};
+    }
+    Context context = caller == null ? Context.current() : Context.current().withValue(Caller.KEY, caller);
+    ServerCall.Listener<Q> listener = Contexts.interceptCall(context, call, headers, next);
+    if (rule != Rule.TENANT || caller == null) {
+      return listener;
+    }
+    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
+      private boolean refused;
+
+      @Override
+      public void onMessage(Q message) {
+        if (refused) {
+          return;
+        }
+        Rejection wrongTenant = message instanceof Message m ? scope(m, caller.tenant()) : null;
+        if (wrongTenant != null) {
+          refused = true;
+          StatusRuntimeException e = wrongTenant.toStatus();
+          call.close(e.getStatus(), e.getTrailers() == null ? new Metadata() : e.getTrailers());
+          return;
+        }
+        super.onMessage(message);
+      }
+
+      @Override
+      public void onHalfClose() {
+        if (!refused) {
+          super.onHalfClose();
+        }
+      }
+    };
+  }
+
+  /** The caller if the rule lets them in (null when tokens are off); throws the refusal otherwise. */
+  private Caller admit(Rule rule, String method, ServerCall<?, ?> call, Metadata headers) {
+    switch (rule) {
+      case PUBLIC:
+        return null;
+      case MEMBER:
+      case NODE:
+        return member(rule, method, call, headers);
+      default:
+        break;
+    }
+    if (!tokens.enabled()) {
+      return null;
+    }
+    String header = headers.get(AUTHORIZATION);
+    if (header == null || header.isBlank()) {
+      throw new Rejection(AuthReason.TOKEN_MISSING, method + " needs a token: send 'authorization: Bearer <token>'");
+    }
+    if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      throw new Rejection(AuthReason.TOKEN_INVALID, "the authorization header must be 'Bearer <token>'");
+    }
+    Caller caller = tokens.verify(header.substring(7).trim());
+    if (rule == Rule.ADMIN && !caller.admin()) {
+      throw new Rejection(AuthReason.ADMIN_REQUIRED, method + " needs a token with the admin role");
+    }
+    if (rule == Rule.TENANT && caller.tenant() == null) {
+      throw new Rejection(AuthReason.TENANT_REQUIRED, method + " needs a token that names a tenant");
+    }
+    return caller;
+  }
+
+  private Caller member(Rule rule, String method, ServerCall<?, ?> call, Metadata headers) {
+    if (!members.checked()) {
+      return null;
+    }
+    Optional<String> name = members.certificates() ? Tls.peerName(call) : Optional.empty();
+    if (name.isPresent()) {
+      Set<String> allowed = members.nodeNames().get();
+      if (allowed.contains(name.get()) || (rule == Rule.MEMBER && name.get().equals(members.proxyName()))) {
+        return Caller.member(name.get());
+      }
+    }
+    String token = headers.get(NODE_TOKEN);
+    if (token != null && members.nodeToken() != null && matches(token, members.nodeToken())) {
+      return Caller.member("node-token");
+    }
+    throw new Rejection(AuthReason.PEER_FORBIDDEN, method + " is for "
+        + (rule == Rule.NODE ? "ledger nodes" : "ledger nodes and the proxy")
+        + " only: present a cluster certificate or the node token");
+  }
+
+  private static boolean matches(String presented, byte[] expected) {
+    try {
+      return MessageDigest.isEqual(Base64.getDecoder().decode(presented.trim()), expected);
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /** The refusal if the request names a tenant other than the caller's, wherever it nests. */
+  private Rejection scope(Message m, String tenant) {
+    for (Map.Entry<FieldDescriptor, Object> e : m.getAllFields().entrySet()) {
+      FieldDescriptor f = e.getKey();
+      if (f.getJavaType() == FieldDescriptor.JavaType.STRING && !f.isRepeated()) {
+        String value = (String) e.getValue();
+        if (value.isEmpty() || value.equals(tenant)) {
+          continue;
+        }
+        if (f.getName().equals("tenant_id")) {
+          return new Rejection(AuthReason.TENANT_FORBIDDEN, "tenant_id: the token is for another tenant",
+              Map.of("field", "tenant_id"));
+        }
+      } else if (f.getJavaType() == FieldDescriptor.JavaType.MESSAGE) {
+        List<?> values = f.isRepeated() ? (List<?>) e.getValue() : List.of(e.getValue());
+        for (Object v : values) {
+          Rejection nested = scope((Message) v, tenant);
+          if (nested != null) {
+            return nested;
+          }
+        }
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,182 @@
+package fortress.core.security;
+
+import static fortress.core.rpc.TestCalls.info;
+import static fortress.core.rpc.TestCalls.refused;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import fortress.ledger.v1.Account;
+import fortress.ledger.v1.BatchOperation;
+import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.GetAccountRequest;
+import fortress.ledger.v1.GetAccountResponse;
+import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.ledger.v1.SubmitBatchRequest;
+import fortress.ledger.v1.SubmitBatchResponse;
+import fortress.ledger.v1.VerifyJournalRequest;
+import fortress.ledger.v1.VerifyJournalResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The guard in front of a real (in-process) gRPC service, called through real stubs. */
+class GuardTest {
+  private static final byte[] KEY = "0123456789abcdef0123456789abcdef".getBytes();
+  private static final byte[] NODE_TOKEN = "node-token-node-token-node-token".getBytes();
+  private final AtomicInteger served = new AtomicInteger();
+  private Server server;
+  private ManagedChannel channel;
+
+  /** Answers every call it is let through, and counts them. */
+  private final class Ledger extends LedgerServiceGrpc.LedgerServiceImplBase {
+    @Override
+    public void getAccount(GetAccountRequest r, StreamObserver<GetAccountResponse> out) {
+      served.incrementAndGet();
+      out.onNext(GetAccountResponse.newBuilder().setAccount(Account.newBuilder().setTenantId(r.getTenantId())
+          .setAccountId(r.getAccountId())).build());
+      out.onCompleted();
+    }
+
+    @Override
+    public void submitBatch(SubmitBatchRequest r, StreamObserver<SubmitBatchResponse> out) {
+      served.incrementAndGet();
+      out.onNext(SubmitBatchResponse.getDefaultInstance());
+      out.onCompleted();
+    }
+
+    @Override
+    public void verifyJournal(VerifyJournalRequest r, StreamObserver<VerifyJournalResponse> out) {
+      served.incrementAndGet();
+      out.onNext(VerifyJournalResponse.newBuilder().setOk(true).build());
+      out.onCompleted();
+    }
+  }
+
+  private LedgerServiceGrpc.LedgerServiceBlockingStub start(Guard guard) throws Exception {
+    String name = InProcessServerBuilder.generateName();
+    server = InProcessServerBuilder.forName(name).directExecutor().addService(new Ledger()).intercept(guard)
+        .build().start();
+    channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+    return LedgerServiceGrpc.newBlockingStub(channel);
+  }
+
+  @AfterEach
+  void stop() {
+    channel.shutdownNow();
+    server.shutdownNow();
+  }
+
+  private static Tokens tokens() {
+    return Tokens.of(new com.nimbusds.jose.jwk.JWKSet(new com.nimbusds.jose.jwk.OctetSequenceKey.Builder(KEY)
+        .algorithm(com.nimbusds.jose.JWSAlgorithm.HS256).build()), null, null);
+  }
+
+  private static String token(String tenant, String... roles) {
+    return Tokens.hs256(KEY, "t", tenant, List.of(roles), Duration.ofMinutes(5));
+  }
+
+  private static Guard tenantGuard() {
+    return Guard.builder(tokens(), Guard.Members.OFF)
+        .allow(LedgerServiceGrpc.SERVICE_NAME, Guard.Rule.TENANT)
+        .build();
+  }
+
+  private static GetAccountRequest read(String tenant) {
+    return GetAccountRequest.newBuilder().setTenantId(tenant).setAccountId("main").build();
+  }
+
+  private static String reason(StatusRuntimeException e) {
+    return info(e).getReason();
+  }
+
+  @Test
+  void aTenantToken_reachesItsOwnTenant_only() throws Exception {
+    var stub = start(tenantGuard());
+    var acme = stub.withInterceptors(Security.bearer(token("acme")));
+
+    assertThat(acme.getAccount(read("acme")).getAccount().getTenantId()).isEqualTo("acme");
+    StatusRuntimeException other = refused(() -> acme.getAccount(read("globex")));
+    assertThat(other.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(reason(other)).isEqualTo("TENANT_FORBIDDEN");
+    assertThat(info(other).getMetadataMap()).containsEntry("field", "tenant_id");
+
+    SubmitBatchRequest nested = SubmitBatchRequest.newBuilder()
+        .addOperations(BatchOperation.newBuilder().setDeposit(DepositRequest.newBuilder().setTenantId("acme")))
+        .addOperations(BatchOperation.newBuilder().setDeposit(DepositRequest.newBuilder().setTenantId("globex")))
+        .build();
+    assertThat(reason(refused(() -> acme.submitBatch(nested)))).isEqualTo("TENANT_FORBIDDEN");
+    assertThat(reason(refused(() -> stub.withInterceptors(Security.bearer(token(null, "admin")))
+        .getAccount(read("acme"))))).isEqualTo("TENANT_REQUIRED");
+    assertThat(served).as("only the one allowed call reached the service").hasValue(1);
+  }
+
+  @Test
+  void missingAndMalformedCredentials_areUnauthenticated() throws Exception {
+    var stub = start(tenantGuard());
+    Metadata basic = new Metadata();
+    basic.put(Guard.AUTHORIZATION, "Basic dXNlcjpwYXNz");
+
+    StatusRuntimeException missing = refused(() -> stub.getAccount(read("acme")));
+    assertThat(missing.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+    assertThat(reason(missing)).isEqualTo("TOKEN_MISSING");
+    assertThat(info(missing).getDomain()).isEqualTo(AuthReason.DOMAIN);
+    assertThat(reason(refused(() -> stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(basic))
+        .getAccount(read("acme"))))).isEqualTo("TOKEN_INVALID");
+    assertThat(reason(refused(() -> stub.withInterceptors(Security.bearer("x.y.z")).getAccount(read("acme")))))
+        .isEqualTo("TOKEN_INVALID");
+    assertThat(served).hasValue(0);
+  }
+
+  @Test
+  void anUnlistedMethod_needsTheAdminRole_andAListedOneItsOwnRule() throws Exception {
+    var stub = start(Guard.builder(tokens(), Guard.Members.OFF)
+        .allow(LedgerServiceGrpc.getGetAccountMethod().getFullMethodName(), Guard.Rule.CALLER).build());
+
+    assertThat(stub.withInterceptors(Security.bearer(token("acme"))).getAccount(read("globex"))).isNotNull();
+    assertThat(reason(refused(() -> stub.withInterceptors(Security.bearer(token("acme")))
+        .verifyJournal(VerifyJournalRequest.getDefaultInstance())))).isEqualTo("ADMIN_REQUIRED");
+    assertThat(stub.withInterceptors(Security.bearer(token(null, "admin")))
+        .verifyJournal(VerifyJournalRequest.getDefaultInstance()).getOk()).isTrue();
+  }
+
+  @Test
+  void memberCalls_needTheNodeToken_whenOneIsConfigured() throws Exception {
+    var stub = start(Guard.builder(Tokens.OFF, new Guard.Members(NODE_TOKEN, false, Set::of, "proxy"))
+        .allow(LedgerServiceGrpc.SERVICE_NAME, Guard.Rule.MEMBER).build());
+    Metadata right = new Metadata();
+    right.put(Guard.NODE_TOKEN, Base64.getEncoder().encodeToString(NODE_TOKEN));
+    Metadata wrong = new Metadata();
+    wrong.put(Guard.NODE_TOKEN, Base64.getEncoder().encodeToString(KEY));
+
+    assertThat(stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(right)).getAccount(read("a")))
+        .isNotNull();
+    StatusRuntimeException stranger = refused(() -> stub.withInterceptors(
+        MetadataUtils.newAttachHeadersInterceptor(wrong)).getAccount(read("a")));
+    assertThat(stranger.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(reason(stranger)).isEqualTo("PEER_FORBIDDEN");
+    assertThat(reason(refused(() -> stub.withInterceptors(Security.bearer(token("acme", "admin")))
+        .getAccount(read("a"))))).as("a tenant's token is no node credential").isEqualTo("PEER_FORBIDDEN");
+    assertThat(served).hasValue(1);
+  }
+
+  @Test
+  void withNoKeysAndNoNodeToken_everyCallIsLetThrough() throws Exception {
+    var stub = start(Guard.builder(Tokens.OFF, Guard.Members.OFF)
+        .allow(LedgerServiceGrpc.SERVICE_NAME, Guard.Rule.TENANT).build());
+
+    assertThat(stub.getAccount(read("anyone")).getAccount().getTenantId()).isEqualTo("anyone");
+    assertThat(stub.verifyJournal(VerifyJournalRequest.getDefaultInstance()).getOk()).isTrue();
+  }
+}

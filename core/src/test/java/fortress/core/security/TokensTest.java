@@ -1,0 +1,132 @@
+package fortress.core.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.ECDSASigner;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.PlainJWT;
+import com.nimbusds.jwt.SignedJWT;
+import fortress.core.Settings;
+import fortress.core.rpc.Rejection;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TokensTest {
+  private static final byte[] KEY = "0123456789abcdef0123456789abcdef".getBytes();
+
+  private static Tokens hs256(String... extra) {
+    String[] args = new String[extra.length + 1];
+    args[0] = "--auth-hs256-key=" + Base64.getEncoder().encodeToString(KEY);
+    System.arraycopy(extra, 0, args, 1, extra.length);
+    return Settings.parse(args, Map.of(), Tokens::read);
+  }
+
+  private static AuthReason refusal(Tokens tokens, String token) {
+    Rejection r = catchThrowableOfType(Rejection.class, () -> tokens.verify(token));
+    assertThat(r).as("refused").isNotNull();
+    assertThat(r.getMessage()).doesNotContain(token);
+    return (AuthReason) r.reason();
+  }
+
+  private static JWTClaimsSet.Builder claims() {
+    return new JWTClaimsSet.Builder().subject("svc").claim("tenant", "acme")
+        .expirationTime(Date.from(Instant.now().plusSeconds(300)));
+  }
+
+  @Test
+  void anHs256Token_givesItsSubjectTenantAndRoles() {
+    Caller caller = hs256().verify(Tokens.hs256(KEY, "ops", "acme", List.of("admin"), Duration.ofMinutes(5)));
+
+    assertThat(caller.subject()).isEqualTo("ops");
+    assertThat(caller.tenant()).isEqualTo("acme");
+    assertThat(caller.admin()).isTrue();
+  }
+
+  @Test
+  void noKey_meansTokensAreOff() {
+    assertThat(Settings.parse(new String[0], Map.of(), Tokens::read).enabled()).isFalse();
+  }
+
+  @Test
+  void aWrongKeyAnExpiryAGarbageTokenAndAnUnsignedOne_areEachRefusedWithTheirReason() throws Exception {
+    Tokens tokens = hs256();
+    byte[] other = "fedcba9876543210fedcba9876543210".getBytes();
+
+    assertThat(refusal(tokens, Tokens.hs256(other, "x", "acme", List.of(), Duration.ofMinutes(5))))
+        .isEqualTo(AuthReason.TOKEN_INVALID);
+    assertThat(refusal(tokens, Tokens.hs256(KEY, "x", "acme", List.of(), Duration.ofMinutes(-5))))
+        .isEqualTo(AuthReason.TOKEN_EXPIRED);
+    assertThat(refusal(tokens, "abc.def.ghi")).isEqualTo(AuthReason.TOKEN_INVALID);
+    assertThat(refusal(tokens, new PlainJWT(claims().build()).serialize())).isEqualTo(AuthReason.TOKEN_INVALID);
+  }
+
+  @Test
+  void theExpiryAndSubjectAreRequired_andIssuerAndAudienceCheckedWhenConfigured() throws Exception {
+    Tokens tokens = hs256("--auth-issuer=https://id.example", "--auth-audience=fortress");
+    JWTClaimsSet.Builder good = claims().issuer("https://id.example").audience("fortress");
+
+    assertThat(tokens.verify(sign(good.build())).tenant()).isEqualTo("acme");
+    assertThat(refusal(tokens, sign(claims().issuer("https://evil.example").audience("fortress").build())))
+        .isEqualTo(AuthReason.TOKEN_INVALID);
+    assertThat(refusal(tokens, sign(claims().issuer("https://id.example").audience("other").build())))
+        .isEqualTo(AuthReason.TOKEN_INVALID);
+    assertThat(refusal(hs256(), sign(new JWTClaimsSet.Builder().subject("svc").build())))
+        .as("no exp").isEqualTo(AuthReason.TOKEN_INVALID);
+    assertThat(refusal(hs256(), sign(claims().claim("roles", "admin").build())))
+        .as("roles must be a list").isEqualTo(AuthReason.TOKEN_INVALID);
+  }
+
+  @Test
+  void rs256AndEs256Tokens_verifyAgainstAJwkSetFile(@TempDir Path dir) throws Exception {
+    RSAKey rsa = new RSAKeyGenerator(2048).keyID("rsa-1").generate();
+    ECKey ec = new ECKeyGenerator(Curve.P_256).keyID("ec-1").generate();
+    Path jwks = dir.resolve("jwks.json");
+    Files.writeString(jwks, new JWKSet(List.of(rsa.toPublicJWK(), ec.toPublicJWK())).toString());
+    Tokens tokens = Settings.parse(new String[] {"--auth-jwks-file=" + jwks}, Map.of(), Tokens::read);
+
+    SignedJWT byRsa = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1").build(), claims().build());
+    byRsa.sign(new RSASSASigner(rsa));
+    SignedJWT byEc = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256).keyID("ec-1").build(), claims().build());
+    byEc.sign(new ECDSASigner(ec));
+    ECKey stranger = new ECKeyGenerator(Curve.P_256).keyID("ec-1").generate();
+    SignedJWT forged = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256).keyID("ec-1").build(), claims().build());
+    forged.sign(new ECDSASigner(stranger));
+
+    assertThat(tokens.verify(byRsa.serialize()).tenant()).isEqualTo("acme");
+    assertThat(tokens.verify(byEc.serialize()).tenant()).isEqualTo("acme");
+    assertThat(refusal(tokens, forged.serialize())).isEqualTo(AuthReason.TOKEN_INVALID);
+    assertThat(refusal(tokens, Tokens.hs256(KEY, "x", "acme", List.of(), Duration.ofMinutes(5))))
+        .as("no HS256 secret configured").isEqualTo(AuthReason.TOKEN_INVALID);
+  }
+
+  @Test
+  void anUnreadableJwkSet_isAStartUpProblem() {
+    assertThat(catchThrowableOfType(IllegalArgumentException.class, () -> Settings.parse(
+        new String[] {"--auth-jwks-file=/nonexistent/jwks.json"}, Map.of(), Tokens::read)))
+        .hasMessageContaining("--auth-jwks-file");
+  }
+
+  private static String sign(JWTClaimsSet claims) throws Exception {
+    SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims);
+    jwt.sign(new com.nimbusds.jose.crypto.MACSigner(KEY));
+    return jwt.serialize();
+  }
+}
