@@ -4,6 +4,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 
 import fortress.core.Settings;
 import fortress.core.security.Security;
+import fortress.core.telemetry.Telemetry;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -34,10 +35,12 @@ public record DecoyConfig(
     int pageSizeMax,
     long shutdownGraceMs,
     Security security,
-    String shadowToken) {
+    String shadowToken,
+    Telemetry.Config telemetry) {
 
   public static final int GRPC_PORT_DEFAULT = 50081;
   public static final int HTTP_PORT_DEFAULT = 8088;
+  public static final int METRICS_PORT_DEFAULT = 9467;
   public static final int POOL_SIZE_MAX_DEFAULT = 8;
   public static final int SERVER_THREADS_DEFAULT = 8;
   public static final long GENERATE_COUNT_MAX_DEFAULT = 10_000_000;
@@ -99,12 +102,13 @@ public record DecoyConfig(
     long graceMs = s.number("shutdown-grace-ms", SHUTDOWN_GRACE_MS_DEFAULT, 0, 600_000,
         "how long shutdown waits for in-flight calls");
     Security security = Security.read(s, true, false);
+    Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-decoy", METRICS_PORT_DEFAULT);
     String shadowToken = s.secretText("shadow-token", "bearer token sent to the shadow server with exported "
         + "interactions, when it verifies tokens");
     try {
       return new DecoyConfig(host, grpcPort, httpHost, httpPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, shadow,
           pool, threads, countMax, bytesMax, headersMax, rate, burst, queueMax, pageDefault, pageMax, graceMs,
-          security, shadowToken);
+          security, shadowToken, telemetry);
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
       return null;
@@ -116,7 +120,7 @@ public record DecoyConfig(
     return new DecoyConfig(host, grpcPort, httpHost, httpPort, url, user, password, dataDir, shadowTarget,
         poolSizeMax, serverThreads, generateCountMax, httpRequestBytesMax, httpHeadersMax, httpRatePerClientPerSecond,
         httpBurstPerClient, interactionQueueDepthMax, pageSizeDefault, pageSizeMax, shutdownGraceMs, security,
-        shadowToken);
+        shadowToken, telemetry);
   }
 
   @Override

@@ -6,6 +6,8 @@ import fortress.core.rpc.Servers;
 import fortress.core.rpc.StrictRequests;
 import fortress.core.security.Guard;
 import fortress.core.security.Security;
+import fortress.core.telemetry.Telemetry;
+import io.opentelemetry.api.metrics.Meter;
 import fortress.core.store.Database;
 import fortress.core.store.LocalPostgres;
 import fortress.decoy.api.DecoyService;
@@ -50,9 +52,12 @@ public final class DecoyServer implements AutoCloseable {
   private final Server server;
   private boolean closed;
 
+  private final Telemetry telemetry;
+
   private DecoyServer(DecoyConfig config, LocalPostgres postgres, Database database, Capture capture,
       DecoyHttpServer http, ManagedChannel shadowChannel, ExecutorService handlers, HealthStatusManager health,
-      Server server) {
+      Server server, Telemetry telemetry) {
+    this.telemetry = telemetry;
     this.config = config;
     this.postgres = postgres;
     this.database = database;
@@ -66,33 +71,44 @@ public final class DecoyServer implements AutoCloseable {
 
   /** Starts the server on Netty at the configured host and port. */
   public static DecoyServer start(DecoyConfig config) throws IOException, InterruptedException {
-    return start(config, config.security().tls().applyTo(
-        NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))));
+    Telemetry telemetry = Telemetry.start(config.telemetry());
+    try {
+      return start(config, config.security().tls().applyTo(
+          NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))), telemetry);
+    } catch (IOException | InterruptedException | RuntimeException e) {
+      telemetry.close();
+      throw e;
+    }
   }
 
   /** Starts the server with the given gRPC transport; tests pass an in-process builder. */
   public static DecoyServer start(DecoyConfig config, ServerBuilder<?> builder)
       throws IOException, InterruptedException {
+    return start(config, builder, Telemetry.NOOP);
+  }
+
+  private static DecoyServer start(DecoyConfig config, ServerBuilder<?> builder, Telemetry telemetry)
+      throws IOException, InterruptedException {
     if (!config.embedded()) {
-      return startOn(config, builder, null);
+      return startOn(config, builder, null, telemetry);
     }
     // The embedded PostgreSQL is a process of its own: if anything after it fails, stop it.
     LocalPostgres postgres = LocalPostgres.start(config.dataDir(), "decoy");
     try {
-      return startOn(config.withJdbc(postgres.jdbcUrl("decoy"), "postgres", ""), builder, postgres);
+      return startOn(config.withJdbc(postgres.jdbcUrl("decoy"), "postgres", ""), builder, postgres, telemetry);
     } catch (IOException | InterruptedException | RuntimeException e) {
       postgres.stopLogged();
       throw e;
     }
   }
 
-  private static DecoyServer startOn(DecoyConfig config, ServerBuilder<?> builder, LocalPostgres postgres)
-      throws IOException, InterruptedException {
+  private static DecoyServer startOn(DecoyConfig config, ServerBuilder<?> builder, LocalPostgres postgres,
+      Telemetry telemetry) throws IOException, InterruptedException {
     Database database = Database.open("decoy", config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword(),
         config.poolSizeMax(), () -> new Rejection(Reason.STORAGE_UNAVAILABLE,
             "the decoy database is unavailable; retry with the same request_id"));
     ManagedChannel shadowChannel = config.shadowTarget().isEmpty() ? null
-        : shadowChannel(config);
+        : shadowChannel(config, telemetry);
     ShadowServiceGrpc.ShadowServiceBlockingStub shadow = shadowChannel == null ? null
         : ShadowServiceGrpc.newBlockingStub(shadowChannel);
     Endpoints endpoints = new Endpoints();
@@ -100,6 +116,12 @@ public final class DecoyServer implements AutoCloseable {
         new DecoyService.Limits(config.generateCountMax(), config.pageSizeDefault(), config.pageSizeMax()));
     service.load();
     Capture capture = new Capture(database, config.interactionQueueDepthMax());
+    Meter meter = telemetry.meter();
+    meter.counterBuilder("fortress.decoy.interactions.captured").setUnit("{request}")
+        .setDescription("decoy HTTP requests captured and written").buildWithCallback(m -> m.record(capture.written()));
+    meter.counterBuilder("fortress.decoy.interactions.dropped").setUnit("{request}")
+        .setDescription("decoy HTTP requests dropped because the capture queue was full")
+        .buildWithCallback(m -> m.record(capture.dropped()));
     DecoyHttpServer http = DecoyHttpServer.start(config.httpHost(), config.httpPort(), endpoints, capture,
         new DecoyHttpServer.Limits(config.httpRequestBytesMax(), config.httpHeadersMax(),
             config.httpRatePerClientPerSecond(), config.httpBurstPerClient()));
@@ -109,6 +131,7 @@ public final class DecoyServer implements AutoCloseable {
     Server server = builder
         .executor(handlers)
         .intercept(guard(config.security()))
+        .intercept(telemetry.serverInterceptor())
         .addService(StrictRequests.of(service.bindService()))
         .addService(StrictRequests.of(health.getHealthService().bindService()))
         .addService(ProtoReflectionServiceV1.newInstance())
@@ -118,12 +141,14 @@ public final class DecoyServer implements AutoCloseable {
     health.setStatus(DecoyServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     log.info("decoy server serving gRPC on port {} and decoy HTTP on port {} ({})", server.getPort(), http.port(),
         config);
-    return new DecoyServer(config, postgres, database, capture, http, shadowChannel, handlers, health, server);
+    return new DecoyServer(config, postgres, database, capture, http, shadowChannel, handlers, health, server,
+        telemetry);
   }
 
   /** The channel exports go through: TLS if a CA is configured, with the shadow token if one is. */
-  private static ManagedChannel shadowChannel(DecoyConfig config) {
-    NettyChannelBuilder channel = config.security().tls().channel(config.shadowTarget());
+  private static ManagedChannel shadowChannel(DecoyConfig config, Telemetry telemetry) {
+    NettyChannelBuilder channel = config.security().tls().channel(config.shadowTarget())
+        .intercept(telemetry.clientInterceptor());
     if (config.shadowToken() != null) {
       channel.intercept(Security.bearer(config.shadowToken()));
     }
@@ -190,6 +215,7 @@ public final class DecoyServer implements AutoCloseable {
     if (postgres != null) {
       postgres.stopLogged();
     }
+    telemetry.close();
     log.info("decoy server stopped");
   }
 }

@@ -4,6 +4,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 
 import fortress.core.Settings;
 import fortress.core.security.Security;
+import fortress.core.telemetry.Telemetry;
 import java.nio.file.Path;
 import fortress.ledger.twopc.Failpoints;
 import java.util.Map;
@@ -43,10 +44,12 @@ public record LedgerConfig(
     long inDoubtTimeoutMs,
     long recoveryIntervalMs,
     Set<String> failpoints,
-    Security security) {
+    Security security,
+    Telemetry.Config telemetry) {
 
   public static final String NODE_ID_DEFAULT = "ledger-1";
   public static final int GRPC_PORT_DEFAULT = 50061;
+  public static final int METRICS_PORT_DEFAULT = 9465;
   public static final int READ_POOL_SIZE_MAX_DEFAULT = 8;
   public static final int SERVER_THREADS_DEFAULT = 8;
   public static final int WRITER_BATCH_SIZE_MAX_DEFAULT = 500;
@@ -143,6 +146,7 @@ public record LedgerConfig(
       failpoints.clear();
     }
     Security security = Security.read(s, false, true);
+    Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-ledger", METRICS_PORT_DEFAULT);
     if (!cardKeyId.matches("[A-Za-z0-9._-]{1,64}")) {
       s.problem("--card-key-id must be 1-64 of [A-Za-z0-9._-]");
     }
@@ -150,7 +154,7 @@ public record LedgerConfig(
       return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPool,
           serverThreads, batchSize, queueDepth, batchOps, pageDefault, pageMax, holdMax, sweepMs, sweepMax,
           graceMs, journalKey, cardKeyId, cardKey, ring == null ? null : Path.of(ring), prepareMs, inDoubtMs,
-          recoveryMs, failpoints, security);
+          recoveryMs, failpoints, security, telemetry);
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
       return null;
@@ -162,7 +166,7 @@ public record LedgerConfig(
     return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPoolSizeMax,
         serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
         holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journal, cardKeyId, card,
-        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, failpoints, security);
+        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, failpoints, security, telemetry);
   }
 
   /** A copy pointing at a database; used by the embedded start-up path. */
@@ -170,7 +174,7 @@ public record LedgerConfig(
     return new LedgerConfig(nodeId, host, grpcPort, url, user, password, dataDir, readPoolSizeMax,
         serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
         holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journalKey, cardKeyId, cardKey,
-        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, failpoints, security);
+        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, failpoints, security, telemetry);
   }
 
   @Override

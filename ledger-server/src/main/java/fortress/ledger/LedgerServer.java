@@ -4,6 +4,7 @@ import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import fortress.core.rpc.StrictRequests;
 import fortress.core.security.Guard;
 import fortress.core.security.Security;
+import fortress.core.telemetry.Telemetry;
 import fortress.ledger.api.LedgerService;
 import fortress.ledger.card.CardVault;
 import fortress.ledger.journal.JournalVerifier;
@@ -61,11 +62,13 @@ public final class LedgerServer implements AutoCloseable {
   private final ExecutorService handlers;
   private final HealthStatusManager health;
   private final Server server;
+  private final Telemetry telemetry;
   private boolean closed;
 
   private LedgerServer(LedgerConfig config, LocalPostgres postgres, Database database, Writer writer,
       Coordinator coordinator, Peers peers, ScheduledExecutorService recovery, ExecutorService handlers,
-      HealthStatusManager health, Server server) {
+      HealthStatusManager health, Server server, Telemetry telemetry) {
+    this.telemetry = telemetry;
     this.config = config;
     this.postgres = postgres;
     this.database = database;
@@ -80,14 +83,25 @@ public final class LedgerServer implements AutoCloseable {
 
   /** Starts the node on Netty at the configured host and port. */
   public static LedgerServer start(LedgerConfig config) throws IOException {
-    return start(config, config.security().tls().applyTo(
-        NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))),
-        Peers.netty(config.security()));
+    Telemetry telemetry = Telemetry.start(config.telemetry());
+    try {
+      return start(config, config.security().tls().applyTo(
+          NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))),
+          Peers.netty(config.security(), telemetry), telemetry);
+    } catch (IOException | RuntimeException e) {
+      telemetry.close();
+      throw e;
+    }
   }
 
   /** Starts the node on the given transport, reaching other nodes through {@code connect}. */
   public static LedgerServer start(LedgerConfig config, ServerBuilder<?> builder,
       Function<RingNode, ManagedChannel> connect) throws IOException {
+    return start(config, builder, connect, Telemetry.NOOP);
+  }
+
+  private static LedgerServer start(LedgerConfig config, ServerBuilder<?> builder,
+      Function<RingNode, ManagedChannel> connect, Telemetry telemetry) throws IOException {
     RingFile ring = config.ringFile() == null ? null : RingFile.open(config.ringFile());
     LocalPostgres postgres = null;
     if (config.embedded()) {
@@ -103,7 +117,7 @@ public final class LedgerServer implements AutoCloseable {
         config.readPoolSizeMax());
     Writer writer = new Writer(database.writer(), config.journalKey(), new CardVault(config.cardKeyId(),
         config.cardKey()), Clock.systemUTC(), config.writerBatchSizeMax(), config.writerQueueDepthMax(),
-        config.holdSweepIntervalMs(), config.holdSweepBatchMax());
+        config.holdSweepIntervalMs(), config.holdSweepBatchMax(), telemetry.meter());
     writer.start();
     ExecutorService handlers = Executors.newFixedThreadPool(config.serverThreads(),
         new ThreadFactoryBuilder().setNameFormat("ledger-rpc-%d").setDaemon(true).build());
@@ -117,7 +131,7 @@ public final class LedgerServer implements AutoCloseable {
     TwoPhaseReader transactions = new TwoPhaseReader(database.reader());
     Failpoints failpoints = new Failpoints(config.failpoints());
     Coordinator coordinator = new Coordinator(config.nodeId(), writer, peers, transactions, reader, failpoints,
-        Clock.systemUTC(), config.prepareTimeoutMs(), config.inDoubtTimeoutMs());
+        Clock.systemUTC(), config.prepareTimeoutMs(), config.inDoubtTimeoutMs(), telemetry);
     LedgerService service = new LedgerService(writer, coordinator, ownership, reader, transactions,
         new JournalVerifier(database.reader(), config.journalKey()), handlers, config.holdTimeoutSecondsMax(),
         config.batchOperationsMax(), config.pageSizeDefault(), config.pageSizeMax());
@@ -127,6 +141,7 @@ public final class LedgerServer implements AutoCloseable {
     Server server = builder
         .executor(handlers)
         .intercept(guard(config.security(), ring))
+        .intercept(telemetry.serverInterceptor())
         .addService(StrictRequests.of(service.bindService()))
         .addService(StrictRequests.of(shard.bindService()))
         .addService(StrictRequests.of(health.getHealthService().bindService()))
@@ -143,7 +158,7 @@ public final class LedgerServer implements AutoCloseable {
         config.recoveryIntervalMs(), TimeUnit.MILLISECONDS);
     log.info("ledger node {} serving on port {} ({})", config.nodeId(), server.getPort(), config);
     return new LedgerServer(config, postgres, database, writer, coordinator, peers, recovery, handlers, health,
-        server);
+        server, telemetry);
   }
 
   /**
@@ -201,6 +216,7 @@ public final class LedgerServer implements AutoCloseable {
     if (postgres != null) {
       postgres.stopLogged();
     }
+    telemetry.close();
     log.info("ledger node {} stopped", config.nodeId());
   }
 }

@@ -4,6 +4,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 
 import fortress.core.Settings;
 import fortress.core.security.Security;
+import fortress.core.telemetry.Telemetry;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -32,9 +33,11 @@ public record ShadowConfig(
     int pageSizeDefault,
     int pageSizeMax,
     long shutdownGraceMs,
-    Security security) {
+    Security security,
+    Telemetry.Config telemetry) {
 
   public static final int GRPC_PORT_DEFAULT = 50071;
+  public static final int METRICS_PORT_DEFAULT = 9466;
   public static final int POOL_SIZE_MAX_DEFAULT = 8;
   public static final int SERVER_THREADS_DEFAULT = 8;
   public static final int EVALUATION_THREADS_DEFAULT = 1;
@@ -98,10 +101,11 @@ public record ShadowConfig(
     long graceMs = s.number("shutdown-grace-ms", SHUTDOWN_GRACE_MS_DEFAULT, 0, 600_000,
         "how long shutdown waits for in-flight calls");
     Security security = Security.read(s, true, false);
+    Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-shadow", METRICS_PORT_DEFAULT);
     try {
       return new ShadowConfig(host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, pool, threads, evalThreads,
           costMax, cacheMax, perCall, datasetMax, evalMax, checkMs, queueMax, pageDefault, pageMax, graceMs,
-          security);
+          security, telemetry);
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
       return null;
@@ -112,7 +116,8 @@ public record ShadowConfig(
   public ShadowConfig withJdbc(String url, String user, String password) {
     return new ShadowConfig(host, grpcPort, url, user, password, dataDir, poolSizeMax, serverThreads,
         evaluationThreads, ruleCostMax, ruleCacheSizeMax, samplesPerCallMax, datasetSamplesMax, evaluationSamplesMax,
-        rolloutCheckIntervalMs, disagreementQueueDepthMax, pageSizeDefault, pageSizeMax, shutdownGraceMs, security);
+        rolloutCheckIntervalMs, disagreementQueueDepthMax, pageSizeDefault, pageSizeMax, shutdownGraceMs, security,
+        telemetry);
   }
 
   @Override

@@ -6,6 +6,7 @@ import fortress.core.rpc.Servers;
 import fortress.core.rpc.StrictRequests;
 import fortress.core.security.Guard;
 import fortress.core.security.Security;
+import fortress.core.telemetry.Telemetry;
 import fortress.core.store.LocalPostgres;
 import fortress.shadow.api.ShadowService;
 import fortress.shadow.eval.EvaluationJobs;
@@ -53,9 +54,12 @@ public final class ShadowServer implements AutoCloseable {
   private final Server server;
   private boolean closed;
 
+  private final Telemetry telemetry;
+
   private ShadowServer(ShadowConfig config, LocalPostgres postgres, Database database, EvaluationJobs jobs,
       Disagreements disagreements, ScheduledExecutorService ticker, ExecutorService handlers,
-      HealthStatusManager health, Server server) {
+      HealthStatusManager health, Server server, Telemetry telemetry) {
+    this.telemetry = telemetry;
     this.config = config;
     this.postgres = postgres;
     this.database = database;
@@ -69,27 +73,38 @@ public final class ShadowServer implements AutoCloseable {
 
   /** Starts the server on Netty at the configured host and port. */
   public static ShadowServer start(ShadowConfig config) throws IOException {
-    return start(config, config.security().tls().applyTo(
-        NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))));
+    Telemetry telemetry = Telemetry.start(config.telemetry());
+    try {
+      return start(config, config.security().tls().applyTo(
+          NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))), telemetry);
+    } catch (IOException | RuntimeException e) {
+      telemetry.close();
+      throw e;
+    }
   }
 
   /** Starts the server on the given transport; tests pass an in-process builder. */
   public static ShadowServer start(ShadowConfig config, ServerBuilder<?> builder) throws IOException {
+    return start(config, builder, Telemetry.NOOP);
+  }
+
+  private static ShadowServer start(ShadowConfig config, ServerBuilder<?> builder, Telemetry telemetry)
+      throws IOException {
     if (!config.embedded()) {
-      return startOn(config, builder, null);
+      return startOn(config, builder, null, telemetry);
     }
     // The embedded PostgreSQL is a process of its own: if anything after it fails, stop it.
     LocalPostgres postgres = LocalPostgres.start(config.dataDir(), "shadow");
     try {
-      return startOn(config.withJdbc(postgres.jdbcUrl("shadow"), "postgres", ""), builder, postgres);
+      return startOn(config.withJdbc(postgres.jdbcUrl("shadow"), "postgres", ""), builder, postgres, telemetry);
     } catch (IOException | RuntimeException e) {
       postgres.stopLogged();
       throw e;
     }
   }
 
-  private static ShadowServer startOn(ShadowConfig config, ServerBuilder<?> builder, LocalPostgres postgres)
-      throws IOException {
+  private static ShadowServer startOn(ShadowConfig config, ServerBuilder<?> builder, LocalPostgres postgres,
+      Telemetry telemetry) throws IOException {
     Database database = Database.open("shadow", config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword(),
         config.poolSizeMax(), () -> new Rejection(Reason.STORAGE_UNAVAILABLE,
             "the shadow database is unavailable; retry with the same request_id"));
@@ -101,7 +116,7 @@ public final class ShadowServer implements AutoCloseable {
     rollouts.reload();
     DecisionIds ids = new DecisionIds(database.inTransaction(c -> ServerKeys.loadOrCreate(c, "decision-ids")));
     Disagreements disagreements = new Disagreements(database, config.disagreementQueueDepthMax());
-    Decider decider = new Decider(rollouts::policy, ids, counts, disagreements);
+    Decider decider = new Decider(rollouts::policy, ids, counts, disagreements, telemetry.meter());
     ShadowService service = new ShadowService(database, compiler, jobs, rollouts, decider, ids,
         new ShadowService.Limits(config.samplesPerCallMax(), config.datasetSamplesMax(), config.evaluationSamplesMax(),
             config.pageSizeDefault(), config.pageSizeMax()));
@@ -111,6 +126,7 @@ public final class ShadowServer implements AutoCloseable {
     Server server = builder
         .executor(handlers)
         .intercept(guard(config.security()))
+        .intercept(telemetry.serverInterceptor())
         .addService(StrictRequests.of(service.bindService()))
         .addService(StrictRequests.of(health.getHealthService().bindService()))
         .addService(ProtoReflectionServiceV1.newInstance())
@@ -124,7 +140,8 @@ public final class ShadowServer implements AutoCloseable {
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
     health.setStatus(ShadowServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     log.info("shadow server serving on port {} ({})", server.getPort(), config);
-    return new ShadowServer(config, postgres, database, jobs, disagreements, ticker, handlers, health, server);
+    return new ShadowServer(config, postgres, database, jobs, disagreements, ticker, handlers, health, server,
+        telemetry);
   }
 
   /**
@@ -172,6 +189,7 @@ public final class ShadowServer implements AutoCloseable {
     if (postgres != null) {
       postgres.stopLogged();
     }
+    telemetry.close();
     log.info("shadow server stopped");
   }
 }

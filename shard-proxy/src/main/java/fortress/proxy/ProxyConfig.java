@@ -2,6 +2,7 @@ package fortress.proxy;
 
 import fortress.core.Settings;
 import fortress.core.security.Security;
+import fortress.core.telemetry.Telemetry;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -19,9 +20,13 @@ public record ProxyConfig(
     long retryBackoffMs,
     int batchOperationsMax,
     long shutdownGraceMs,
-    Security security) {
+    long auditIntervalMs,
+    long verifyIntervalMs,
+    Security security,
+    Telemetry.Config telemetry) {
 
   public static final int GRPC_PORT_DEFAULT = 50051;
+  public static final int METRICS_PORT_DEFAULT = 9464;
 
   /** Reads the configuration; throws IllegalArgumentException listing every problem. */
   public static ProxyConfig parse(String[] args, Map<String, String> env) {
@@ -50,11 +55,16 @@ public record ProxyConfig(
     long backoffMs = s.number("retry-backoff-ms", 50, 1, 10_000, "first retry delay; doubles on each retry");
     int batchMax = s.integer("batch-operations-max", 1_000, 1, 10_000, "operations allowed in one SubmitBatch");
     long graceMs = s.number("shutdown-grace-ms", 10_000, 0, 600_000, "how long shutdown waits for in-flight calls");
+    long auditMs = s.number("audit-interval-ms", 60_000, 0, 86_400_000, "how often the cluster's totals are "
+        + "checked for conservation and published as metrics; 0 never");
+    long verifyMs = s.number("verify-interval-ms", 600_000, 0, 86_400_000, "how often every node's journal is "
+        + "verified and the result published as a metric; 0 never");
     Security security = Security.read(s, true, true);
+    Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-proxy", METRICS_PORT_DEFAULT);
     if (ring == null) {
       s.problem("--ring-file is required: the proxy routes by the cluster's ring");
     }
     return new ProxyConfig(host, port, ring == null ? null : Path.of(ring), threads, timeoutMs, retries, backoffMs,
-        batchMax, graceMs, security);
+        batchMax, graceMs, auditMs, verifyMs, security, telemetry);
   }
 }

@@ -8,6 +8,8 @@ import fortress.core.rpc.Servers;
 import fortress.core.rpc.StrictRequests;
 import fortress.core.security.Guard;
 import fortress.core.security.Security;
+import fortress.core.telemetry.Telemetry;
+import fortress.proxy.audit.Audit;
 import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.proxy.api.ClusterProxy;
 import fortress.proxy.api.LedgerProxy;
@@ -43,8 +45,11 @@ public final class ProxyServer implements AutoCloseable {
   private final ScheduledExecutorService executor;
   private boolean closed;
 
+  private final Telemetry telemetry;
+
   private ProxyServer(ProxyConfig config, Server server, HealthStatusManager health, Nodes nodes,
-      ScheduledExecutorService executor) {
+      ScheduledExecutorService executor, Telemetry telemetry) {
+    this.telemetry = telemetry;
     this.config = config;
     this.server = server;
     this.health = health;
@@ -55,16 +60,22 @@ public final class ProxyServer implements AutoCloseable {
   public static ProxyServer start(ProxyConfig config) throws IOException {
     ScheduledExecutorService executor = executor(config);
     Security security = config.security();
-    return start(config, security.tls().applyTo(
-            NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))),
-        node -> security.tls().channel(node.getAddress()).intercept(security.memberCredentials()).executor(executor)
-            .build(), executor);
+    Telemetry telemetry = Telemetry.start(config.telemetry());
+    try {
+      return start(config, security.tls().applyTo(
+              NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))),
+          node -> security.tls().channel(node.getAddress()).intercept(security.memberCredentials())
+              .intercept(telemetry.clientInterceptor()).executor(executor).build(), executor, telemetry);
+    } catch (IOException | RuntimeException e) {
+      telemetry.close();
+      throw e;
+    }
   }
 
   /** Starts on the given transport, reaching nodes through {@code connect}; tests pass in-process ones. */
   public static ProxyServer start(ProxyConfig config, ServerBuilder<?> builder,
       Function<RingNode, ManagedChannel> connect) throws IOException {
-    return start(config, builder, connect, executor(config));
+    return start(config, builder, connect, executor(config), Telemetry.NOOP);
   }
 
   private static ScheduledExecutorService executor(ProxyConfig config) {
@@ -73,17 +84,20 @@ public final class ProxyServer implements AutoCloseable {
   }
 
   private static ProxyServer start(ProxyConfig config, ServerBuilder<?> builder,
-      Function<RingNode, ManagedChannel> connect, ScheduledExecutorService executor) throws IOException {
+      Function<RingNode, ManagedChannel> connect, ScheduledExecutorService executor, Telemetry telemetry)
+      throws IOException {
     RingFile ring = RingFile.open(config.ringFile());
     Nodes nodes = new Nodes(ring, connect);
     Forwarder forwarder = new Forwarder(nodes, executor, config.callTimeoutMsDefault(), config.retriesMax(),
         config.retryBackoffMs());
     HealthStatusManager health = new HealthStatusManager();
+    ClusterProxy cluster = new ClusterProxy(forwarder);
     Server server = builder
         .executor(executor)
         .intercept(guard(config))
+        .intercept(telemetry.serverInterceptor())
         .addService(StrictRequests.of(new LedgerProxy(forwarder, config.batchOperationsMax()).bindService()))
-        .addService(StrictRequests.of(new ClusterProxy(forwarder).bindService()))
+        .addService(StrictRequests.of(cluster.bindService()))
         .addService(StrictRequests.of(health.getHealthService().bindService()))
         .addService(ProtoReflectionServiceV1.newInstance())
         .build()
@@ -97,7 +111,8 @@ public final class ProxyServer implements AutoCloseable {
       log.warn("no token keys are configured (--auth-hs256-key-file or --auth-jwks-file): every caller may touch "
           + "every tenant's accounts");
     }
-    return new ProxyServer(config, server, health, nodes, executor);
+    new Audit(cluster, telemetry.meter()).start(executor, config.auditIntervalMs(), config.verifyIntervalMs());
+    return new ProxyServer(config, server, health, nodes, executor, telemetry);
   }
 
   /**
@@ -135,6 +150,7 @@ public final class ProxyServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     executor.shutdownNow();
+    telemetry.close();
     log.info("shard proxy stopped");
   }
 }

@@ -56,6 +56,7 @@ public final class LocalCluster implements AutoCloseable {
   private static final Duration DEV_TOKEN_TTL = Duration.ofDays(30);
   /** Large enough for a whole decoy Generate batch. */
   private static final int MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
+  private static final int METRICS_PORT_BASE = 9464;
   /** The tenant the printed development token is scoped to. */
   public static final String DEV_TENANT = "acme";
 
@@ -65,6 +66,7 @@ public final class LocalCluster implements AutoCloseable {
   private final Map<String, List<String>> commands = new LinkedHashMap<>();
   private final Map<String, Process> processes = new java.util.concurrent.ConcurrentHashMap<>();
   private final Map<String, String> addresses = new LinkedHashMap<>();
+  private final Map<String, Integer> metricsPorts = new LinkedHashMap<>();
   private final byte[] authKey;
   private final String nodeToken;
   private final Tls clientTls;
@@ -156,6 +158,19 @@ public final class LocalCluster implements AutoCloseable {
         cluster.commands.put(DECOY, decoy);
         cluster.addresses.put(DECOY, o.host() + ":" + decoyPort);
         cluster.httpAddress = o.host() + ":" + decoyHttpPort;
+      }
+      // Prometheus endpoints: with fixed gRPC ports (the launcher), fixed ones from 9464 (the proxy,
+      // then each node, the shadow and the decoy server); otherwise free ones.
+      int next = METRICS_PORT_BASE;
+      cluster.metricsPorts.put(PROXY, o.nodePortBase() == 0 ? freePort() : next++);
+      for (String name : cluster.commands.keySet()) {
+        if (!name.equals(PROXY)) {
+          cluster.metricsPorts.put(name, o.nodePortBase() == 0 ? freePort() : next++);
+        }
+      }
+      for (String name : cluster.commands.keySet()) {
+        int metricsPort = cluster.metricsPorts.get(name);
+        cluster.commands.get(name).addAll(List.of("--metrics-host=" + o.host(), "--metrics-port=" + metricsPort));
       }
       for (String name : cluster.commands.keySet()) {
         cluster.launch(name, extraFlags.getOrDefault(name, List.of()));
@@ -340,6 +355,16 @@ public final class LocalCluster implements AutoCloseable {
 
   public String address(String name) {
     return addresses.get(name);
+  }
+
+  /** The server's Prometheus endpoint, {@code http://host:port/metrics}. */
+  public String metricsUrl(String name) {
+    return "http://" + options.host() + ":" + metricsPorts.get(name) + "/metrics";
+  }
+
+  /** Every server's name, in start order. */
+  public List<String> names() {
+    return List.copyOf(commands.keySet());
   }
 
   public List<String> nodeIds() {

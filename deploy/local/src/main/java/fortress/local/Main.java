@@ -61,6 +61,7 @@ public final class Main {
           decoy    %s   (fortress.decoy.v1.DecoyService), decoy HTTP on http://%s/
         %s  postgres 127.0.0.1:%d (embedded, durable), data in %s
           logs     %s
+          metrics  %s
         Development token (tenant %s, admin role, 30 days), also in %s:
           %s
         Try:
@@ -76,7 +77,8 @@ public final class Main {
         Ctrl-C stops everything.
         """, tls ? " (mTLS on every hop)" : "", proxy, cluster.address(LocalCluster.SHADOW),
         cluster.address(LocalCluster.DECOY), cluster.decoyHttpAddress(), nodeLines, cluster.postgres().port(),
-        dataDir.toAbsolutePath(), dataDir.resolve("logs").toAbsolutePath(), LocalCluster.DEV_TENANT, tokenFile,
+        dataDir.toAbsolutePath(), dataDir.resolve("logs").toAbsolutePath(),
+        String.join(" ", cluster.names().stream().map(cluster::metricsUrl).toList()), LocalCluster.DEV_TENANT, tokenFile,
         cluster.devToken(), tokenFile, transport, proxy, transport, proxy, transport, proxy, transport,
         cluster.address(LocalCluster.SHADOW), transport, cluster.address(LocalCluster.DECOY));
     Thread.currentThread().join();

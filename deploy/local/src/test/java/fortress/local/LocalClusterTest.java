@@ -377,6 +377,43 @@ class LocalClusterTest {
   }
 
   @Test
+  void everyServer_servesPrometheusMetrics_ofItsRpcsAndItsOwnWork() throws Exception {
+    String t = "metrics-" + UUID.randomUUID().toString().substring(0, 8);
+    String from = accountOn("ledger-1", t, "from-");
+    String to = accountOn("ledger-2", t, "to-");
+    open(t, from, 100);
+    open(t, to, 0);
+    ledger(t).transfer(TransferRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(t)
+        .setFromAccountId(from).setToAccountId(to).setAmount(10).build());
+    ManagedChannel shadow = cluster.channel(LocalCluster.SHADOW);
+    try {
+      fortress.shadow.v1.ShadowServiceGrpc.newBlockingStub(shadow).decide(fortress.shadow.v1.DecideRequest.newBuilder()
+          .setAttributes(fortress.shadow.v1.RequestAttributes.newBuilder().setIp("198.51.100.1").setPath("/")).build());
+    } finally {
+      shadow.shutdownNow();
+    }
+    HttpClient http = HttpClient.newHttpClient();
+    java.util.function.Function<String, String> scrape = name -> {
+      try {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(cluster.metricsUrl(name))).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(name).isEqualTo(200);
+        return r.body();
+      } catch (Exception e) {
+        throw new AssertionError(name + ": " + e, e);
+      }
+    };
+
+    assertThat(scrape.apply(LocalCluster.PROXY)).contains("rpc_server_duration", "rpc_client_duration",
+        "fortress_cluster_conserved", "fortress_cluster_journal_verified");
+    assertThat(scrape.apply("ledger-1")).contains("rpc_server_duration", "fortress_ledger_writer_batch_size",
+        "fortress_ledger_writer_queue_depth", "fortress_ledger_twopc_unfinished",
+        "fortress_ledger_twopc_phase_duration");
+    assertThat(scrape.apply(LocalCluster.SHADOW)).contains("rpc_server_duration", "fortress_shadow_decisions");
+    assertThat(scrape.apply(LocalCluster.DECOY)).contains("fortress_decoy_interactions_captured");
+  }
+
+  @Test
   void aPostgresCrash_losesNoAcknowledgedCredit_andANodeStartedMeanwhileWaitsForIt() throws Exception {
     String t = "pg-" + UUID.randomUUID().toString().substring(0, 8);
     String from = accountOn("ledger-1", t, "from-");

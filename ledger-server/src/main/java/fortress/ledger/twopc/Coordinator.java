@@ -35,6 +35,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import fortress.core.telemetry.Telemetry;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.api.metrics.DoubleHistogram;
+import io.opentelemetry.api.metrics.Meter;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Scope;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,6 +57,8 @@ import org.slf4j.LoggerFactory;
 public final class Coordinator implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Coordinator.class);
   private static final int RECOVERY_BATCH_MAX = 1000;
+  private static final AttributeKey<String> PHASE = AttributeKey.stringKey("phase");
+  private static final AttributeKey<String> OUTCOME = AttributeKey.stringKey("outcome");
 
   private final String nodeId;
   private final Writer writer;
@@ -60,8 +72,14 @@ public final class Coordinator implements AutoCloseable {
   /** Transfers this process is driving, so a retry with the same request_id joins its transaction. */
   private final Map<String, CompletableFuture<Outcome>> live = new ConcurrentHashMap<>();
 
+  private final Tracer tracer;
+  private final DoubleHistogram phaseMs;
+  /** Unfinished transactions (both roles) and the age of the oldest, as of the last recovery round. */
+  private final AtomicLong unfinished = new AtomicLong();
+  private final AtomicLong oldestUnfinishedMs = new AtomicLong();
+
   public Coordinator(String nodeId, Writer writer, Peers peers, TwoPhaseReader transactions, LedgerReader ledger,
-      Failpoints failpoints, Clock clock, long prepareTimeoutMs, long inDoubtTimeoutMs) {
+      Failpoints failpoints, Clock clock, long prepareTimeoutMs, long inDoubtTimeoutMs, Telemetry telemetry) {
     this.nodeId = nodeId;
     this.writer = writer;
     this.peers = peers;
@@ -71,11 +89,53 @@ public final class Coordinator implements AutoCloseable {
     this.clock = clock;
     this.prepareTimeoutMs = prepareTimeoutMs;
     this.inDoubtTimeoutMs = inDoubtTimeoutMs;
+    this.tracer = telemetry.tracer();
+    Meter meter = telemetry.meter();
+    this.phaseMs = meter.histogramBuilder("fortress.ledger.twopc.phase.duration").setUnit("ms")
+        .setDescription("how long each two-phase commit phase took, by phase and outcome").build();
+    meter.gaugeBuilder("fortress.ledger.twopc.unfinished").ofLongs()
+        .setDescription("two-phase commit transactions not yet finished on this node (either role)")
+        .buildWithCallback(m -> m.record(unfinished.get()));
+    meter.gaugeBuilder("fortress.ledger.twopc.unfinished.oldest.age").setUnit("s")
+        .setDescription("age of the oldest unfinished two-phase commit transaction on this node")
+        .buildWithCallback(m -> m.record(oldestUnfinishedMs.get() / 1000.0));
+  }
+
+  /**
+   * One phase of a transaction: a span under the transfer's trace, current while the phase's call
+   * starts (so the trace crosses to the participant), and its latency.
+   */
+  private final class Phase {
+    private final String name;
+    private final Span span;
+    private final long startNanos = System.nanoTime();
+
+    Phase(String name, String txid, String peer, io.opentelemetry.context.Context parent) {
+      this.name = name;
+      this.span = tracer.spanBuilder("2pc " + name).setParent(parent).setAttribute("fortress.txid", txid)
+          .setAttribute("fortress.peer", peer).startSpan();
+    }
+
+    <T> CompletableFuture<T> run(java.util.function.Supplier<CompletableFuture<T>> step) {
+      CompletableFuture<T> done;
+      try (Scope scope = span.makeCurrent()) {
+        done = step.get();
+      }
+      return done.whenComplete((v, e) -> {
+        if (e != null) {
+          span.setStatus(StatusCode.ERROR, e.toString());
+        }
+        span.end();
+        phaseMs.record((System.nanoTime() - startNanos) / 1e6,
+            Attributes.of(PHASE, name, OUTCOME, e == null ? "ok" : "error"));
+      });
+    }
   }
 
   /** Transfers between an account of this node and one of {@code participant}. */
   public CompletableFuture<Outcome> transfer(TransferRequest r, String participant) {
     String txid = "tx-" + UUID.randomUUID();
+    io.opentelemetry.context.Context trace = io.opentelemetry.context.Context.current();
     return writer.submit(Op.begin(r, txid, participant)).thenCompose(begun -> {
       if (begun instanceof Outcome.Failed failed) {
         CompletableFuture<Outcome> running = failed.rejection().reason() == Reason.TRANSFER_IN_PROGRESS
@@ -98,15 +158,15 @@ public final class Coordinator implements AutoCloseable {
           .setRequestId(r.getRequestId())
           .setMemo(r.getMemo())
           .build();
-      this.<PrepareResponse>call(participant, (stub, out) -> stub
-              .withDeadlineAfter(prepareTimeoutMs, TimeUnit.MILLISECONDS).prepare(prepare, out))
-          .whenComplete((vote, error) -> afterVote(txid, participant, r, vote, error, result));
+      new Phase("prepare", txid, participant, trace).run(() -> this.<PrepareResponse>call(participant,
+              (stub, out) -> stub.withDeadlineAfter(prepareTimeoutMs, TimeUnit.MILLISECONDS).prepare(prepare, out)))
+          .whenComplete((vote, error) -> afterVote(txid, participant, r, vote, error, result, trace));
       return result;
     });
   }
 
   private void afterVote(String txid, String participant, TransferRequest r, PrepareResponse vote, Throwable error,
-      CompletableFuture<Outcome> result) {
+      CompletableFuture<Outcome> result, io.opentelemetry.context.Context trace) {
     if (error == null) {
       failpoints.hit(Failpoints.COORDINATOR_AFTER_VOTE);
     }
@@ -117,12 +177,13 @@ public final class Coordinator implements AutoCloseable {
       log.debug("transaction {}: {} voted no: {}", txid, participant, no.message());
     }
     Account yes = vote == null ? null : vote.getAccount();
-    writer.submit(Op.decide(txid, yes)).whenComplete((decided, e) -> {
+    new Phase("decide", txid, participant, trace).run(() -> writer.submit(Op.decide(txid, yes)))
+        .whenComplete((decided, e) -> {
       Outcome outcome = e != null ? uncertain(txid) : decided;
       if (outcome instanceof Outcome.Ok ok && ok.response() instanceof TransferResponse) {
         failpoints.hit(Failpoints.COORDINATOR_AFTER_DECISION);
         result.complete(outcome);
-        sendCommit(txid, participant);
+        sendCommit(txid, participant, trace);
       } else if (outcome instanceof Outcome.Ok) {
         result.complete(Outcome.failed(no != null ? no : aborted(txid)));
         sendAbort(txid, participant);
@@ -164,10 +225,10 @@ public final class Coordinator implements AutoCloseable {
         "the outcome of transaction " + txid + " is uncertain; resolve it with GetOperation", "txid", txid));
   }
 
-  private CompletableFuture<Void> sendCommit(String txid, String participant) {
+  private CompletableFuture<Void> sendCommit(String txid, String participant, io.opentelemetry.context.Context trace) {
     CommitRequest commit = CommitRequest.newBuilder().setTxid(txid).build();
-    return this.<CommitResponse>call(participant, (stub, out) -> stub
-            .withDeadlineAfter(prepareTimeoutMs, TimeUnit.MILLISECONDS).commit(commit, out))
+    return new Phase("commit", txid, participant, trace).run(() -> this.<CommitResponse>call(participant,
+            (stub, out) -> stub.withDeadlineAfter(prepareTimeoutMs, TimeUnit.MILLISECONDS).commit(commit, out)))
         .thenCompose(ack -> writer.submit(Op.finish(txid)))
         .handle((done, e) -> {
           if (e != null) {
@@ -195,7 +256,18 @@ public final class Coordinator implements AutoCloseable {
     long now = clock.millis();
     peers.resetBackoff();
     try {
-      for (TwoPhaseReader.Unfinished u : transactions.unfinished(RECOVERY_BATCH_MAX)) {
+      List<TwoPhaseReader.Unfinished> open = transactions.unfinished(RECOVERY_BATCH_MAX);
+      List<TwoPhaseReader.Prepared> legs = transactions.prepared(RECOVERY_BATCH_MAX);
+      long oldestMicros = Long.MAX_VALUE;
+      for (TwoPhaseReader.Unfinished u : open) {
+        oldestMicros = Math.min(oldestMicros, u.createdMicros());
+      }
+      for (TwoPhaseReader.Prepared p : legs) {
+        oldestMicros = Math.min(oldestMicros, p.createdMicros());
+      }
+      unfinished.set(open.size() + legs.size());
+      oldestUnfinishedMs.set(oldestMicros == Long.MAX_VALUE ? 0 : Math.max(0, now - oldestMicros / 1000));
+      for (TwoPhaseReader.Unfinished u : open) {
         if (u.state() == TransactionState.TRANSACTION_STATE_PREPARING) {
           long ageMs = now - u.createdMicros() / 1000;
           boolean stale = live.containsKey(u.txid()) ? ageMs > 3 * prepareTimeoutMs : ageMs > prepareTimeoutMs;
@@ -204,10 +276,10 @@ public final class Coordinator implements AutoCloseable {
             pending.add(writer.submit(Op.decide(u.txid(), null)).thenCompose(o -> sendAbort(u.txid(), u.participant())));
           }
         } else if (startup || now - u.decidedMicros() / 1000 > prepareTimeoutMs) {
-          pending.add(sendCommit(u.txid(), u.participant()));
+          pending.add(sendCommit(u.txid(), u.participant(), io.opentelemetry.context.Context.root()));
         }
       }
-      for (TwoPhaseReader.Prepared p : transactions.prepared(RECOVERY_BATCH_MAX)) {
+      for (TwoPhaseReader.Prepared p : legs) {
         if (startup || now - p.createdMicros() / 1000 > inDoubtTimeoutMs) {
           pending.add(askDecision(p));
         }

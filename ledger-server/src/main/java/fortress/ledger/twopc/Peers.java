@@ -6,6 +6,7 @@ import fortress.core.rpc.NodeChannels;
 import fortress.shard.v1.ShardServiceGrpc;
 import io.grpc.ManagedChannel;
 import fortress.core.security.Security;
+import fortress.core.telemetry.Telemetry;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -20,9 +21,10 @@ public final class Peers implements AutoCloseable {
     this.channels = new NodeChannels(connect);
   }
 
-  /** Netty channels to each node's address, with this node's TLS and node token. */
-  public static Function<RingNode, ManagedChannel> netty(Security security) {
-    return node -> security.tls().channel(node.getAddress()).intercept(security.memberCredentials()).build();
+  /** Netty channels to each node's address, with this node's TLS and node token, traced. */
+  public static Function<RingNode, ManagedChannel> netty(Security security, Telemetry telemetry) {
+    return node -> security.tls().channel(node.getAddress()).intercept(security.memberCredentials())
+        .intercept(telemetry.clientInterceptor()).build();
   }
 
   /**

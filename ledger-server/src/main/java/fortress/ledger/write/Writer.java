@@ -19,6 +19,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
+import io.opentelemetry.api.metrics.LongHistogram;
+import io.opentelemetry.api.metrics.Meter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,8 +62,10 @@ public final class Writer implements AutoCloseable {
   private Batch.Head head;
   private long nextSweepMs;
 
+  private final LongHistogram batchSizes;
+
   public Writer(DataSource dataSource, byte[] journalKey, CardVault vault, Clock clock, int batchSizeMax,
-      int queueDepthMax, long sweepIntervalMs, int sweepBatchMax) {
+      int queueDepthMax, long sweepIntervalMs, int sweepBatchMax, Meter meter) {
     checkArgument(batchSizeMax > 0 && queueDepthMax >= batchSizeMax, "bad writer limits");
     this.dataSource = dataSource;
     this.chain = new Chain(journalKey);
@@ -74,6 +78,14 @@ public final class Writer implements AutoCloseable {
     this.sweepBatchMax = sweepBatchMax;
     this.queue = new ArrayBlockingQueue<>(queueDepthMax);
     this.thread = new Thread(this::run, "ledger-writer");
+    this.batchSizes = meter.histogramBuilder("fortress.ledger.writer.batch.size").ofLongs().setUnit("{operation}")
+        .setDescription("operations the writer committed in one transaction")
+        .setExplicitBucketBoundariesAdvice(List.of(1L, 2L, 5L, 10L, 25L, 50L, 100L, 250L, 500L, 1000L)).build();
+    meter.gaugeBuilder("fortress.ledger.writer.queue.depth").ofLongs().setUnit("{operation}")
+        .setDescription("operations waiting for the writer").buildWithCallback(m -> m.record(queuedOps.get()));
+    meter.gaugeBuilder("fortress.ledger.writer.queue.capacity").ofLongs().setUnit("{operation}")
+        .setDescription("operations the writer queue holds before refusing with WRITER_QUEUE_FULL")
+        .buildWithCallback(m -> m.record(queueDepthMax));
   }
 
   public void start() {
@@ -152,6 +164,9 @@ public final class Writer implements AutoCloseable {
     List<Op> ops = new ArrayList<>();
     for (Submission s : submissions) {
       ops.addAll(s.ops());
+    }
+    if (!ops.isEmpty()) {
+      batchSizes.record(ops.size());
     }
     try {
       List<Outcome> outcomes = commit(ops, sweep);

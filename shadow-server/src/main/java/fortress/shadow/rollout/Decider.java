@@ -8,6 +8,9 @@ import fortress.shadow.v1.Arm;
 import fortress.shadow.v1.DecideRequest;
 import fortress.shadow.v1.DecideResponse;
 import fortress.shadow.v1.RuleRef;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.metrics.LongCounter;
+import io.opentelemetry.api.metrics.Meter;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Supplier;
 
@@ -27,11 +30,29 @@ public final class Decider {
   private final DecisionCounts counts;
   private final Disagreements disagreements;
 
-  public Decider(Supplier<Policy> policy, DecisionIds ids, DecisionCounts counts, Disagreements disagreements) {
+  private static final AttributeKey<String> RULE = AttributeKey.stringKey("rule");
+  private static final AttributeKey<String> ACTION = AttributeKey.stringKey("action");
+  private static final AttributeKey<String> ARM = AttributeKey.stringKey("arm");
+  private static final AttributeKey<String> STAGE = AttributeKey.stringKey("stage_percent");
+  private final LongCounter decisions;
+
+  public Decider(Supplier<Policy> policy, DecisionIds ids, DecisionCounts counts, Disagreements disagreements,
+      Meter meter) {
     this.policy = policy;
     this.ids = ids;
     this.counts = counts;
     this.disagreements = disagreements;
+    this.decisions = meter.counterBuilder("fortress.shadow.decisions").setUnit("{decision}")
+        .setDescription("Decide answers, by enforced rule, action, rollout arm and rollout stage").build();
+  }
+
+  private DecideResponse counted(DecideResponse r, Policy.Live live) {
+    decisions.add(1, io.opentelemetry.api.common.Attributes.of(
+        RULE, r.hasRule() ? r.getRule().getRuleId() : "none",
+        ACTION, r.getAction().name().substring("ACTION_".length()).toLowerCase(java.util.Locale.ROOT),
+        ARM, live == null ? "none" : r.getArm() == Arm.ARM_CHALLENGER ? "challenger" : "champion",
+        STAGE, live == null ? "none" : Integer.toString(live.percent())));
+    return r;
   }
 
   /** The deterministic split: whether a request key falls in the challenger's share. */
@@ -52,8 +73,8 @@ public final class Decider {
     }
     Policy.Live live = p.rollout();
     if (live == null) {
-      return response(enforced, ids.issue(new DecisionIds.Decision(0, 0, Arm.ARM_UNSPECIFIED, false, false)),
-          Arm.ARM_UNSPECIFIED, false);
+      return counted(response(enforced, ids.issue(new DecisionIds.Decision(0, 0, Arm.ARM_UNSPECIFIED, false, false)),
+          Arm.ARM_UNSPECIFIED, false), null);
     }
     String key = request.getRequestKey().isEmpty() ? request.getAttributes().getIp() : request.getRequestKey();
     boolean toChallenger = challengerArm(live.rolloutId(), key, live.percent());
@@ -73,7 +94,7 @@ public final class Decider {
       disagreements.offer(new Disagreements.Entry(live.rolloutId(), live.segment(), id, key, request.getAttributes(),
           championAction, challengerAction, arm));
     }
-    return response(enforced, id, arm, disagreement);
+    return counted(response(enforced, id, arm, disagreement), live);
   }
 
   private boolean matches(CompiledRule rule, Attributes attributes) {

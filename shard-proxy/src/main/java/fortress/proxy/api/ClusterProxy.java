@@ -66,7 +66,12 @@ public final class ClusterProxy extends ClusterServiceGrpc.ClusterServiceImplBas
 
   @Override
   public void getClusterTotals(GetClusterTotalsRequest r, StreamObserver<GetClusterTotalsResponse> out) {
-    Replies.reply(forwarder.<ShardServiceStub, GetTotalsResponse>everyNode(forwarder.nodes()::shard,
+    Replies.reply(totals(), out);
+  }
+
+  /** Every node's totals, summed, and whether they are conserved; fails if a node cannot answer. */
+  public CompletableFuture<GetClusterTotalsResponse> totals() {
+    return forwarder.<ShardServiceStub, GetTotalsResponse>everyNode(forwarder.nodes()::shard,
         (stub, o) -> stub.getTotals(GetTotalsRequest.getDefaultInstance(), o)).thenApply(answers -> {
           GetClusterTotalsResponse.Builder sum = GetClusterTotalsResponse.newBuilder();
           for (Forwarder.Answer<GetTotalsResponse> a : answers) {
@@ -83,12 +88,17 @@ public final class ClusterProxy extends ClusterServiceGrpc.ClusterServiceImplBas
           }
           return sum.setConserved(sum.getBalance() + sum.getInFlightCredit() == sum.getDeposited() - sum.getConsumed())
               .build();
-        }), out);
+        });
   }
 
   @Override
   public void verifyCluster(VerifyClusterRequest r, StreamObserver<VerifyClusterResponse> out) {
-    Replies.reply(forwarder.<LedgerServiceStub, VerifyJournalResponse>everyNode(forwarder.nodes()::ledger,
+    Replies.reply(verify(), out);
+  }
+
+  /** Every node's journal verification; ok only if every node answered ok. */
+  public CompletableFuture<VerifyClusterResponse> verify() {
+    return forwarder.<LedgerServiceStub, VerifyJournalResponse>everyNode(forwarder.nodes()::ledger,
         (stub, o) -> stub.verifyJournal(VerifyJournalRequest.getDefaultInstance(), o)).thenApply(answers -> {
           VerifyClusterResponse.Builder all = VerifyClusterResponse.newBuilder().setOk(true);
           for (Forwarder.Answer<VerifyJournalResponse> a : answers) {
@@ -103,7 +113,7 @@ public final class ClusterProxy extends ClusterServiceGrpc.ClusterServiceImplBas
             all.addNodes(node);
           }
           return all.build();
-        }), out);
+        });
   }
 
   @Override
