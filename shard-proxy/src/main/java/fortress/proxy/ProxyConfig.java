@@ -22,6 +22,11 @@ public record ProxyConfig(
     long shutdownGraceMs,
     long auditIntervalMs,
     long verifyIntervalMs,
+    String redisUrl,
+    long redisTimeoutMs,
+    long rateLimitPerSecond,
+    long rateLimitBurst,
+    long cacheTtlMs,
     Security security,
     Telemetry.Config telemetry) {
 
@@ -59,12 +64,34 @@ public record ProxyConfig(
         + "checked for conservation and published as metrics; 0 never");
     long verifyMs = s.number("verify-interval-ms", 600_000, 0, 86_400_000, "how often every node's journal is "
         + "verified and the result published as a metric; 0 never");
+    String redis = s.secretText("redis-url", "Redis for shared rate limits and the balance cache, e.g. "
+        + "redis://host:6379 (rediss:// for TLS; a password goes in the URL); unset: in-process limits, no cache");
+    long redisTimeoutMs = s.number("redis-timeout-ms", 100, 1, 60_000,
+        "how long a Redis command may take before the proxy falls back without it");
+    long ratePerSecond = s.number("rate-limit-per-second", 0, 0, 10_000_000,
+        "each tenant's sustained calls per second (a SubmitBatch counts its operations); 0 means no limit");
+    long burst = s.number("rate-limit-burst", 0, 0, 100_000_000,
+        "each tenant's bucket size; 0 means twice --rate-limit-per-second");
+    long cacheTtlMs = s.number("cache-ttl-ms", 2_000, 0, 3_600_000, "how long a cached balance is served "
+        + "(bounds how late a change made on a node by itself shows); 0 turns the cache off");
+    if (redis != null && !redis.matches("rediss?://.+")) {
+      s.problem("--redis-url must start with redis:// or rediss://");
+    }
     Security security = Security.read(s, true, true);
     Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-proxy", METRICS_PORT_DEFAULT);
     if (ring == null) {
       s.problem("--ring-file is required: the proxy routes by the cluster's ring");
     }
     return new ProxyConfig(host, port, ring == null ? null : Path.of(ring), threads, timeoutMs, retries, backoffMs,
-        batchMax, graceMs, auditMs, verifyMs, security, telemetry);
+        batchMax, graceMs, auditMs, verifyMs, redis, redisTimeoutMs, ratePerSecond,
+        burst == 0 ? 2 * ratePerSecond : burst, cacheTtlMs, security, telemetry);
+  }
+
+  @Override
+  public String toString() {
+    // The Redis URL may hold a password: only say whether it is set.
+    return "ProxyConfig[host=" + host + ", grpcPort=" + grpcPort + ", ringFile=" + ringFile + ", redis="
+        + (redisUrl == null ? "none" : "set") + ", rateLimitPerSecond=" + rateLimitPerSecond + ", rateLimitBurst="
+        + rateLimitBurst + ", cacheTtlMs=" + cacheTtlMs + ", " + security.describe() + "]";
   }
 }

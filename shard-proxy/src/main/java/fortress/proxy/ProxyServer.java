@@ -10,6 +10,9 @@ import fortress.core.security.Guard;
 import fortress.core.security.Security;
 import fortress.core.telemetry.Telemetry;
 import fortress.proxy.audit.Audit;
+import fortress.proxy.redis.BalanceCache;
+import fortress.proxy.redis.RateLimiter;
+import fortress.proxy.redis.RedisStore;
 import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.proxy.api.ClusterProxy;
 import fortress.proxy.api.LedgerProxy;
@@ -47,9 +50,12 @@ public final class ProxyServer implements AutoCloseable {
 
   private final Telemetry telemetry;
 
+  private final RedisStore redis;
+
   private ProxyServer(ProxyConfig config, Server server, HealthStatusManager health, Nodes nodes,
-      ScheduledExecutorService executor, Telemetry telemetry) {
+      ScheduledExecutorService executor, Telemetry telemetry, RedisStore redis) {
     this.telemetry = telemetry;
+    this.redis = redis;
     this.config = config;
     this.server = server;
     this.health = health;
@@ -92,11 +98,18 @@ public final class ProxyServer implements AutoCloseable {
         config.retryBackoffMs());
     HealthStatusManager health = new HealthStatusManager();
     ClusterProxy cluster = new ClusterProxy(forwarder);
+    RedisStore redis = config.redisUrl() == null ? null
+        : RedisStore.connect(config.redisUrl(), config.redisTimeoutMs(), executor, telemetry.meter());
+    RateLimiter limiter = config.rateLimitPerSecond() == 0 ? null
+        : new RateLimiter(redis, config.rateLimitPerSecond(), config.rateLimitBurst(), telemetry.meter());
+    BalanceCache cache = redis == null || config.cacheTtlMs() == 0 ? null
+        : new BalanceCache(redis, config.cacheTtlMs(), telemetry.meter());
     Server server = builder
         .executor(executor)
         .intercept(guard(config))
         .intercept(telemetry.serverInterceptor())
-        .addService(StrictRequests.of(new LedgerProxy(forwarder, config.batchOperationsMax()).bindService()))
+        .addService(StrictRequests.of(new LedgerProxy(forwarder, config.batchOperationsMax(), limiter, cache)
+            .bindService()))
         .addService(StrictRequests.of(cluster.bindService()))
         .addService(StrictRequests.of(health.getHealthService().bindService()))
         .addService(ProtoReflectionServiceV1.newInstance())
@@ -105,14 +118,13 @@ public final class ProxyServer implements AutoCloseable {
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
     health.setStatus(LedgerServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(ClusterServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
-    log.info("shard proxy serving on port {} over {} ({})", server.getPort(), ring.current(),
-        config.security().describe());
+    log.info("shard proxy serving on port {} over {} ({})", server.getPort(), ring.current(), config);
     if (!config.security().tokens().enabled()) {
       log.warn("no token keys are configured (--auth-hs256-key-file or --auth-jwks-file): every caller may touch "
           + "every tenant's accounts");
     }
     new Audit(cluster, telemetry.meter()).start(executor, config.auditIntervalMs(), config.verifyIntervalMs());
-    return new ProxyServer(config, server, health, nodes, executor, telemetry);
+    return new ProxyServer(config, server, health, nodes, executor, telemetry, redis);
   }
 
   /**
@@ -150,6 +162,9 @@ public final class ProxyServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     executor.shutdownNow();
+    if (redis != null) {
+      redis.close();
+    }
     telemetry.close();
     log.info("shard proxy stopped");
   }

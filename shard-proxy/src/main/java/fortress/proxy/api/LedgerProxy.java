@@ -32,7 +32,14 @@ import fortress.ledger.v1.VerifyJournalResponse;
 import fortress.proxy.route.Errors;
 import fortress.proxy.route.Forwarder;
 import fortress.proxy.route.Keys;
+import fortress.ledger.v1.Account;
+import fortress.proxy.redis.BalanceCache;
+import fortress.proxy.redis.RateLimiter;
+import io.grpc.Context;
 import io.grpc.stub.StreamObserver;
+import io.opentelemetry.context.Scope;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,55 +55,131 @@ import java.util.concurrent.CompletableFuture;
 public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
   private final Forwarder forwarder;
   private final int batchOperationsMax;
+  private final RateLimiter limiter;
+  private final BalanceCache cache;
 
-  public LedgerProxy(Forwarder forwarder, int batchOperationsMax) {
+  /** {@code limiter} null means no rate limits; {@code cache} null means no balance cache. */
+  public LedgerProxy(Forwarder forwarder, int batchOperationsMax, RateLimiter limiter, BalanceCache cache) {
     this.forwarder = forwarder;
     this.batchOperationsMax = batchOperationsMax;
+    this.limiter = limiter;
+    this.cache = cache;
+  }
+
+  /**
+   * Runs {@code call} if the tenant's bucket has {@code cost} tokens, in the caller's gRPC and
+   * trace context (the limiter may answer on another thread); RATE_LIMITED otherwise.
+   */
+  private <T> CompletableFuture<T> limited(String tenant, long cost, Supplier<CompletableFuture<T>> call) {
+    if (limiter == null) {
+      return call.get();
+    }
+    Context grpc = Context.current();
+    io.opentelemetry.context.Context trace = io.opentelemetry.context.Context.current();
+    return limiter.acquire(tenant, cost).thenCompose(verdict -> {
+      if (!verdict.allowed()) {
+        return CompletableFuture.failedFuture(Errors.rateLimited(tenant, verdict.retryAfterMs()));
+      }
+      try (Scope scope = trace.makeCurrent()) {
+        return grpc.call(call::get);
+      } catch (Exception e) {
+        return CompletableFuture.failedFuture(e);
+      }
+    });
+  }
+
+  /** A mutation on one account's owner, limited, with the accounts it returns written to the cache. */
+  private <T> CompletableFuture<T> mutation(String tenant, java.util.OptionalLong key,
+      Forwarder.Call<LedgerServiceStub, T> call, Function<T, List<Account>> changed) {
+    return limited(tenant, 1, () -> forwarder.toOwner(key, call)).thenApply(response -> {
+      if (cache != null) {
+        changed.apply(response).forEach(cache::put);
+      }
+      return response;
+    });
   }
 
   @Override
   public void createAccount(CreateAccountRequest r, StreamObserver<CreateAccountResponse> out) {
-    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.createAccount(r, o)), out);
+    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.createAccount(r, o),
+        x -> List.of(x.getAccount())), out);
   }
 
+  /**
+   * From the balance cache when it holds the account, else from the node (and then cached). A read
+   * as of an earlier sequence always goes to the node.
+   */
   @Override
   public void getAccount(GetAccountRequest r, StreamObserver<GetAccountResponse> out) {
-    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.getAccount(r, o)), out);
+    if (cache == null || r.hasAsOfSequence()) {
+      Replies.reply(limited(r.getTenantId(), 1, () -> forwarder.toOwner(Keys.of(r), (stub, o) -> stub.getAccount(r, o))),
+          out);
+      return;
+    }
+    Context grpc = Context.current();
+    io.opentelemetry.context.Context trace = io.opentelemetry.context.Context.current();
+    Replies.reply(limited(r.getTenantId(), 1, () -> cache.get(r.getTenantId(), r.getAccountId())
+        .thenCompose(cached -> {
+          if (cached.isPresent()) {
+            return CompletableFuture.completedFuture(GetAccountResponse.newBuilder().setAccount(cached.get()).build());
+          }
+          try (Scope scope = trace.makeCurrent()) {
+            return grpc.call(() -> forwarder.toOwner(Keys.of(r), (LedgerServiceStub stub,
+                StreamObserver<GetAccountResponse> o) -> stub.getAccount(r, o)))
+                .thenApply(read -> {
+                  cache.put(read.getAccount());
+                  return read;
+                });
+          } catch (Exception e) {
+            return CompletableFuture.<GetAccountResponse>failedFuture(e);
+          }
+        })), out);
   }
 
   @Override
   public void deposit(DepositRequest r, StreamObserver<DepositResponse> out) {
-    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.deposit(r, o)), out);
+    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.deposit(r, o),
+        x -> List.of(x.getAccount())), out);
   }
 
   @Override
   public void consume(ConsumeRequest r, StreamObserver<ConsumeResponse> out) {
-    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.consume(r, o)), out);
+    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.consume(r, o),
+        x -> List.of(x.getAccount())), out);
   }
 
+  /**
+   * Only the debited account is cached: the credited one, on another node, may not have its
+   * credit yet when the transfer returns.
+   */
   @Override
   public void transfer(TransferRequest r, StreamObserver<TransferResponse> out) {
-    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.transfer(r, o)), out);
+    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.transfer(r, o),
+        x -> List.of(x.getFromAccount())), out);
   }
 
   @Override
   public void createHold(CreateHoldRequest r, StreamObserver<CreateHoldResponse> out) {
-    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.createHold(r, o)), out);
+    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.createHold(r, o),
+        x -> List.of(x.getAccount())), out);
   }
 
   @Override
   public void captureHold(CaptureHoldRequest r, StreamObserver<CaptureHoldResponse> out) {
-    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.captureHold(r, o)), out);
+    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.captureHold(r, o),
+        x -> List.of(x.getAccount())), out);
   }
 
   @Override
   public void releaseHold(ReleaseHoldRequest r, StreamObserver<ReleaseHoldResponse> out) {
-    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.releaseHold(r, o)), out);
+    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.releaseHold(r, o),
+        x -> List.of(x.getAccount())), out);
   }
 
   @Override
   public void listEntries(ListEntriesRequest r, StreamObserver<ListEntriesResponse> out) {
-    Replies.reply(forwarder.toOwner(Keys.of(r), (stub, o) -> stub.listEntries(r, o)), out);
+    Replies.reply(limited(r.getTenantId(), 1, () -> forwarder.toOwner(Keys.of(r), (stub, o) -> stub.listEntries(r, o))),
+        out);
   }
 
   /**
@@ -164,7 +247,8 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
     for (int i = 0; i < n; i++) {
       all.add(i);
     }
-    Replies.reply(sendBatch(r, all, results, true)
+    String tenant = n > 0 ? Keys.tenant(r.getOperations(0)) : "";
+    Replies.reply(limited(tenant, n, () -> sendBatch(r, all, results, true))
         .thenApply(v -> SubmitBatchResponse.newBuilder().addAllResults(List.of(results)).build()), out);
   }
 

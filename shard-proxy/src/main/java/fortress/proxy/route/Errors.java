@@ -33,6 +33,21 @@ public final class Errors {
   }
 
   /** INVALID_ARGUMENT naming the field, as the nodes report it. */
+  /**
+   * RESOURCE_EXHAUSTED / RATE_LIMITED: the tenant's calls are over its rate; RetryInfo says when
+   * one would be allowed. Nothing was forwarded.
+   */
+  public static StatusRuntimeException rateLimited(String tenant, long retryAfterMs) {
+    return StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
+        .setCode(Status.Code.RESOURCE_EXHAUSTED.value())
+        .setMessage("tenant " + tenant + " is over its rate limit; retry after " + retryAfterMs + " ms")
+        .addDetails(Any.pack(ErrorInfo.newBuilder().setReason("RATE_LIMITED").setDomain(DOMAIN)
+            .putMetadata("tenant_id", tenant).putMetadata("retry_after_ms", Long.toString(retryAfterMs)).build()))
+        .addDetails(Any.pack(com.google.rpc.RetryInfo.newBuilder().setRetryDelay(com.google.protobuf.Duration
+            .newBuilder().setSeconds(retryAfterMs / 1000).setNanos((int) (retryAfterMs % 1000) * 1_000_000)).build()))
+        .build());
+  }
+
   public static StatusRuntimeException invalid(String field, String problem) {
     String message = field + ": " + problem;
     return StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()

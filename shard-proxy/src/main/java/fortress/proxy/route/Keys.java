@@ -58,6 +58,20 @@ public final class Keys {
     return OptionalLong.empty();
   }
 
+  /** The tenant a batch operation acts for ("" if none is set). */
+  public static String tenant(BatchOperation op) {
+    return switch (op.getOperationCase()) {
+      case CREATE_ACCOUNT -> op.getCreateAccount().getTenantId();
+      case DEPOSIT -> op.getDeposit().getTenantId();
+      case CONSUME -> op.getConsume().getTenantId();
+      case TRANSFER -> op.getTransfer().getTenantId();
+      case CREATE_HOLD -> op.getCreateHold().getTenantId();
+      case CAPTURE_HOLD -> op.getCaptureHold().getTenantId();
+      case RELEASE_HOLD -> op.getReleaseHold().getTenantId();
+      case OPERATION_NOT_SET -> "";
+    };
+  }
+
   private static OptionalLong account(String tenantId, String accountId) {
     return accountId.isEmpty() || tenantId.isEmpty() ? OptionalLong.empty()
         : OptionalLong.of(Ring.keyHash(tenantId, accountId));

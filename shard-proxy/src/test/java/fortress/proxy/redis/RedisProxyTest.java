@@ -1,0 +1,241 @@
+package fortress.proxy.redis;
+
+import static fortress.core.rpc.TestCalls.info;
+import static fortress.core.rpc.TestCalls.refused;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.rpc.RetryInfo;
+import fortress.ledger.TestCluster;
+import fortress.ledger.v1.Account;
+import fortress.ledger.v1.CreateAccountRequest;
+import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.GetAccountRequest;
+import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.proxy.ProxyConfig;
+import fortress.proxy.ProxyServer;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.protobuf.StatusProto;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The proxy's rate limits and balance cache on a real redis-server, which is killed mid-load:
+ * calls go through real stubs to a proxy in front of three real ledger nodes.
+ */
+class RedisProxyTest {
+  private static TestCluster cluster;
+  private final List<ProxyServer> proxies = new ArrayList<>();
+  private final List<ManagedChannel> channels = new ArrayList<>();
+  private LocalRedis redis;
+
+  @BeforeAll
+  static void startCluster() throws Exception {
+    cluster = new TestCluster(3);
+  }
+
+  @AfterAll
+  static void stopCluster() throws Exception {
+    cluster.close();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    channels.forEach(ManagedChannel::shutdownNow);
+    proxies.forEach(ProxyServer::close);
+    if (redis != null) {
+      redis.close();
+    }
+  }
+
+  private LedgerServiceGrpc.LedgerServiceBlockingStub proxy(String... flags) throws Exception {
+    String name = "proxy-" + UUID.randomUUID();
+    List<String> args = new ArrayList<>(List.of("--ring-file=" + cluster.ringFile(), "--retry-backoff-ms=10",
+        "--redis-url=" + redis.url()));
+    args.addAll(List.of(flags));
+    proxies.add(ProxyServer.start(ProxyConfig.parse(args.toArray(String[]::new), Map.of()),
+        InProcessServerBuilder.forName(name), cluster::connect));
+    ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
+    channels.add(channel);
+    return LedgerServiceGrpc.newBlockingStub(channel);
+  }
+
+  private static String tenant() {
+    return "t-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  private static void open(LedgerServiceGrpc.LedgerServiceBlockingStub ledger, String tenant, String account) {
+    ledger.withDeadlineAfter(30, TimeUnit.SECONDS).createAccount(CreateAccountRequest.newBuilder()
+        .setRequestId(UUID.randomUUID().toString()).setTenantId(tenant).setAccountId(account).build());
+  }
+
+  private static GetAccountRequest read(String tenant, String account) {
+    return GetAccountRequest.newBuilder().setTenantId(tenant).setAccountId(account).build();
+  }
+
+  @Test
+  void aTenantOverItsRate_isRefusedWithRetryInfo_andEveryProxySharesTheBucket() throws Exception {
+    redis = LocalRedis.start();
+    String[] limit = {"--rate-limit-per-second=1", "--rate-limit-burst=3"};
+    var a = proxy(limit);
+    var b = proxy(limit);
+    String t = tenant();
+    String other = tenant();
+
+    open(a, t, "main");
+    Thread.sleep(3_100); // the bucket refills to its burst of 3
+    List<StatusRuntimeException> refusals = new ArrayList<>();
+    long started = System.nanoTime();
+    for (int i = 0; i < 8; i++) {
+      var proxy = i % 2 == 0 ? a : b;
+      try {
+        proxy.getAccount(read(t, "main"));
+      } catch (StatusRuntimeException e) {
+        refusals.add(e);
+      }
+    }
+    double seconds = (System.nanoTime() - started) / 1e9;
+
+    assertThat(8 - refusals.size()).as("calls allowed through two proxies in %.2f s: one bucket of 3, 1 a second",
+        seconds).isLessThanOrEqualTo(3 + (int) Math.ceil(seconds));
+    StatusRuntimeException over = refusals.get(0);
+    assertThat(over.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(info(over).getReason()).isEqualTo("RATE_LIMITED");
+    RetryInfo retry = StatusProto.fromThrowable(over).getDetailsList().stream()
+        .filter(d -> d.is(RetryInfo.class)).findFirst().orElseThrow().unpack(RetryInfo.class);
+    assertThat(retry.getRetryDelay().getNanos() + retry.getRetryDelay().getSeconds() * 1_000_000_000L)
+        .as("when one call will be allowed again").isPositive();
+    open(b, other, "main");
+    assertThat(b.getAccount(read(other, "main")).getAccount().getAccountId())
+        .as("another tenant has its own bucket").isEqualTo("main");
+  }
+
+  @Test
+  void theBalanceCache_servesWrittenThroughBalances_andNeverGoesBackToAnOlderOne() throws Exception {
+    redis = LocalRedis.start();
+    var ledger = proxy();
+    String t = tenant();
+    open(ledger, t, "main");
+    Account first = ledger.deposit(DepositRequest.newBuilder().setRequestId(UUID.randomUUID().toString())
+        .setTenantId(t).setAccountId("main").setAmount(10).build()).getAccount();
+    Account second = ledger.deposit(DepositRequest.newBuilder().setRequestId(UUID.randomUUID().toString())
+        .setTenantId(t).setAccountId("main").setAmount(5).build()).getAccount();
+    RedisClient client = RedisClient.create(redis.url());
+    try (StatefulRedisConnection<String, String> direct = client.connect()) {
+      String key = Keys.account(t, "main");
+      awaitCached(direct, key, second.getSequence());
+
+      // An older write arriving late must not put back the older balance.
+      new BalanceCache(storeFor(), 60_000, io.opentelemetry.api.OpenTelemetry.noop().getMeter("t")).put(first);
+      Thread.sleep(200);
+      assertThat(Long.parseLong(direct.sync().hget(key, "seq"))).isEqualTo(second.getSequence());
+
+      // Reads come from the cache: plant a marked balance there and read it back through the proxy.
+      Account marked = second.toBuilder().setBalance(777).build();
+      direct.sync().hset(key, "account", Base64.getEncoder().encodeToString(marked.toByteArray()));
+      assertThat(ledger.getAccount(read(t, "main")).getAccount().getBalance()).isEqualTo(777);
+      assertThat(ledger.getAccount(read(t, "main").toBuilder().setAsOfSequence(second.getSequence()).build())
+          .getAccount().getBalance()).as("a read as of a sequence goes to the node").isEqualTo(15);
+    } finally {
+      client.shutdown();
+    }
+  }
+
+  private RedisStore storeFor() throws InterruptedException {
+    RedisStore store = RedisStore.connect(redis.url(), 1_000,
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(),
+        io.opentelemetry.api.OpenTelemetry.noop().getMeter("t"));
+    for (int i = 0; i < 100 && !store.connected(); i++) {
+      Thread.sleep(20);
+    }
+    return store;
+  }
+
+  private static void awaitCached(StatefulRedisConnection<String, String> direct, String key, long sequence)
+      throws InterruptedException {
+    for (int i = 0; i < 100; i++) {
+      String seq = direct.sync().hget(key, "seq");
+      if (seq != null && Long.parseLong(seq) == sequence) {
+        return;
+      }
+      Thread.sleep(20);
+    }
+    throw new AssertionError("the deposit's account was not written to the cache");
+  }
+
+  @Test
+  void killingRedisMidLoad_failsNoRequest_andTheProxyUsesRedisAgainOnceItIsBack() throws Exception {
+    redis = LocalRedis.start();
+    var ledger = proxy("--rate-limit-per-second=1000000", "--redis-timeout-ms=200");
+    String t = tenant();
+    int clients = 6;
+    for (int i = 0; i < clients; i++) {
+      open(ledger, t, "acct-" + i);
+    }
+    AtomicBoolean running = new AtomicBoolean(true);
+    AtomicLong deposited = new AtomicLong();
+    AtomicLong calls = new AtomicLong();
+    ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+    List<Thread> threads = new ArrayList<>();
+    for (int i = 0; i < clients; i++) {
+      String account = "acct-" + i;
+      Thread thread = new Thread(() -> {
+        while (running.get()) {
+          try {
+            ledger.withDeadlineAfter(10, TimeUnit.SECONDS).deposit(DepositRequest.newBuilder()
+                .setRequestId(UUID.randomUUID().toString()).setTenantId(t).setAccountId(account).setAmount(1).build());
+            deposited.incrementAndGet();
+            ledger.withDeadlineAfter(10, TimeUnit.SECONDS).getAccount(read(t, account));
+            calls.addAndGet(2);
+          } catch (StatusRuntimeException e) {
+            failures.add(e.getStatus().toString());
+          }
+        }
+      });
+      threads.add(thread);
+      thread.start();
+    }
+    Thread.sleep(1_500);
+    long beforeKill = calls.get();
+    redis.kill();
+    Thread.sleep(2_000);
+    long whileDown = calls.get() - beforeKill;
+    redis.restart();
+    Thread.sleep(3_000);
+    running.set(false);
+    for (Thread thread : threads) {
+      thread.join();
+    }
+
+    assertThat(failures).as("calls failed while Redis was killed").isEmpty();
+    assertThat(whileDown).as("calls served while Redis was down").isGreaterThan(10);
+    Thread.sleep(2_500); // past the cache's time to live: the totals below come from the nodes
+    long total = 0;
+    for (int i = 0; i < clients; i++) {
+      total += ledger.getAccount(read(t, "acct-" + i)).getAccount().getBalance();
+    }
+    RedisClient client = RedisClient.create(redis.url());
+    try (StatefulRedisConnection<String, String> direct = client.connect()) {
+      assertThat(direct.sync().exists(Keys.bucket(t))).as("the limit lives in Redis again").isEqualTo(1);
+    } finally {
+      client.shutdown();
+    }
+    assertThat(total).as("every acknowledged deposit landed once").isEqualTo(deposited.get());
+  }
+}
