@@ -37,4 +37,16 @@ public final class Reasons {
   public static final String WRITER_QUEUE_FULL = "WRITER_QUEUE_FULL";
   /** UNAVAILABLE: the node that owns the account could not be reached. */
   public static final String NODE_UNAVAILABLE = "NODE_UNAVAILABLE";
+  /** RESOURCE_EXHAUSTED: the tenant is over its rate limit; RetryInfo says when to retry. Nothing changed. */
+  public static final String RATE_LIMITED = "RATE_LIMITED";
+  /** UNAUTHENTICATED (domain auth.fortress.dev): no bearer token was sent. */
+  public static final String TOKEN_MISSING = "TOKEN_MISSING";
+  /** UNAUTHENTICATED (domain auth.fortress.dev): the token's signature, algorithm or claims are wrong. */
+  public static final String TOKEN_INVALID = "TOKEN_INVALID";
+  /** UNAUTHENTICATED (domain auth.fortress.dev): the token has expired. */
+  public static final String TOKEN_EXPIRED = "TOKEN_EXPIRED";
+  /** PERMISSION_DENIED (domain auth.fortress.dev): the request names a tenant other than the token's. */
+  public static final String TENANT_FORBIDDEN = "TENANT_FORBIDDEN";
+  /** PERMISSION_DENIED (domain auth.fortress.dev): the call needs the admin role. */
+  public static final String ADMIN_REQUIRED = "ADMIN_REQUIRED";
 }
