@@ -93,7 +93,7 @@ public final class ClusterBench {
     ManagedChannel hop = ClosedLoop.channel(hopAddress);
     // Tenant calls carry a token, as in production: its check is part of what is measured.
     ManagedChannel proxy = cluster.channel(LocalCluster.PROXY,
-        cluster.token("bench", TENANT, List.of(), java.time.Duration.ofDays(1)));
+        cluster.token("bench", TENANT, List.of(fortress.core.security.Caller.ADMIN), java.time.Duration.ofDays(1)));
     var ledger = LedgerServiceGrpc.newFutureStub(proxy);
 
     Map<String, List<String>> byNode = setUp(ledger, RingFile.read(cluster.ringFile()), perNode);
@@ -119,6 +119,7 @@ public final class ClusterBench {
     };
 
     List<Result> results = new ArrayList<>();
+    MetricsProbe probe = null;
     for (int inFlight : IN_FLIGHT) {
       if (only.contains("echo")) {
         results.add(ClosedLoop.run(ECHO, inFlight, 1, seconds, warmup, () -> ClientCalls.futureUnaryCall(
@@ -137,6 +138,10 @@ public final class ClusterBench {
         results.add(ClosedLoop.run(SAME_NODE, inFlight, 1, seconds, warmup, () -> transfer(ledger, samePair.get())));
       }
       if (only.contains("transfer-cross")) {
+        if (probe == null) {
+          // Every server's metrics, scraped in the middle of the first cross-node run, under load.
+          probe = MetricsProbe.after(cluster, (warmup + seconds / 2L) * 1000);
+        }
         results.add(ClosedLoop.run(CROSS_NODE, inFlight, 1, seconds, warmup,
             () -> transfer(ledger, crossPair.get())));
       }
@@ -152,6 +157,9 @@ public final class ClusterBench {
     }
 
     ClosedLoop.print(results, PROXIED_ECHO);
+    if (probe != null) {
+      probe.print();
+    }
     if (only.contains("transfer-same") && only.contains("transfer-cross")) {
       printTwoPhaseOverhead(results);
     }

@@ -82,7 +82,7 @@ public final class DecoyBench {
     Path data = Files.createTempDirectory("fortress-decoy-bench");
     EventLoopGroup bareGroup = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
     Channel bare = bareHttp(bareGroup);
-    DecoyConfig config = DecoyConfig.parse(new String[] {"--grpc-port=0", "--http-port=0", "--data-dir=" + data,
+    DecoyConfig config = DecoyConfig.parse(new String[] {"--grpc-port=0", "--http-port=0", "--metrics-port=0", "--data-dir=" + data,
         "--http-rate-per-client-per-second=1000000", "--http-burst-per-client=1000000",
         "--generate-count-max=1000000000"}, Map.of());
     try (DecoyServer server = DecoyServer.start(config)) {

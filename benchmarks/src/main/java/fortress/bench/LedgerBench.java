@@ -50,7 +50,7 @@ public final class LedgerBench {
     Path data = Files.createTempDirectory("fortress-bench");
     ExecutorService echoExecutor = Executors.newFixedThreadPool(LedgerConfig.SERVER_THREADS_DEFAULT);
     Server echo = EchoServer.start(echoExecutor);
-    LedgerConfig config = LedgerConfig.parse(new String[] {"--grpc-port=0", "--data-dir=" + data}, Map.of());
+    LedgerConfig config = LedgerConfig.parse(new String[] {"--grpc-port=0", "--metrics-port=0", "--data-dir=" + data}, Map.of());
     try (LedgerServer node = LedgerServer.start(config)) {
       // However the benchmark ends (done, Ctrl-C, timeout), its PostgreSQL stops and its data goes.
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {

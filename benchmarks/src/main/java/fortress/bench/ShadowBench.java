@@ -99,7 +99,7 @@ public final class ShadowBench {
     Path data = Files.createTempDirectory("fortress-shadow-bench");
     ExecutorService echoExecutor = Executors.newFixedThreadPool(ShadowConfig.SERVER_THREADS_DEFAULT);
     Server echo = EchoServer.start(echoExecutor);
-    ShadowConfig config = ShadowConfig.parse(new String[] {"--grpc-port=0", "--data-dir=" + data,
+    ShadowConfig config = ShadowConfig.parse(new String[] {"--grpc-port=0", "--metrics-port=0", "--data-dir=" + data,
         "--dataset-samples-max=" + Math.max(samples, 1_000_000)}, Map.of());
     try (ShadowServer server = ShadowServer.start(config)) {
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -15,7 +15,7 @@ class DecoyServerTest {
   void aStartThatFailsAfterTheEmbeddedPostgresStarted_stopsIt() throws Exception {
     Path data = Files.createTempDirectory("decoy-failed-start");
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      DecoyConfig config = DecoyConfig.parse(new String[] {"--grpc-port=0", "--http-port=" + taken.getLocalPort(),
+      DecoyConfig config = DecoyConfig.parse(new String[] {"--grpc-port=0", "--metrics-port=0", "--http-port=" + taken.getLocalPort(),
           "--data-dir=" + data}, Map.of());
       assertThatThrownBy(() -> DecoyServer.start(config)).isInstanceOf(Exception.class);
     }

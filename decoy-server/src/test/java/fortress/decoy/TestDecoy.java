@@ -28,7 +28,7 @@ public final class TestDecoy implements AutoCloseable {
 
   public TestDecoy(String... flags) {
     jdbcUrl = TestPostgres.newDatabase();
-    List<String> args = new ArrayList<>(List.of("--jdbc-url=" + jdbcUrl, "--grpc-port=0", "--http-port=0",
+    List<String> args = new ArrayList<>(List.of("--jdbc-url=" + jdbcUrl, "--grpc-port=0", "--http-port=0", "--metrics-port=0",
         "--data-dir=" + Path.of("target", "decoy-" + UUID.randomUUID())));
     args.addAll(List.of(flags));
     try {

@@ -16,7 +16,7 @@ class ShadowServerTest {
   void aStartThatFailsAfterTheEmbeddedPostgresStarted_stopsIt() throws Exception {
     Path data = Files.createTempDirectory("shadow-failed-start");
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      ShadowConfig config = ShadowConfig.parse(new String[] {"--grpc-port=" + taken.getLocalPort(),
+      ShadowConfig config = ShadowConfig.parse(new String[] {"--metrics-port=0", "--grpc-port=" + taken.getLocalPort(),
           "--data-dir=" + data}, Map.of());
       assertThatThrownBy(() -> ShadowServer.start(config)).isInstanceOf(IOException.class);
     }

@@ -127,6 +127,22 @@ class LocalClusterTest {
     }
   }
 
+  /** A fresh tenant with an account on each of two nodes; the first holds 100. */
+  private record Pair(String tenant, String from, String to) {
+    TransferRequest transfer(long amount) {
+      return TransferRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(tenant)
+          .setFromAccountId(from).setToAccountId(to).setAmount(amount).build();
+    }
+  }
+
+  private static Pair pair(String prefix, String fromNode, String toNode) {
+    String t = prefix + UUID.randomUUID().toString().substring(0, 8);
+    Pair p = new Pair(t, accountOn(fromNode, t, "from-"), accountOn(toNode, t, "to-"));
+    open(t, p.from(), 100);
+    open(t, p.to(), 0);
+    return p;
+  }
+
   private static Account account(String tenant, String account) {
     return ledger(tenant).getAccount(GetAccountRequest.newBuilder().setTenantId(tenant).setAccountId(account).build())
         .getAccount();
@@ -205,16 +221,14 @@ class LocalClusterTest {
    * one on ledger-2, waits for the node to halt, restarts it and checks the aftermath.
    */
   private void crashAt(String node, String failpoint, boolean committedBeforeTheCrash) throws Exception {
-    String t = "fault-" + UUID.randomUUID().toString().substring(0, 8);
-    String from = accountOn("ledger-1", t, "from-");
-    String to = accountOn("ledger-2", t, "to-");
-    open(t, from, 100);
-    open(t, to, 0);
+    Pair p = pair("fault-", "ledger-1", "ledger-2");
+    String t = p.tenant();
+    String from = p.from();
+    String to = p.to();
     cluster.stop(node);
     cluster.launch(node, List.of("--failpoints=" + failpoint));
     cluster.awaitServing(node);
-    TransferRequest transfer = TransferRequest.newBuilder().setRequestId(UUID.randomUUID().toString())
-        .setTenantId(t).setFromAccountId(from).setToAccountId(to).setAmount(30).build();
+    TransferRequest transfer = p.transfer(30);
 
     StatusRuntimeException failed = catchThrowableOfType(StatusRuntimeException.class,
         () -> ledger(t).transfer(transfer));
@@ -378,13 +392,8 @@ class LocalClusterTest {
 
   @Test
   void everyServer_servesPrometheusMetrics_ofItsRpcsAndItsOwnWork() throws Exception {
-    String t = "metrics-" + UUID.randomUUID().toString().substring(0, 8);
-    String from = accountOn("ledger-1", t, "from-");
-    String to = accountOn("ledger-2", t, "to-");
-    open(t, from, 100);
-    open(t, to, 0);
-    ledger(t).transfer(TransferRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(t)
-        .setFromAccountId(from).setToAccountId(to).setAmount(10).build());
+    Pair p = pair("metrics-", "ledger-1", "ledger-2");
+    ledger(p.tenant()).transfer(p.transfer(10));
     ManagedChannel shadow = cluster.channel(LocalCluster.SHADOW);
     try {
       fortress.shadow.v1.ShadowServiceGrpc.newBlockingStub(shadow).decide(fortress.shadow.v1.DecideRequest.newBuilder()
@@ -415,13 +424,11 @@ class LocalClusterTest {
 
   @Test
   void aPostgresCrash_losesNoAcknowledgedCredit_andANodeStartedMeanwhileWaitsForIt() throws Exception {
-    String t = "pg-" + UUID.randomUUID().toString().substring(0, 8);
-    String from = accountOn("ledger-1", t, "from-");
-    String to = accountOn("ledger-3", t, "to-");
-    open(t, from, 100);
-    open(t, to, 0);
-    ledger(t).transfer(TransferRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(t)
-        .setFromAccountId(from).setToAccountId(to).setAmount(30).build());
+    Pair p = pair("pg-", "ledger-1", "ledger-3");
+    String t = p.tenant();
+    String from = p.from();
+    String to = p.to();
+    ledger(t).transfer(p.transfer(30));
 
     cluster.kill("ledger-3");
     cluster.stopPostgres(true);
