@@ -40,6 +40,7 @@ import java.util.stream.Stream;
  */
 public final class Bank {
   static final String TENANT = "bank";
+  private static final long ROLLING_PREPARE_TIMEOUT_MS = 30_000;
   static final long INITIAL_BALANCE = 1_000_000;
 
   private Bank() {}
@@ -115,8 +116,17 @@ public final class Bank {
   public static Summary run(Options o) throws Exception {
     long started = System.currentTimeMillis();
     Path data = Files.createTempDirectory("fortress-bank");
+    // A rolling restart takes each node away for as long as a restart takes (seconds, more on a
+    // loaded machine); as in a production deployment, the two-phase commit prepare timeout must
+    // outlast that, or a transfer to the restarting node aborts.
+    Map<String, List<String>> flags = new java.util.HashMap<>();
+    if (o.rolling()) {
+      for (int i = 1; i <= 3; i++) {
+        flags.put("ledger-" + i, List.of("--prepare-timeout-ms=" + ROLLING_PREPARE_TIMEOUT_MS));
+      }
+    }
     LocalCluster cluster = LocalCluster.start(new LocalCluster.Options(o.root(), data, 3, "127.0.0.1", 0, 0, 0, 0, 0,
-        o.javaHeap(), true, false));
+        o.javaHeap(), true, false), flags);
     ManagedChannel channel = cluster.channel(LocalCluster.PROXY,
         cluster.token("bank", TENANT, List.of(Caller.ADMIN), Duration.ofDays(7)));
     try (History history = new History(o.history())) {
@@ -134,8 +144,8 @@ public final class Bank {
         // (about five seconds on a loaded machine).
         FortressClient.Builder builder = FortressClient.forChannel(channel).tenant(TENANT);
         if (o.sdk()) {
-          builder.maxAttempts(40).backoff(Duration.ofMillis(50), Duration.ofSeconds(1))
-              .retryTimeout(Duration.ofSeconds(60));
+          builder.maxAttempts(200).backoff(Duration.ofMillis(50), Duration.ofSeconds(1))
+              .retryTimeout(Duration.ofSeconds(120));
         } else {
           builder.maxAttempts(1).callTimeout(Duration.ofMillis(Client.CALL_DEADLINE_MS));
         }
@@ -194,7 +204,7 @@ public final class Bank {
         d.outcome(), d.status(), "transfer tx-doctored", d.startMillis(), d.endMillis()));
     ops.add(new History.Op(-1, History.Kind.DEPOSIT, "never-sent", "", "acct-0", 7, "", History.Outcome.OK, "OK",
         "entry 1", 0, 0));
-    try (History doctored = new History(file.resolveSibling(file.getFileName() + ".self-check"))) {
+    try (History doctored = history.sameClock(file.resolveSibling(file.getFileName() + ".self-check"))) {
       doctored.addAll(ops);
       Client.Anomalies found = new Client.Anomalies();
       new Checker(ledger, cluster, doctored, found).check(accounts.initialBalances());

@@ -38,13 +38,23 @@ final class History implements AutoCloseable {
   record Fault(String kind, String target, long startMillis, long endMillis) {}
 
   private final BufferedWriter out;
-  private final long origin = System.currentTimeMillis();
+  private final long origin;
   private final List<Op> ops = new ArrayList<>();
   private final List<Fault> faults = new ArrayList<>();
 
   History(Path file) throws IOException {
+    this(file, System.currentTimeMillis());
+  }
+
+  private History(Path file, long origin) throws IOException {
     Files.createDirectories(file.toAbsolutePath().getParent());
-    out = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+    this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+    this.origin = origin;
+  }
+
+  /** A new history in {@code file} on this one's clock, so the times of copied operations keep their meaning. */
+  History sameClock(Path file) throws IOException {
+    return new History(file, origin);
   }
 
   long now() {
