@@ -22,6 +22,7 @@ import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.SdkTracerProviderBuilder;
 import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
+import io.opentelemetry.sdk.trace.samplers.Sampler;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -76,7 +77,9 @@ public final class Telemetry implements AutoCloseable {
     if (port > 0) {
       meters.registerMetricReader(PrometheusHttpServer.builder().setHost(c.metricsHost()).setPort(port).build());
     }
-    SdkTracerProviderBuilder tracers = SdkTracerProvider.builder().setResource(resource);
+    // Without a collector no span is recorded (but trace context still travels on every call).
+    SdkTracerProviderBuilder tracers = SdkTracerProvider.builder().setResource(resource)
+        .setSampler(c.otlpEndpoint() == null ? Sampler.alwaysOff() : Sampler.parentBased(Sampler.alwaysOn()));
     if (c.otlpEndpoint() != null) {
       String base = c.otlpEndpoint().replaceAll("/+$", "");
       meters.registerMetricReader(PeriodicMetricReader.builder(OtlpHttpMetricExporter.builder()
