@@ -78,7 +78,8 @@ public final class Main {
         """, tls ? " (mTLS on every hop)" : "", proxy, cluster.address(LocalCluster.SHADOW),
         cluster.address(LocalCluster.DECOY), cluster.decoyHttpAddress(), nodeLines, cluster.postgres().port(),
         dataDir.toAbsolutePath(), dataDir.resolve("logs").toAbsolutePath(),
-        String.join(" ", cluster.names().stream().map(cluster::metricsUrl).toList()), LocalCluster.DEV_TENANT, tokenFile,
+        String.join(", ", cluster.names().stream().map(n -> n + " " + cluster.metricsUrl(n)).toList()),
+        LocalCluster.DEV_TENANT, tokenFile,
         cluster.devToken(), tokenFile, transport, proxy, transport, proxy, transport, proxy, transport,
         cluster.address(LocalCluster.SHADOW), transport, cluster.address(LocalCluster.DECOY));
     Thread.currentThread().join();
