@@ -102,7 +102,7 @@ public record DecoyConfig(
     long graceMs = s.number("shutdown-grace-ms", SHUTDOWN_GRACE_MS_DEFAULT, 0, 600_000,
         "how long shutdown waits for in-flight calls");
     Security security = Security.read(s, true, false);
-    Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-decoy", METRICS_PORT_DEFAULT);
+    Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-decoy", "decoy", METRICS_PORT_DEFAULT);
     String shadowToken = s.secretText("shadow-token", "bearer token sent to the shadow server with exported "
         + "interactions, when it verifies tokens");
     try {

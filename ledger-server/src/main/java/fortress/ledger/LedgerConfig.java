@@ -146,7 +146,7 @@ public record LedgerConfig(
       failpoints.clear();
     }
     Security security = Security.read(s, false, true);
-    Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-ledger", METRICS_PORT_DEFAULT);
+    Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-ledger", nodeId, METRICS_PORT_DEFAULT);
     if (!cardKeyId.matches("[A-Za-z0-9._-]{1,64}")) {
       s.problem("--card-key-id must be 1-64 of [A-Za-z0-9._-]");
     }

@@ -101,7 +101,7 @@ public record ShadowConfig(
     long graceMs = s.number("shutdown-grace-ms", SHUTDOWN_GRACE_MS_DEFAULT, 0, 600_000,
         "how long shutdown waits for in-flight calls");
     Security security = Security.read(s, true, false);
-    Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-shadow", METRICS_PORT_DEFAULT);
+    Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-shadow", "shadow", METRICS_PORT_DEFAULT);
     try {
       return new ShadowConfig(host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, pool, threads, evalThreads,
           costMax, cacheMax, perCall, datasetMax, evalMax, checkMs, queueMax, pageDefault, pageMax, graceMs,

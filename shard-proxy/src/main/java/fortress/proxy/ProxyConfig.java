@@ -78,7 +78,7 @@ public record ProxyConfig(
       s.problem("--redis-url must start with redis:// or rediss://");
     }
     Security security = Security.read(s, true, true);
-    Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-proxy", METRICS_PORT_DEFAULT);
+    Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-proxy", "proxy", METRICS_PORT_DEFAULT);
     if (ring == null) {
       s.problem("--ring-file is required: the proxy routes by the cluster's ring");
     }

@@ -38,9 +38,13 @@ public final class Telemetry implements AutoCloseable {
   private static final String SCOPE = "dev.fortress";
 
   /** Where metrics are served and traces sent; a metrics port of -1 serves none. */
-  public record Config(String serviceName, String metricsHost, int metricsPort, String otlpEndpoint) {
-    /** Reads --metrics-host, --metrics-port and --otlp-endpoint. */
-    public static Config read(Settings s, String serviceName, int defaultMetricsPort) {
+  public record Config(String serviceName, String instanceId, String metricsHost, int metricsPort,
+      String otlpEndpoint) {
+    /**
+     * Reads --metrics-host, --metrics-port and --otlp-endpoint; {@code instanceId} tells this
+     * process from others of the same service (a ledger node's id).
+     */
+    public static Config read(Settings s, String serviceName, String instanceId, int defaultMetricsPort) {
       String host = s.string("metrics-host", "127.0.0.1", "address the Prometheus endpoint binds");
       int port = s.integer("metrics-port", defaultMetricsPort, -1, 65535,
           "Prometheus endpoint port (/metrics); 0 picks a free one, -1 serves none");
@@ -49,7 +53,7 @@ public final class Telemetry implements AutoCloseable {
       if (otlp != null && !otlp.matches("https?://.+")) {
         s.problem("--otlp-endpoint must be an http:// or https:// URL");
       }
-      return new Config(serviceName, host, port, otlp);
+      return new Config(serviceName, instanceId, host, port, otlp);
     }
   }
 
@@ -70,8 +74,9 @@ public final class Telemetry implements AutoCloseable {
 
   /** Starts the SDK and the endpoint. */
   public static Telemetry start(Config c) {
-    Resource resource = Resource.getDefault().merge(Resource.create(
-        Attributes.of(AttributeKey.stringKey("service.name"), c.serviceName())));
+    Resource resource = Resource.getDefault().merge(Resource.create(Attributes.of(
+        AttributeKey.stringKey("service.name"), c.serviceName(),
+        AttributeKey.stringKey("service.instance.id"), c.instanceId())));
     SdkMeterProviderBuilder meters = SdkMeterProvider.builder().setResource(resource);
     int port = c.metricsPort() == 0 ? freePort() : c.metricsPort();
     if (port > 0) {

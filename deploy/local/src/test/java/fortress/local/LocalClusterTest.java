@@ -43,10 +43,12 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -73,19 +75,40 @@ class LocalClusterTest {
   private static final int FAILPOINT_EXIT = 86;
   private static Path dataDir;
   private static LocalCluster cluster;
+  private static com.sun.net.httpserver.HttpServer collector;
+  private static final java.util.Queue<byte[]> exported = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private static ManagedChannel channel;
 
   @BeforeAll
   static void start() throws Exception {
     Path root = Path.of(System.getProperty("fortress.root", "../.."));
     dataDir = Files.createTempDirectory("fortress-faults");
+    // Every server sends its traces to a stand-in OTLP/HTTP collector that keeps what it receives.
+    collector = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    collector.createContext("/", exchange -> {
+      if (exchange.getRequestURI().getPath().equals("/v1/traces")) {
+        exported.add(exchange.getRequestBody().readAllBytes());
+      }
+      exchange.sendResponseHeaders(200, -1);
+      exchange.close();
+    });
+    collector.start();
+    String otlp = "--otlp-endpoint=http://127.0.0.1:" + collector.getAddress().getPort();
+    Map<String, List<String>> flags = new java.util.HashMap<>();
+    for (String server : List.of("ledger-1", "ledger-2", "ledger-3", LocalCluster.PROXY, LocalCluster.SHADOW,
+        LocalCluster.DECOY)) {
+      flags.put(server, List.of(otlp));
+    }
     cluster = LocalCluster.start(new LocalCluster.Options(root, dataDir, 3, "127.0.0.1", 0, 0, 0, 0, 0, "192m", false,
-        true));
+        true), flags);
     channel = cluster.anonymousChannel(LocalCluster.PROXY);
   }
 
   @AfterAll
   static void stop() throws Exception {
+    if (collector != null) {
+      collector.stop(0);
+    }
     if (channel != null) {
       channel.shutdownNow();
     }
@@ -420,6 +443,58 @@ class LocalClusterTest {
         "fortress_ledger_twopc_phase_duration");
     assertThat(scrape.apply(LocalCluster.SHADOW)).contains("rpc_server_duration", "fortress_shadow_decisions");
     assertThat(scrape.apply(LocalCluster.DECOY)).contains("fortress_decoy_interactions_captured");
+  }
+
+  @Test
+  void oneTrace_followsACrossNodeTransfer_fromTheProxyToTheCoordinatorAndTheParticipant() throws Exception {
+    Pair p = pair("trace-", "ledger-1", "ledger-2");
+    byte[] traceId = new byte[16];
+    new java.security.SecureRandom().nextBytes(traceId);
+    String traceparent = "00-" + java.util.HexFormat.of().formatHex(traceId) + "-0123456789abcdef-01";
+    io.grpc.Metadata headers = new io.grpc.Metadata();
+    headers.put(io.grpc.Metadata.Key.of("traceparent", io.grpc.Metadata.ASCII_STRING_MARSHALLER), traceparent);
+
+    ledger(p.tenant()).withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers))
+        .transfer(p.transfer(10));
+
+    // Each server exports its spans in batches, every few seconds.
+    eventually("the proxy, the coordinator and the participant each exported spans of the trace", () ->
+        List.of("proxy", "ledger-1", "ledger-2").stream().allMatch(who -> exported.stream()
+            .anyMatch(body -> contains(body, traceId) && contains(body, instance(who)))));
+    assertThat(exported.stream().anyMatch(body -> contains(body, traceId)
+        && contains(body, "2pc prepare".getBytes(StandardCharsets.UTF_8))))
+        .as("the coordinator's two-phase commit phases are spans of the same trace").isTrue();
+  }
+
+  /**
+   * How an export request from {@code id} names its sender: the resource attribute
+   * service.instance.id as protobuf (KeyValue{key, value: AnyValue{string_value}}). One request
+   * carries one process's spans, so this tells who sent it.
+   */
+  private static byte[] instance(String id) {
+    byte[] key = "service.instance.id".getBytes(StandardCharsets.UTF_8);
+    byte[] value = id.getBytes(StandardCharsets.UTF_8);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    out.writeBytes(key);
+    out.write(0x12);
+    out.write(value.length + 2);
+    out.write(0x0A);
+    out.write(value.length);
+    out.writeBytes(value);
+    return out.toByteArray();
+  }
+
+  private static boolean contains(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return true;
+    }
+    return false;
   }
 
   @Test
