@@ -89,7 +89,10 @@ public final class LocalCluster implements AutoCloseable {
     return start(o, Map.of());
   }
 
-  /** The same, with extra flags for some servers (fault tests arm failpoints this way). */
+  /**
+   * The same, with extra flags for some servers, by name; they stay in the server's command, so
+   * every restart has them too. (A failpoint for one start goes to {@link #launch} instead.)
+   */
   public static LocalCluster start(Options o, Map<String, List<String>> extraFlags) throws Exception {
     Files.createDirectories(o.dataDir().resolve("logs"));
     LocalPostgres postgres = LocalPostgres.start(o.dataDir());
@@ -172,8 +175,14 @@ public final class LocalCluster implements AutoCloseable {
         int metricsPort = cluster.metricsPorts.get(name);
         cluster.commands.get(name).addAll(List.of("--metrics-host=" + o.host(), "--metrics-port=" + metricsPort));
       }
+      extraFlags.forEach((name, flags) -> {
+        if (!cluster.commands.containsKey(name)) {
+          throw new IllegalArgumentException("extra flags for " + name + ", which this cluster does not run");
+        }
+        cluster.commands.get(name).addAll(flags);
+      });
       for (String name : cluster.commands.keySet()) {
-        cluster.launch(name, extraFlags.getOrDefault(name, List.of()));
+        cluster.launch(name, List.of());
       }
       for (String name : cluster.commands.keySet()) {
         cluster.awaitServing(name);
