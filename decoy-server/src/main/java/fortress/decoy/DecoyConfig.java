@@ -36,7 +36,9 @@ public record DecoyConfig(
     long shutdownGraceMs,
     Security security,
     String shadowToken,
-    Telemetry.Config telemetry) {
+    Telemetry.Config telemetry,
+    Path httpCertFile,
+    Path httpKeyFile) {
 
   public static final int GRPC_PORT_DEFAULT = 50081;
   public static final int HTTP_PORT_DEFAULT = 8088;
@@ -77,6 +79,17 @@ public record DecoyConfig(
     int grpcPort = s.integer("grpc-port", GRPC_PORT_DEFAULT, 0, 65535, "gRPC port; 0 picks a free one");
     String httpHost = s.string("http-host", "127.0.0.1", "address the decoy HTTP listener binds");
     int httpPort = s.integer("http-port", HTTP_PORT_DEFAULT, 0, 65535, "decoy HTTP port; 0 picks a free one");
+    String httpCert = s.string("http-tls-cert-file", null, "PEM certificate chain the decoy endpoints serve HTTPS "
+        + "with (a public-facing certificate, not the cluster's); unset serves plain HTTP");
+    String httpKey = s.string("http-tls-key-file", null, "PEM PKCS#8 private key of --http-tls-cert-file");
+    if ((httpCert == null) != (httpKey == null)) {
+      s.problem("--http-tls-cert-file and --http-tls-key-file go together: set both or neither");
+    }
+    for (String file : java.util.Arrays.asList(httpCert, httpKey)) {
+      if (file != null && !java.nio.file.Files.isReadable(Path.of(file))) {
+        s.problem(file + " (decoy HTTPS) cannot be read");
+      }
+    }
     String jdbcUrl = s.string("jdbc-url", null, "PostgreSQL JDBC URL; unset starts an embedded PostgreSQL");
     String jdbcUser = s.string("jdbc-user", "postgres", "PostgreSQL user");
     String jdbcPassword = s.string("jdbc-password", "", "PostgreSQL password (prefer the environment)");
@@ -108,7 +121,8 @@ public record DecoyConfig(
     try {
       return new DecoyConfig(host, grpcPort, httpHost, httpPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, shadow,
           pool, threads, countMax, bytesMax, headersMax, rate, burst, queueMax, pageDefault, pageMax, graceMs,
-          security, shadowToken, telemetry);
+          security, shadowToken, telemetry, httpCert == null ? null : Path.of(httpCert),
+          httpKey == null ? null : Path.of(httpKey));
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
       return null;
@@ -120,7 +134,7 @@ public record DecoyConfig(
     return new DecoyConfig(host, grpcPort, httpHost, httpPort, url, user, password, dataDir, shadowTarget,
         poolSizeMax, serverThreads, generateCountMax, httpRequestBytesMax, httpHeadersMax, httpRatePerClientPerSecond,
         httpBurstPerClient, interactionQueueDepthMax, pageSizeDefault, pageSizeMax, shutdownGraceMs, security,
-        shadowToken, telemetry);
+        shadowToken, telemetry, httpCertFile, httpKeyFile);
   }
 
   @Override

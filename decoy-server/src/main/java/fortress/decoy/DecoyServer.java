@@ -124,7 +124,7 @@ public final class DecoyServer implements AutoCloseable {
         .buildWithCallback(m -> m.record(capture.dropped()));
     DecoyHttpServer http = DecoyHttpServer.start(config.httpHost(), config.httpPort(), endpoints, capture,
         new DecoyHttpServer.Limits(config.httpRequestBytesMax(), config.httpHeadersMax(),
-            config.httpRatePerClientPerSecond(), config.httpBurstPerClient()));
+            config.httpRatePerClientPerSecond(), config.httpBurstPerClient()), httpTls(config));
     ExecutorService handlers = Executors.newFixedThreadPool(config.serverThreads(),
         new ThreadFactoryBuilder().setNameFormat("decoy-rpc-%d").setDaemon(true).build());
     HealthStatusManager health = new HealthStatusManager();
@@ -143,6 +143,15 @@ public final class DecoyServer implements AutoCloseable {
         config);
     return new DecoyServer(config, postgres, database, capture, http, shadowChannel, handlers, health, server,
         telemetry);
+  }
+
+  /** HTTPS for the decoy endpoints when a certificate is configured, else null (plain HTTP). */
+  private static io.netty.handler.ssl.SslContext httpTls(DecoyConfig config) throws IOException {
+    if (config.httpCertFile() == null) {
+      return null;
+    }
+    return io.netty.handler.ssl.SslContextBuilder.forServer(config.httpCertFile().toFile(),
+        config.httpKeyFile().toFile()).build();
   }
 
   /** The channel exports go through: TLS if a CA is configured, with the shadow token if one is. */

@@ -4,6 +4,7 @@ import fortress.decoy.capture.Capture;
 import fortress.decoy.template.Endpoints;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslContext;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -42,8 +43,9 @@ public final class DecoyHttpServer implements AutoCloseable {
 
   public record Limits(int requestBytesMax, int headersMax, int ratePerClientPerSecond, int burstPerClient) {}
 
-  public static DecoyHttpServer start(String host, int port, Endpoints endpoints, Capture capture, Limits limits)
-      throws InterruptedException {
+  /** Serves plain HTTP, or HTTPS when {@code tls} is given. */
+  public static DecoyHttpServer start(String host, int port, Endpoints endpoints, Capture capture, Limits limits,
+      SslContext tls) throws InterruptedException {
     EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     EventLoopGroup workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
     RateLimiter rates = new RateLimiter(limits.ratePerClientPerSecond(), limits.burstPerClient());
@@ -55,6 +57,9 @@ public final class DecoyHttpServer implements AutoCloseable {
           @Override
           protected void initChannel(SocketChannel ch) {
             DecoyHandler handler = new DecoyHandler(endpoints, capture, rates, limits.headersMax());
+            if (tls != null) {
+              ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+            }
             ch.pipeline()
                 .addLast(new ReadTimeoutHandler(READ_TIMEOUT_SECONDS, TimeUnit.SECONDS))
                 .addLast(new HttpServerCodec(new HttpDecoderConfig()

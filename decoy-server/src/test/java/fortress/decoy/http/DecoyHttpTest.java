@@ -3,6 +3,7 @@ package fortress.decoy.http;
 import fortress.core.rpc.TestCalls;
 import static fortress.decoy.TestDecoy.id;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import fortress.decoy.TestDecoy;
 import fortress.decoy.v1.CreateTemplateRequest;
@@ -208,5 +209,63 @@ class DecoyHttpTest {
     assertThat(one.getTemplateId()).isEqualTo("users");
     assertThat(one.getStatus()).isEqualTo(200);
     assertThat(one.getBodySha256()).hasSize(64);
+  }
+
+  @Test
+  void withACertificate_theDecoyServesItsPagesOverHttps() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("decoy-https");
+    java.security.cert.X509Certificate cert = selfSigned(dir);
+    try (TestDecoy https = new TestDecoy("--http-tls-cert-file=" + dir.resolve("cert.pem"),
+        "--http-tls-key-file=" + dir.resolve("key.pem"))) {
+      https.stub.createTemplate(CreateTemplateRequest.newBuilder().setRequestId(id()).setTemplate(Template.newBuilder()
+          .setTemplateId("tls").setMethod("GET").setPathPattern("/api/v1/users/{id}").setStatus(200)
+          .setFamily(TemplateFamily.TEMPLATE_FAMILY_JSON_API).setSeed(42).setBody(USERS)).build());
+      java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+      trust.load(null, null);
+      trust.setCertificateEntry("decoy", cert);
+      javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+          javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trust);
+      javax.net.ssl.SSLContext ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+      ssl.init(null, tmf.getTrustManagers(), null);
+      HttpClient tlsClient = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).sslContext(ssl).build();
+      String base = https.http().replace("http://", "https://");
+
+      HttpResponse<String> page = tlsClient.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/users/9"))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(page.statusCode()).isEqualTo(200);
+      assertThat(page.headers().firstValue("Server")).hasValue("nginx");
+      assertThat(page.body()).contains("\"requested\":\"9\"");
+      assertThat(catchThrowable(() -> client.send(HttpRequest.newBuilder(URI.create(https.http() + "/api/v1/users/9"))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString())))
+          .as("plain HTTP to the HTTPS listener gets no page").isNotNull();
+    }
+  }
+
+  /**
+   * A self-signed certificate for 127.0.0.1 made with the JDK's keytool, written as PEM (cert.pem,
+   * and key.pem in PKCS#8) into {@code dir}.
+   */
+  private static java.security.cert.X509Certificate selfSigned(java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path store = dir.resolve("decoy.p12");
+    String keytool = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+    Process p = new ProcessBuilder(keytool, "-genkeypair", "-alias", "decoy", "-keyalg", "EC", "-groupname",
+        "secp256r1", "-dname", "CN=localhost", "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-validity", "2",
+        "-keystore", store.toString(), "-storetype", "PKCS12", "-storepass", "changeit")
+        .redirectErrorStream(true).start();
+    assertThat(p.waitFor()).as(new String(p.getInputStream().readAllBytes())).isZero();
+    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+    try (var in = java.nio.file.Files.newInputStream(store)) {
+      ks.load(in, "changeit".toCharArray());
+    }
+    java.security.cert.X509Certificate cert = (java.security.cert.X509Certificate) ks.getCertificate("decoy");
+    java.security.Key key = ks.getKey("decoy", "changeit".toCharArray());
+    java.util.Base64.Encoder pem = java.util.Base64.getMimeEncoder(64, "\n".getBytes());
+    java.nio.file.Files.writeString(dir.resolve("cert.pem"), "-----BEGIN CERTIFICATE-----\n"
+        + pem.encodeToString(cert.getEncoded()) + "\n-----END CERTIFICATE-----\n");
+    java.nio.file.Files.writeString(dir.resolve("key.pem"), "-----BEGIN PRIVATE KEY-----\n"
+        + pem.encodeToString(key.getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+    return cert;
   }
 }
