@@ -27,6 +27,7 @@ public record ProxyConfig(
     long rateLimitPerSecond,
     long rateLimitBurst,
     long cacheTtlMs,
+    boolean crossTenantTransfers,
     Security security,
     Telemetry.Config telemetry) {
 
@@ -74,6 +75,8 @@ public record ProxyConfig(
         "each tenant's bucket size; 0 means twice --rate-limit-per-second");
     long cacheTtlMs = s.number("cache-ttl-ms", 2_000, 0, 3_600_000, "how long a cached balance is served "
         + "(bounds how late a change made on a node by itself shows); 0 turns the cache off");
+    boolean crossTenant = s.bool("cross-tenant-transfers", false, "let a transfer credit another tenant's account "
+        + "(to_tenant_id); otherwise that is PERMISSION_DENIED / TENANT_FORBIDDEN");
     if (redis != null && !redis.matches("rediss?://.+")) {
       s.problem("--redis-url must start with redis:// or rediss://");
     }
@@ -84,7 +87,7 @@ public record ProxyConfig(
     }
     return new ProxyConfig(host, port, ring == null ? null : Path.of(ring), threads, timeoutMs, retries, backoffMs,
         batchMax, graceMs, auditMs, verifyMs, redis, redisTimeoutMs, ratePerSecond,
-        burst == 0 ? 2 * ratePerSecond : burst, cacheTtlMs, security, telemetry);
+        burst == 0 ? 2 * ratePerSecond : burst, cacheTtlMs, crossTenant, security, telemetry);
   }
 
   @Override

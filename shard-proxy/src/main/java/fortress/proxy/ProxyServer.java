@@ -108,7 +108,8 @@ public final class ProxyServer implements AutoCloseable {
         .executor(executor)
         .intercept(guard(config))
         .intercept(telemetry.serverInterceptor())
-        .addService(StrictRequests.of(new LedgerProxy(forwarder, config.batchOperationsMax(), limiter, cache)
+        .addService(StrictRequests.of(new LedgerProxy(forwarder, config.batchOperationsMax(), limiter, cache,
+            config.crossTenantTransfers())
             .bindService()))
         .addService(StrictRequests.of(cluster.bindService()))
         .addService(StrictRequests.of(health.getHealthService().bindService()))

@@ -34,6 +34,7 @@ import fortress.ledger.v1.TransferResponse;
 import fortress.ledger.v1.VerifyJournalRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import java.nio.file.Files;
@@ -123,6 +124,55 @@ class ProxyTest {
     assertThat(verified.getOk()).as(verified.toString()).isTrue();
     assertThat(verified.getNodesList()).allSatisfy(n -> assertThat(n.getResult().getOk()).isTrue());
     assertThat(ledger().verifyJournal(VerifyJournalRequest.getDefaultInstance()).getOk()).isTrue();
+  }
+
+  @Test
+  void aTransferToAnotherTenant_isRefusedByDefault_andAtomicWhereTheProxyAllowsIt() throws Exception {
+    String payer = tenant();
+    String payee = tenant();
+    String from = cluster.accountOn("ledger-1", payer, "from");
+    String sameNode = cluster.accountOn("ledger-1", payee, "near");
+    String otherNode = cluster.accountOn("ledger-2", payee, "far");
+    open(payer, from, 100);
+    open(payee, sameNode, 0);
+    open(payee, otherNode, 0);
+    TransferRequest.Builder toPayee = TransferRequest.newBuilder().setTenantId(payer).setFromAccountId(from)
+        .setToTenantId(payee).setAmount(10);
+
+    StatusRuntimeException forbidden = fortress.core.rpc.TestCalls.refused(
+        () -> ledger().transfer(toPayee.setRequestId(id()).setToAccountId(sameNode).build()));
+    assertThat(forbidden.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(fortress.core.rpc.TestCalls.info(forbidden).getReason()).isEqualTo("TENANT_FORBIDDEN");
+    assertThat(fortress.core.rpc.TestCalls.info(forbidden).getMetadataMap()).containsEntry("field", "to_tenant_id");
+    SubmitBatchResponse batch = ledger().submitBatch(SubmitBatchRequest.newBuilder().addOperations(
+        BatchOperation.newBuilder().setTransfer(toPayee.setRequestId(id()).setToAccountId(sameNode))).build());
+    assertThat(batch.getResults(0).getError().getReason()).isEqualTo("TENANT_FORBIDDEN");
+    assertThat(balance(payer, from)).as("nothing moved while forbidden").isEqualTo(100);
+
+    String name = "cross-tenant-" + UUID.randomUUID();
+    try (ProxyServer open = ProxyServer.start(ProxyConfig.parse(new String[] {"--ring-file=" + cluster.ringFile(),
+        "--cross-tenant-transfers=true"}, Map.of()), InProcessServerBuilder.forName(name), cluster::connect)) {
+      ManagedChannel c = InProcessChannelBuilder.forName(name).build();
+      try {
+        var allowed = LedgerServiceGrpc.newBlockingStub(c).withDeadlineAfter(30, TimeUnit.SECONDS);
+        TransferResponse near = allowed.transfer(toPayee.setRequestId(id()).setToAccountId(sameNode).build());
+        TransferResponse far = allowed.transfer(toPayee.setRequestId(id()).setToAccountId(otherNode).build());
+
+        assertThat(near.getToAccount().getTenantId()).isEqualTo(payee);
+        assertThat(near.getToAccount().getBalance()).isEqualTo(10);
+        assertThat(far.getTransferId()).as("across nodes: two-phase commit").startsWith("tx-");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (balance(payee, otherNode) != 10 && System.nanoTime() < deadline) {
+          Thread.sleep(20);
+        }
+        assertThat(balance(payer, from)).isEqualTo(80);
+        assertThat(balance(payee, otherNode)).isEqualTo(10);
+        assertRejected(() -> allowed.transfer(toPayee.setRequestId(id()).setToAccountId("nobody").build()),
+            Status.Code.NOT_FOUND, "ACCOUNT_NOT_FOUND");
+      } finally {
+        c.shutdownNow();
+      }
+    }
   }
 
   @Test

@@ -1,5 +1,7 @@
 package fortress.ledger.api;
 
+import fortress.ledger.write.Op;
+
 import com.google.protobuf.Message;
 import fortress.ledger.Rejection;
 import fortress.ledger.card.CardVault;
@@ -52,7 +54,11 @@ final class Checks {
     } else if (request instanceof TransferRequest r) {
       f.id("request_id", r.getRequestId()).tenant(r.getTenantId()).id("from_account_id", r.getFromAccountId())
           .id("to_account_id", r.getToAccountId()).amount("amount", r.getAmount()).memo(r.getMemo());
-      if (f.first == null && r.getFromAccountId().equals(r.getToAccountId())) {
+      if (!r.getToTenantId().isEmpty()) {
+        f.identifier("to_tenant_id", r.getToTenantId(), TENANT_LENGTH_MAX);
+      }
+      if (f.first == null && r.getFromAccountId().equals(r.getToAccountId())
+          && Op.creditTenant(r).equals(r.getTenantId())) {
         f.fail("to_account_id", "must differ from from_account_id");
       }
       return f.first;
@@ -127,7 +133,7 @@ final class Checks {
       return identifier("tenant_id", value, TENANT_LENGTH_MAX);
     }
 
-    private Field identifier(String name, String value, int lengthMax) {
+    Field identifier(String name, String value, int lengthMax) {
       if (value.isEmpty()) {
         return fail(name, "is required");
       }

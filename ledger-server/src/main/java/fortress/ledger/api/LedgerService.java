@@ -277,7 +277,7 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
     if (op.kind() != OpKind.TRANSFER) {
       return HERE;
     }
-    String owner = ownership.owner(op.tenantId(), op.accountIds().get(1));
+    String owner = ownership.owner(op.accountTenant(1), op.accountIds().get(1));
     return owner.equals(ownership.nodeId()) ? HERE : new Route(null, owner);
   }
 

@@ -152,7 +152,7 @@ public final class Coordinator implements AutoCloseable {
       PrepareRequest prepare = PrepareRequest.newBuilder()
           .setTxid(txid)
           .setCoordinatorNodeId(nodeId)
-          .setTenantId(r.getTenantId())
+          .setTenantId(Op.creditTenant(r))
           .setAccountId(r.getToAccountId())
           .setAmount(r.getAmount())
           .setRequestId(r.getRequestId())

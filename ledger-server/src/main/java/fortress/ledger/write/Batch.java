@@ -381,7 +381,7 @@ final class Batch {
     if (from == null) {
       return accountNotFound(r.getFromAccountId());
     }
-    AccountRow to = snapshot.accountsByKey.get(AccountRow.key(r.getTenantId(), r.getToAccountId()));
+    AccountRow to = snapshot.accountsByKey.get(AccountRow.key(Op.creditTenant(r), r.getToAccountId()));
     if (to == null) {
       return accountNotFound(r.getToAccountId());
     }

@@ -147,9 +147,9 @@ final class BatchStore {
         requestTenants.add(op.tenantId());
         requestIds.add(op.requestId());
       }
-      for (String accountId : op.accountIds()) {
-        accountTenants.add(op.accountTenant());
-        accountIds.add(accountId);
+      for (int i = 0; i < op.accountIds().size(); i++) {
+        accountTenants.add(op.accountTenant(i));
+        accountIds.add(op.accountIds().get(i));
       }
       if (op.holdId() != null) {
         holdIds.add(op.holdId());

@@ -85,8 +85,16 @@ public record Op(OpKind kind, Message request, String tenantId, String requestId
             new Tx(txid, null, null));
   }
 
-  /** The tenant whose accounts the operation names (a leg's tenant is in its request). */
-  public String accountTenant() {
-    return request instanceof PrepareRequest r ? r.getTenantId() : tenantId;
+  /** The tenant of the operation's {@code i}th account: a transfer may credit another tenant's account. */
+  public String accountTenant(int i) {
+    if (request instanceof PrepareRequest r) {
+      return r.getTenantId();
+    }
+    return i == 1 && request instanceof TransferRequest r ? creditTenant(r) : tenantId;
+  }
+
+  /** The tenant of a transfer's credited account: to_tenant_id, or the request's tenant when empty. */
+  public static String creditTenant(TransferRequest r) {
+    return r.getToTenantId().isEmpty() ? r.getTenantId() : r.getToTenantId();
   }
 }

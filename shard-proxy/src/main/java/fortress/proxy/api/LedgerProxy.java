@@ -32,7 +32,10 @@ import fortress.ledger.v1.VerifyJournalResponse;
 import fortress.proxy.route.Errors;
 import fortress.proxy.route.Forwarder;
 import fortress.proxy.route.Keys;
+import fortress.core.rpc.ErrorStatus;
+import fortress.core.security.AuthReason;
 import fortress.ledger.v1.Account;
+import io.grpc.StatusRuntimeException;
 import fortress.proxy.redis.BalanceCache;
 import fortress.proxy.redis.RateLimiter;
 import io.grpc.Context;
@@ -57,13 +60,29 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
   private final int batchOperationsMax;
   private final RateLimiter limiter;
   private final BalanceCache cache;
+  private final boolean crossTenantTransfers;
 
-  /** {@code limiter} null means no rate limits; {@code cache} null means no balance cache. */
-  public LedgerProxy(Forwarder forwarder, int batchOperationsMax, RateLimiter limiter, BalanceCache cache) {
+  /**
+   * {@code limiter} null means no rate limits; {@code cache} null means no balance cache;
+   * {@code crossTenantTransfers} lets a transfer credit another tenant's account.
+   */
+  public LedgerProxy(Forwarder forwarder, int batchOperationsMax, RateLimiter limiter, BalanceCache cache,
+      boolean crossTenantTransfers) {
     this.forwarder = forwarder;
     this.batchOperationsMax = batchOperationsMax;
     this.limiter = limiter;
     this.cache = cache;
+    this.crossTenantTransfers = crossTenantTransfers;
+  }
+
+  /** PERMISSION_DENIED / TENANT_FORBIDDEN if the transfer credits another tenant and this proxy forbids that. */
+  private StatusRuntimeException crossTenantRefusal(TransferRequest r) {
+    if (crossTenantTransfers || r.getToTenantId().isEmpty() || r.getToTenantId().equals(r.getTenantId())) {
+      return null;
+    }
+    return ErrorStatus.of(io.grpc.Status.Code.PERMISSION_DENIED, AuthReason.DOMAIN,
+        AuthReason.TENANT_FORBIDDEN.name(), "to_tenant_id: transfers to another tenant's accounts are not enabled "
+            + "on this cluster", Map.of("field", "to_tenant_id"));
   }
 
   /**
@@ -154,6 +173,11 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
    */
   @Override
   public void transfer(TransferRequest r, StreamObserver<TransferResponse> out) {
+    StatusRuntimeException refused = crossTenantRefusal(r);
+    if (refused != null) {
+      out.onError(refused);
+      return;
+    }
     Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.transfer(r, o),
         x -> List.of(x.getFromAccount())), out);
   }
@@ -245,7 +269,13 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
     BatchResult[] results = new BatchResult[n];
     List<Integer> all = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
-      all.add(i);
+      StatusRuntimeException refused = r.getOperations(i).hasTransfer()
+          ? crossTenantRefusal(r.getOperations(i).getTransfer()) : null;
+      if (refused != null) {
+        results[i] = BatchResult.newBuilder().setError(Errors.operationError(refused, "proxy")).build();
+      } else {
+        all.add(i);
+      }
     }
     String tenant = n > 0 ? Keys.tenant(r.getOperations(0)) : "";
     Replies.reply(limited(tenant, n, () -> sendBatch(r, all, results, true))
