@@ -123,8 +123,7 @@ public final class Guard implements ServerInterceptor {
     try {
       caller = admit(rule, method, call, headers);
     } catch (Rejection r) {
-      StatusRuntimeException e = r.toStatus();
-      call.close(e.getStatus(), e.getTrailers() == null ? new Metadata() : e.getTrailers());
+      refuse(call, r);
       return new ServerCall.Listener<>() {};
     }
     Context context = caller == null ? Context.current() : Context.current().withValue(Caller.KEY, caller);
@@ -143,8 +142,7 @@ public final class Guard implements ServerInterceptor {
         Rejection wrongTenant = message instanceof Message m ? scope(m, caller.tenant()) : null;
         if (wrongTenant != null) {
           refused = true;
-          StatusRuntimeException e = wrongTenant.toStatus();
-          call.close(e.getStatus(), e.getTrailers() == null ? new Metadata() : e.getTrailers());
+          refuse(call, wrongTenant);
           return;
         }
         super.onMessage(message);
@@ -157,6 +155,11 @@ public final class Guard implements ServerInterceptor {
         }
       }
     };
+  }
+
+  private static void refuse(ServerCall<?, ?> call, Rejection r) {
+    StatusRuntimeException e = r.toStatus();
+    call.close(e.getStatus(), e.getTrailers() == null ? new Metadata() : e.getTrailers());
   }
 
   /** The caller if the rule lets them in (null when tokens are off); throws the refusal otherwise. */

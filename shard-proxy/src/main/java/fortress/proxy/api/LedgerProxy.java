@@ -93,18 +93,27 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
     if (limiter == null) {
       return call.get();
     }
-    Context grpc = Context.current();
-    io.opentelemetry.context.Context trace = io.opentelemetry.context.Context.current();
-    return limiter.acquire(tenant, cost).thenCompose(verdict -> {
-      if (!verdict.allowed()) {
-        return CompletableFuture.failedFuture(Errors.rateLimited(tenant, verdict.retryAfterMs()));
-      }
+    CallerContext caller = CallerContext.current();
+    return limiter.acquire(tenant, cost).thenCompose(verdict -> verdict.allowed() ? caller.run(call)
+        : CompletableFuture.failedFuture(Errors.rateLimited(tenant, verdict.retryAfterMs())));
+  }
+
+  /**
+   * The caller's gRPC context (deadline, cancellation) and trace context, to forward a call in
+   * from a thread that answered something else first (Redis, on Lettuce's threads).
+   */
+  private record CallerContext(Context grpc, io.opentelemetry.context.Context trace) {
+    static CallerContext current() {
+      return new CallerContext(Context.current(), io.opentelemetry.context.Context.current());
+    }
+
+    <T> CompletableFuture<T> run(Supplier<CompletableFuture<T>> call) {
       try (Scope scope = trace.makeCurrent()) {
         return grpc.call(call::get);
       } catch (Exception e) {
         return CompletableFuture.failedFuture(e);
       }
-    });
+    }
   }
 
   /** A mutation on one account's owner, limited, with the accounts it returns written to the cache. */
@@ -135,24 +144,15 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
           out);
       return;
     }
-    Context grpc = Context.current();
-    io.opentelemetry.context.Context trace = io.opentelemetry.context.Context.current();
+    CallerContext caller = CallerContext.current();
     Replies.reply(limited(r.getTenantId(), 1, () -> cache.get(r.getTenantId(), r.getAccountId())
-        .thenCompose(cached -> {
-          if (cached.isPresent()) {
-            return CompletableFuture.completedFuture(GetAccountResponse.newBuilder().setAccount(cached.get()).build());
-          }
-          try (Scope scope = trace.makeCurrent()) {
-            return grpc.call(() -> forwarder.toOwner(Keys.of(r), (LedgerServiceStub stub,
-                StreamObserver<GetAccountResponse> o) -> stub.getAccount(r, o)))
-                .thenApply(read -> {
+        .thenCompose(cached -> cached.isPresent()
+            ? CompletableFuture.completedFuture(GetAccountResponse.newBuilder().setAccount(cached.get()).build())
+            : caller.run(() -> forwarder.toOwner(Keys.of(r), (LedgerServiceStub stub,
+                StreamObserver<GetAccountResponse> o) -> stub.getAccount(r, o))).thenApply(read -> {
                   cache.put(read.getAccount());
                   return read;
-                });
-          } catch (Exception e) {
-            return CompletableFuture.<GetAccountResponse>failedFuture(e);
-          }
-        })), out);
+                }))), out);
   }
 
   @Override

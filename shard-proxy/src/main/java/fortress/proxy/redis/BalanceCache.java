@@ -9,9 +9,6 @@ import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicBoolean;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * GetAccount answers kept in Redis for {@code ttlMs}. Every account a mutation through the proxy
@@ -21,7 +18,6 @@ import org.slf4j.LoggerFactory;
  * transfer) show once the entry expires. With Redis down, every read goes to the node.
  */
 public final class BalanceCache {
-  private static final Logger log = LoggerFactory.getLogger(BalanceCache.class);
   private static final AttributeKey<String> RESULT = AttributeKey.stringKey("result");
   private static final Attributes HIT = Attributes.of(RESULT, "hit");
   private static final Attributes MISS = Attributes.of(RESULT, "miss");
@@ -30,16 +26,15 @@ public final class BalanceCache {
   private final RedisStore redis;
   private final long ttlMs;
   private final LongCounter lookups;
-  private final LongCounter fallbacks;
-  private final AtomicBoolean degraded = new AtomicBoolean();
+  private final Fallback fallback;
 
   public BalanceCache(RedisStore redis, long ttlMs, Meter meter) {
     this.redis = redis;
     this.ttlMs = ttlMs;
     this.lookups = meter.counterBuilder("fortress.proxy.cache.lookups").setUnit("{lookup}")
         .setDescription("GetAccount cache lookups, by result: hit, miss, or unavailable (Redis down)").build();
-    this.fallbacks = meter.counterBuilder("fortress.proxy.redis.fallbacks").setUnit("{call}")
-        .setDescription("calls served without Redis because it was down or slow, by use").build();
+    this.fallback = new Fallback(meter, "cache", "reading every balance from its node",
+        "the balance cache is on again");
   }
 
   /** The cached account, or empty on a miss or when Redis cannot answer. */
@@ -53,7 +48,7 @@ public final class BalanceCache {
         unavailable(e.toString());
         return Optional.empty();
       }
-      back();
+      fallback.answered();
       Optional<Account> account = parse(fields);
       lookups.add(1, account.isPresent() ? HIT : MISS);
       return account;
@@ -69,7 +64,7 @@ public final class BalanceCache {
         Base64.getEncoder().encodeToString(a.toByteArray()), Long.toString(ttlMs))
         .whenComplete((v, e) -> {
           if (e != null) {
-            fellBack(e.toString());
+            fallback.fellBack(e.toString());
           }
         });
   }
@@ -88,19 +83,6 @@ public final class BalanceCache {
 
   private void unavailable(String why) {
     lookups.add(1, UNAVAILABLE);
-    fellBack(why);
-  }
-
-  private void fellBack(String why) {
-    fallbacks.add(1, Attributes.of(AttributeKey.stringKey("use"), "cache"));
-    if (degraded.compareAndSet(false, true)) {
-      log.warn("Redis unavailable for the balance cache ({}); reading every balance from its node", why);
-    }
-  }
-
-  private void back() {
-    if (degraded.compareAndSet(true, false)) {
-      log.info("Redis is back: the balance cache is on again");
-    }
+    fallback.fellBack(why);
   }
 }

@@ -10,9 +10,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.atomic.AtomicBoolean;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Per-tenant token buckets: {@code ratePerSecond} tokens a second up to {@code burst}; a call
@@ -21,7 +18,6 @@ import org.slf4j.LoggerFactory;
  * each proxy enforces the limit on its own share of the traffic.
  */
 public final class RateLimiter {
-  private static final Logger log = LoggerFactory.getLogger(RateLimiter.class);
   private static final AttributeKey<String> STORE = AttributeKey.stringKey("store");
   private static final Attributes REDIS = Attributes.of(STORE, "redis");
   private static final Attributes LOCAL = Attributes.of(STORE, "local");
@@ -37,8 +33,7 @@ public final class RateLimiter {
   private final Cache<String, LocalBucket> local = CacheBuilder.newBuilder()
       .expireAfterAccess(Duration.ofMinutes(10)).maximumSize(100_000).build();
   private final LongCounter rejections;
-  private final LongCounter fallbacks;
-  private final AtomicBoolean degraded = new AtomicBoolean();
+  private final Fallback fallback;
 
   /** {@code redis} null means in-process only. */
   public RateLimiter(RedisStore redis, double ratePerSecond, long burst, Meter meter) {
@@ -47,9 +42,7 @@ public final class RateLimiter {
     this.burst = burst;
     this.rejections = meter.counterBuilder("fortress.proxy.rate_limit.rejections").setUnit("{call}")
         .setDescription("calls refused with RESOURCE_EXHAUSTED / RATE_LIMITED, by where the bucket lives").build();
-    this.fallbacks = meter.counterBuilder("fortress.proxy.redis.fallbacks").setUnit("{call}")
-        .setDescription("calls served without Redis because it was down or slow, by use")
-        .build();
+    this.fallback = new Fallback(meter, "rate_limit", "limiting in this process", "rate limits are shared again");
   }
 
   /** Takes {@code cost} tokens from the tenant's bucket (at most a full bucket). */
@@ -67,18 +60,13 @@ public final class RateLimiter {
           if (e != null) {
             return fallBack(tenant, tokens, e.toString());
           }
-          if (degraded.compareAndSet(true, false)) {
-            log.info("Redis is back: rate limits are shared again");
-          }
+          fallback.answered();
           return counted(verdict(answer), REDIS);
         });
   }
 
   private Verdict fallBack(String tenant, long tokens, String why) {
-    fallbacks.add(1, Attributes.of(AttributeKey.stringKey("use"), "rate_limit"));
-    if (degraded.compareAndSet(false, true)) {
-      log.warn("Redis unavailable for rate limits ({}); limiting in this process until it is back", why);
-    }
+    fallback.fellBack(why);
     return counted(local(tenant, tokens), LOCAL);
   }
 
