@@ -256,10 +256,18 @@ public final class FortressClient implements AutoCloseable {
 
   /**
    * The recorded outcome of a mutation, or empty when it has not taken effect (so repeating it with
-   * the same request_id is safe).
+   * the same request_id is safe). A request_id belongs to the account its mutation acted on: the
+   * account of CreateAccount, Deposit, Consume and CreateHold, the debited account of a Transfer.
    */
-  public Optional<Operation> getOperation(String requestId) {
-    GetOperationRequest r = fill(GetOperationRequest.newBuilder().setRequestId(requestId).build());
+  public Optional<Operation> getOperation(String accountId, String requestId) {
+    GetOperationRequest r = fill(GetOperationRequest.newBuilder().setAccountId(accountId).setRequestId(requestId)
+        .build());
+    return read(ledger, s -> lookup(s, r));
+  }
+
+  /** The same for a CaptureHold or ReleaseHold, whose request_id belongs to the hold's account. */
+  public Optional<Operation> getHoldOperation(String holdId, String requestId) {
+    GetOperationRequest r = fill(GetOperationRequest.newBuilder().setHoldId(holdId).setRequestId(requestId).build());
     return read(ledger, s -> lookup(s, r));
   }
 
@@ -363,8 +371,8 @@ public final class FortressClient implements AutoCloseable {
   private <M extends Message, R> R mutate(M request, Function<LedgerServiceGrpc.LedgerServiceBlockingStub, R> call,
       Operation.ResponseCase kind, Function<Operation, R> recorded) {
     String requestId = text(request, "request_id");
-    GetOperationRequest lookup = GetOperationRequest.newBuilder().setTenantId(text(request, "tenant_id"))
-        .setRequestId(requestId).build();
+    GetOperationRequest lookup = scope(request).setTenantId(text(request, "tenant_id")).setRequestId(requestId)
+        .build();
     Attempts attempts = new Attempts();
     boolean uncertain = false;
     while (true) {
@@ -447,6 +455,17 @@ public final class FortressClient implements AutoCloseable {
       b = (b == null ? request.toBuilder() : b).setField(idField, UUID.randomUUID().toString());
     }
     return b == null ? request : (M) b.build();
+  }
+
+  /** A lookup in the scope of the mutation's request_id: the hold it names, or the account it acts on. */
+  private static GetOperationRequest.Builder scope(Message mutation) {
+    GetOperationRequest.Builder b = GetOperationRequest.newBuilder();
+    String hold = text(mutation, "hold_id");
+    if (!hold.isEmpty()) {
+      return b.setHoldId(hold);
+    }
+    String from = text(mutation, "from_account_id");
+    return b.setAccountId(from.isEmpty() ? text(mutation, "account_id") : from);
   }
 
   private static String text(Message m, String field) {

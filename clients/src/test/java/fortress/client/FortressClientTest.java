@@ -132,8 +132,8 @@ class FortressClientTest {
     DepositResponse again = c.deposit(request);
     assertThat(again).isEqualTo(first);
     assertThat(c.getAccount(a).getBalance()).isEqualTo(25);
-    assertThat(c.getOperation(id)).get().extracting(Operation::getDeposit).isEqualTo(first);
-    assertThat(c.getOperation(UUID.randomUUID().toString())).isEmpty();
+    assertThat(c.getOperation(a, id)).get().extracting(Operation::getDeposit).isEqualTo(first);
+    assertThat(c.getOperation(a, UUID.randomUUID().toString())).isEmpty();
   }
 
   @Test
@@ -194,7 +194,7 @@ class FortressClientTest {
     assertThat(e.requestId()).isNotEmpty();
     assertThat(e.getMessage()).contains(e.requestId());
     link.heal();
-    assertThat(c.getOperation(e.requestId())).as("it did take effect").isPresent();
+    assertThat(c.getOperation(a, e.requestId())).as("it did take effect").isPresent();
     assertThat(c.getAccount(a).getBalance()).isEqualTo(9);
   }
 

@@ -43,6 +43,8 @@ public record LedgerConfig(
     long prepareTimeoutMs,
     long inDoubtTimeoutMs,
     long recoveryIntervalMs,
+    int recoveryBatchMax,
+    long inFlightBoundMs,
     Set<String> failpoints,
     Security security,
     Telemetry.Config telemetry) {
@@ -65,6 +67,8 @@ public record LedgerConfig(
   public static final long PREPARE_TIMEOUT_MS_DEFAULT = 5_000;
   public static final long IN_DOUBT_TIMEOUT_MS_DEFAULT = 10_000;
   public static final long RECOVERY_INTERVAL_MS_DEFAULT = 1_000;
+  public static final int RECOVERY_BATCH_MAX_DEFAULT = 1_000;
+  public static final long IN_FLIGHT_BOUND_MS_DEFAULT = 60_000;
 
   public LedgerConfig {
     checkArgument(nodeId.matches("[a-z0-9-]{1,63}"), "nodeId must be 1-63 of [a-z0-9-]: %s", nodeId);
@@ -76,6 +80,9 @@ public record LedgerConfig(
     checkArgument(Failpoints.ALL.containsAll(failpoints), "failpoints must be among %s", Failpoints.ALL);
     checkArgument(batchOperationsMax <= writerQueueDepthMax,
         "batch-operations-max (%s) must not exceed writer-queue-depth-max (%s)", batchOperationsMax, writerQueueDepthMax);
+    checkArgument(inFlightBoundMs > prepareTimeoutMs,
+        "in-flight-bound-ms (%s) must exceed prepare-timeout-ms (%s): a commit is re-sent only after that long",
+        inFlightBoundMs, prepareTimeoutMs);
   }
 
   public boolean embedded() {
@@ -133,6 +140,11 @@ public record LedgerConfig(
         "how long a participant holds a prepared leg before asking the coordinator");
     long recoveryMs = s.number("recovery-interval-ms", RECOVERY_INTERVAL_MS_DEFAULT, 10, 600_000,
         "how often unfinished two-phase commits are recovered");
+    int recoveryBatch = s.integer("recovery-batch-max", RECOVERY_BATCH_MAX_DEFAULT, 1, 100_000,
+        "unfinished transactions of each kind (preparing, committed, prepared) one recovery round takes up");
+    long inFlightMs = s.number("in-flight-bound-ms", IN_FLIGHT_BOUND_MS_DEFAULT, 1_000, 86_400_000,
+        "how long a committed credit may take to reach its participant before it counts as overdue "
+            + "(ListInDoubt, GetTotals, metrics) instead of in flight");
     String failpointList = s.string("failpoints", "", "for fault tests only: two-phase commit points where the "
         + "process halts, comma-separated, among " + String.join(",", new java.util.TreeSet<>(Failpoints.ALL)));
     Set<String> failpoints = new java.util.TreeSet<>();
@@ -154,7 +166,7 @@ public record LedgerConfig(
       return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPool,
           serverThreads, batchSize, queueDepth, batchOps, pageDefault, pageMax, holdMax, sweepMs, sweepMax,
           graceMs, journalKey, cardKeyId, cardKey, ring == null ? null : Path.of(ring), prepareMs, inDoubtMs,
-          recoveryMs, failpoints, security, telemetry);
+          recoveryMs, recoveryBatch, inFlightMs, failpoints, security, telemetry);
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
       return null;
@@ -166,7 +178,8 @@ public record LedgerConfig(
     return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPoolSizeMax,
         serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
         holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journal, cardKeyId, card,
-        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, failpoints, security, telemetry);
+        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, recoveryBatchMax, inFlightBoundMs, failpoints,
+        security, telemetry);
   }
 
   /** A copy pointing at a database; used by the embedded start-up path. */
@@ -174,7 +187,8 @@ public record LedgerConfig(
     return new LedgerConfig(nodeId, host, grpcPort, url, user, password, dataDir, readPoolSizeMax,
         serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
         holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journalKey, cardKeyId, cardKey,
-        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, failpoints, security, telemetry);
+        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, recoveryBatchMax, inFlightBoundMs, failpoints,
+        security, telemetry);
   }
 
   @Override

@@ -20,7 +20,11 @@ import fortress.ledger.api.ShardService;
 import fortress.ledger.store.TwoPhaseReader;
 import fortress.ledger.twopc.Coordinator;
 import fortress.ledger.twopc.Failpoints;
-import fortress.ledger.twopc.Peers;
+import fortress.ledger.twopc.GrpcPeers;
+import fortress.ledger.twopc.Participant;
+import fortress.ledger.twopc.Recovery;
+import fortress.ledger.store.Reads;
+import fortress.ledger.write.PostgresStore;
 import fortress.shard.v1.ShardServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -35,7 +39,10 @@ import java.time.Clock;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.UUID;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
@@ -57,7 +64,7 @@ public final class LedgerServer implements AutoCloseable {
   private final Database database;
   private final Writer writer;
   private final Coordinator coordinator;
-  private final Peers peers;
+  private final GrpcPeers peers;
   private final ScheduledExecutorService recovery;
   private final ExecutorService handlers;
   private final HealthStatusManager health;
@@ -66,7 +73,7 @@ public final class LedgerServer implements AutoCloseable {
   private boolean closed;
 
   private LedgerServer(LedgerConfig config, LocalPostgres postgres, Database database, Writer writer,
-      Coordinator coordinator, Peers peers, ScheduledExecutorService recovery, ExecutorService handlers,
+      Coordinator coordinator, GrpcPeers peers, ScheduledExecutorService recovery, ExecutorService handlers,
       HealthStatusManager health, Server server, Telemetry telemetry) {
     this.telemetry = telemetry;
     this.config = config;
@@ -87,7 +94,7 @@ public final class LedgerServer implements AutoCloseable {
     try {
       return start(config, config.security().tls().applyTo(
           NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))),
-          Peers.netty(config.security(), telemetry), telemetry);
+          GrpcPeers.netty(config.security(), telemetry), telemetry);
     } catch (IOException | RuntimeException e) {
       telemetry.close();
       throw e;
@@ -115,9 +122,10 @@ public final class LedgerServer implements AutoCloseable {
     }
     Database database = Database.open(config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword(),
         config.readPoolSizeMax());
-    Writer writer = new Writer(database.writer(), config.journalKey(), new CardVault(config.cardKeyId(),
-        config.cardKey()), Clock.systemUTC(), config.writerBatchSizeMax(), config.writerQueueDepthMax(),
-        config.holdSweepIntervalMs(), config.holdSweepBatchMax(), telemetry.meter());
+    Clock clock = Clock.systemUTC();
+    Writer writer = new Writer(new PostgresStore(database.writer()), config.journalKey(),
+        new CardVault(config.cardKeyId(), config.cardKey()), clock, UUID::randomUUID, config.writerBatchSizeMax(),
+        config.writerQueueDepthMax(), config.holdSweepIntervalMs(), config.holdSweepBatchMax(), telemetry.meter());
     writer.start();
     ExecutorService handlers = Executors.newFixedThreadPool(config.serverThreads(),
         new ThreadFactoryBuilder().setNameFormat("ledger-rpc-%d").setDaemon(true).build());
@@ -126,17 +134,26 @@ public final class LedgerServer implements AutoCloseable {
       log.warn("node {} is not on the ring {}; it will refuse every account with WRONG_NODE", config.nodeId(),
           ring.current());
     }
-    Peers peers = new Peers(ring, connect);
+    GrpcPeers peers = new GrpcPeers(ring, connect);
     LedgerReader reader = new LedgerReader(database.reader());
     TwoPhaseReader transactions = new TwoPhaseReader(database.reader());
+    // Reads run on the calling thread: a handler's, or recovery's.
+    Reads reads = new Reads(transactions, Runnable::run);
     Failpoints failpoints = new Failpoints(config.failpoints());
-    Coordinator coordinator = new Coordinator(config.nodeId(), writer, peers, transactions, reader, failpoints,
-        Clock.systemUTC(), config.prepareTimeoutMs(), config.inDoubtTimeoutMs(), telemetry);
-    LedgerService service = new LedgerService(writer, coordinator, ownership, reader, transactions,
+    Coordinator coordinator = new Coordinator(config.nodeId(), writer, peers, reads, failpoints, UUID::randomUUID,
+        config.prepareTimeoutMs(), telemetry);
+    Recovery recovery = new Recovery(coordinator, writer, peers, reads, clock, config.prepareTimeoutMs(),
+        config.inDoubtTimeoutMs(), config.inFlightBoundMs(), config.recoveryBatchMax(), telemetry);
+    LedgerService service = new LedgerService(new Mutations(writer, coordinator, ownership, reads), ownership, reader,
         new JournalVerifier(database.reader(), config.journalKey()), handlers, config.holdTimeoutSecondsMax(),
         config.batchOperationsMax(), config.pageSizeDefault(), config.pageSizeMax());
-    ShardService shard = new ShardService(writer, transactions, ownership, failpoints, config.holdTimeoutSecondsMax(),
-        handlers);
+    ShardService shard = new ShardService(new Participant(writer, failpoints), coordinator, transactions, ownership,
+        config.holdTimeoutSecondsMax(), handlers, clock, config.inFlightBoundMs());
+    // Start-up recovery finishes before the node serves: nothing of this process drives a
+    // transaction yet, so every PREPARING one is a previous run's and is aborted now, never one
+    // that live traffic just began.
+    long roundBoundMs = 2 * config.prepareTimeoutMs() + 1_000;
+    finish(recovery.round(true), roundBoundMs, "start-up");
     HealthStatusManager health = new HealthStatusManager();
     Server server = builder
         .executor(handlers)
@@ -151,14 +168,26 @@ public final class LedgerServer implements AutoCloseable {
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
     health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(ShardServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
-    ScheduledExecutorService recovery = Executors.newSingleThreadScheduledExecutor(
+    ScheduledExecutorService rounds = Executors.newSingleThreadScheduledExecutor(
         new ThreadFactoryBuilder().setNameFormat("ledger-2pc-recovery").setDaemon(true).build());
-    recovery.execute(() -> coordinator.recover(true));
-    recovery.scheduleWithFixedDelay(() -> coordinator.recover(false), config.recoveryIntervalMs(),
-        config.recoveryIntervalMs(), TimeUnit.MILLISECONDS);
+    rounds.scheduleWithFixedDelay(() -> finish(recovery.round(false), roundBoundMs, "periodic"),
+        config.recoveryIntervalMs(), config.recoveryIntervalMs(), TimeUnit.MILLISECONDS);
     log.info("ledger node {} serving on port {} ({})", config.nodeId(), server.getPort(), config);
-    return new LedgerServer(config, postgres, database, writer, coordinator, peers, recovery, handlers, health,
+    return new LedgerServer(config, postgres, database, writer, coordinator, peers, rounds, handlers, health,
         server, telemetry);
+  }
+
+  /** Waits for a recovery round's calls, up to a bound (each call has its own deadline). */
+  private static void finish(CompletableFuture<Void> round, long boundMs, String which) {
+    try {
+      round.get(boundMs, TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      log.warn("{} two-phase commit recovery round still running after {} ms", which, boundMs);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException e) {
+      log.warn("{} two-phase commit recovery round failed: {}", which, e.getCause().toString());
+    }
   }
 
   /**

@@ -16,6 +16,26 @@ public record Rejection(Reason reason, String message, Map<String, String> metad
     return new Rejection(reason, message, Map.of(key, value));
   }
 
+  public static Rejection accountNotFound(String accountId) {
+    return of(Reason.ACCOUNT_NOT_FOUND, "account " + accountId + " does not exist", "account_id", accountId);
+  }
+
+  public static Rejection insufficientFunds(String accountId, long available, long requested) {
+    return new Rejection(Reason.INSUFFICIENT_FUNDS,
+        "account " + accountId + " has " + available + " available, " + requested + " requested",
+        Map.of("account_id", accountId, "available", Long.toString(available)));
+  }
+
+  public static Rejection balanceOverflow(String accountId) {
+    return of(Reason.BALANCE_OVERFLOW, "account " + accountId + " would exceed the largest balance", "account_id",
+        accountId);
+  }
+
+  public static Rejection requestIdReused(String requestId) {
+    return of(Reason.REQUEST_ID_REUSED, "request_id " + requestId + " was already used for a different request",
+        "request_id", requestId);
+  }
+
   /** INVALID_ARGUMENT naming the field, e.g. {@code invalid("amount", "must be greater than 0")}. */
   public static Rejection invalid(String field, String problem) {
     return new Rejection(Reason.INVALID_FIELD, field + ": " + problem, Map.of("field", field));

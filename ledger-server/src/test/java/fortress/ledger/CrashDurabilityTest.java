@@ -120,7 +120,7 @@ class CrashDurabilityTest {
     withStub(port, stub -> {
       for (Map.Entry<String, Long> ack : acknowledged.entrySet()) {
         DepositResponse recorded = stub.getOperation(GetOperationRequest.newBuilder().setTenantId(TENANT)
-            .setRequestId(ack.getKey()).build()).getOperation().getDeposit();
+            .setAccountId("vault").setRequestId(ack.getKey()).build()).getOperation().getDeposit();
         assertThat(recorded.getAccount().getAccountId()).isEqualTo("vault");
       }
       long acked = acknowledged.values().stream().mapToLong(Long::longValue).sum();

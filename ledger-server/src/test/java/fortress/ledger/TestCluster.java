@@ -30,16 +30,28 @@ public final class TestCluster implements AutoCloseable {
   private final Path ringFile;
   private final Ring ring;
   private final UnaryOperator<LedgerConfig> tune;
+  private final List<String> extraFlags;
   private final Map<String, TestNode> nodes = new LinkedHashMap<>();
   /** Each node's first configuration: a restart reuses its database and keys. */
   private final Map<String, LedgerConfig> first = new LinkedHashMap<>();
+  private final Links links = new Links();
 
   public TestCluster(int size) {
     this(size, c -> c);
   }
 
   public TestCluster(int size, UnaryOperator<LedgerConfig> tune) {
+    this(size, tune, List.of());
+  }
+
+  /** A cluster whose nodes also get {@code extraFlags} (they override the test defaults). */
+  public TestCluster(int size, List<String> extraFlags) {
+    this(size, c -> c, extraFlags);
+  }
+
+  private TestCluster(int size, UnaryOperator<LedgerConfig> tune, List<String> extraFlags) {
     this.tune = tune;
+    this.extraFlags = List.copyOf(extraFlags);
     Ring.Builder spec = Ring.newBuilder().setEpoch(1);
     for (int i = 1; i <= size; i++) {
       spec.addNodes(RingNode.newBuilder().setNodeId("ledger-" + i).setAddress("127.0.0.1:" + (50060 + i)));
@@ -58,11 +70,15 @@ public final class TestCluster implements AutoCloseable {
 
   /** Starts (or restarts, on its old database) a node. */
   public TestNode start(String nodeId) {
-    String[] flags = {"--node-id=" + nodeId, "--ring-file=" + ringFile, "--prepare-timeout-ms=2000",
-        "--in-doubt-timeout-ms=500", "--recovery-interval-ms=200"};
+    List<String> flagList = new ArrayList<>(List.of("--node-id=" + nodeId, "--ring-file=" + ringFile,
+        "--prepare-timeout-ms=2000", "--in-doubt-timeout-ms=500", "--recovery-interval-ms=200"));
+    flagList.addAll(extraFlags);
+    String[] flags = flagList.toArray(String[]::new);
     LedgerConfig before = first.get(nodeId);
     TestNode node = new TestNode(prefix + nodeId, flags, before == null ? tune : c -> tune.apply(c)
-        .withJdbc(before.jdbcUrl(), "postgres", "").withKeys(before.journalKey(), before.cardKey()), this::connect);
+        .withJdbc(before.jdbcUrl(), "postgres", "").withKeys(before.journalKey(), before.cardKey()),
+        target -> InProcessChannelBuilder.forName(prefix + target.getNodeId())
+            .intercept(links.between(nodeId, target.getNodeId())).build());
     first.putIfAbsent(nodeId, node.server.config());
     nodes.put(nodeId, node);
     return node;
@@ -79,6 +95,11 @@ public final class TestCluster implements AutoCloseable {
   /** An in-process channel to a node of this cluster. */
   public ManagedChannel connect(RingNode node) {
     return InProcessChannelBuilder.forName(prefix + node.getNodeId()).build();
+  }
+
+  /** Fault injection on the channels between the nodes. */
+  public Links links() {
+    return links;
   }
 
   public TestNode node(String nodeId) {

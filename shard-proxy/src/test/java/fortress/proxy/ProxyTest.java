@@ -26,6 +26,8 @@ import fortress.ledger.v1.CreateHoldResponse;
 import fortress.ledger.v1.DepositRequest;
 import fortress.ledger.v1.GetAccountRequest;
 import fortress.ledger.v1.GetOperationRequest;
+import fortress.ledger.v1.CaptureHoldResponse;
+import fortress.ledger.v1.DepositResponse;
 import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.ledger.v1.SubmitBatchRequest;
 import fortress.ledger.v1.SubmitBatchResponse;
@@ -176,18 +178,62 @@ class ProxyTest {
   }
 
   @Test
-  void getOperation_findsTheRecordOnWhicheverNodeHoldsIt_orSaysNotFound() {
+  void getOperation_findsTheRecordOnTheNodeOfItsAccount_orSaysNotFound() {
     String t = tenant();
     String a = cluster.accountOn("ledger-2", t, "a");
     String request = id();
     ledger().createAccount(CreateAccountRequest.newBuilder().setRequestId(request).setTenantId(t).setAccountId(a)
         .build());
 
-    assertThat(ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setRequestId(request).build())
-        .getOperation().getCreateAccount().getAccount().getAccountId()).isEqualTo(a);
-    assertRejected(() -> ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setRequestId(id())
-        .build()), Status.Code.NOT_FOUND, "OPERATION_NOT_FOUND");
-    assertInvalid(() -> ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).build()), "request_id");
+    assertThat(ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setAccountId(a)
+        .setRequestId(request).build()).getOperation().getCreateAccount().getAccount().getAccountId()).isEqualTo(a);
+    assertRejected(() -> ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setAccountId(a)
+        .setRequestId(id()).build()), Status.Code.NOT_FOUND, "OPERATION_NOT_FOUND");
+    assertInvalid(() -> ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setAccountId(a).build()),
+        "request_id");
+    assertInvalid(() -> ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setRequestId(request)
+        .build()), "account_id");
+    assertInvalid(() -> ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setRequestId(request)
+        .setAccountId(a).setHoldId("hold-x").build()), "hold_id");
+  }
+
+  /**
+   * A request_id belongs to the account its mutation acts on: the same id on two accounts of two
+   * nodes is two operations, each found through its own account, and never answered for the other.
+   */
+  @Test
+  void oneRequestIdOnAccountsOfTwoNodes_isTwoOperations_eachFoundThroughItsAccount() {
+    String t = tenant();
+    String a = cluster.accountOn("ledger-1", t, "a");
+    String b = cluster.accountOn("ledger-3", t, "b");
+    open(t, a, 0);
+    open(t, b, 0);
+    String request = id();
+
+    DepositResponse onA = ledger().deposit(DepositRequest.newBuilder().setRequestId(request).setTenantId(t)
+        .setAccountId(a).setAmount(5).build());
+    DepositResponse onB = ledger().deposit(DepositRequest.newBuilder().setRequestId(request).setTenantId(t)
+        .setAccountId(b).setAmount(7).build());
+
+    assertThat(ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setAccountId(a)
+        .setRequestId(request).build()).getOperation().getDeposit()).isEqualTo(onA);
+    assertThat(ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setAccountId(b)
+        .setRequestId(request).build()).getOperation().getDeposit()).isEqualTo(onB);
+    assertRejected(() -> ledger().deposit(DepositRequest.newBuilder().setRequestId(request).setTenantId(t)
+        .setAccountId(a).setAmount(6).build()), Status.Code.ALREADY_EXISTS, "REQUEST_ID_REUSED");
+    assertThat(balance(t, a)).isEqualTo(5);
+    assertThat(balance(t, b)).isEqualTo(7);
+
+    CreateHoldResponse hold = ledger().createHold(CreateHoldRequest.newBuilder().setRequestId(id()).setTenantId(t)
+        .setAccountId(b).setAmount(2).setTimeoutSeconds(60).build());
+    String capture = id();
+    CaptureHoldResponse captured = ledger().captureHold(CaptureHoldRequest.newBuilder().setRequestId(capture)
+        .setTenantId(t).setHoldId(hold.getHold().getHoldId()).build());
+    assertThat(ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t)
+        .setHoldId(hold.getHold().getHoldId()).setRequestId(capture).build()).getOperation().getCaptureHold())
+        .isEqualTo(captured);
+    assertThat(ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setAccountId(b)
+        .setRequestId(capture).build()).getOperation().getCaptureHold()).isEqualTo(captured);
   }
 
   @Test

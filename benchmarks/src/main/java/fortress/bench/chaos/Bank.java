@@ -197,13 +197,11 @@ public final class Bank {
       throw new IllegalStateException("the run acknowledged too few operations to doctor its history");
     }
     History.Op f = ops.get(failed);
-    ops.set(failed, new History.Op(f.client(), f.kind(), f.requestId(), f.from(), f.to(), f.amount(), f.hold(),
-        History.Outcome.FAIL, "FAILED_PRECONDITION (doctored)", "", f.startMillis(), f.endMillis()));
+    ops.set(failed, f.with(History.Outcome.FAIL, "FAILED_PRECONDITION (doctored)", ""));
     History.Op d = ops.get(differs);
-    ops.set(differs, new History.Op(d.client(), d.kind(), d.requestId(), d.from(), d.to(), d.amount(), d.hold(),
-        d.outcome(), d.status(), "transfer tx-doctored", d.startMillis(), d.endMillis()));
+    ops.set(differs, d.with(d.outcome(), d.status(), "transfer tx-doctored"));
     ops.add(new History.Op(-1, History.Kind.DEPOSIT, "never-sent", "", "acct-0", 7, "", History.Outcome.OK, "OK",
-        "entry 1", 0, 0));
+        "entry 1", 0, 0, "acct-0"));
     try (History doctored = history.sameClock(file.resolveSibling(file.getFileName() + ".self-check"))) {
       doctored.addAll(ops);
       Client.Anomalies found = new Client.Anomalies();

@@ -8,7 +8,6 @@ import fortress.cluster.v1.VerifyClusterRequest;
 import fortress.cluster.v1.VerifyClusterResponse;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.GetAccountRequest;
-import fortress.ledger.v1.GetOperationRequest;
 import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.ledger.v1.Operation;
 import io.grpc.Status;
@@ -175,7 +174,7 @@ final class Checker {
     try {
       List<Future<Optional<Operation>>> futures = new ArrayList<>();
       for (History.Op op : ops) {
-        futures.add(pool.submit(() -> operation(op.requestId())));
+        futures.add(pool.submit(() -> operation(op)));
       }
       Map<String, Optional<Operation>> out = new HashMap<>();
       for (int i = 0; i < ops.size(); i++) {
@@ -188,11 +187,11 @@ final class Checker {
     }
   }
 
-  private Optional<Operation> operation(String requestId) throws InterruptedException {
+  private Optional<Operation> operation(History.Op op) throws InterruptedException {
     for (int attempt = 0; ; attempt++) {
       try {
-        return Optional.of(ledger.withDeadlineAfter(10, TimeUnit.SECONDS).getOperation(GetOperationRequest
-            .newBuilder().setTenantId(Bank.TENANT).setRequestId(requestId).build()).getOperation());
+        return Optional.of(ledger.withDeadlineAfter(10, TimeUnit.SECONDS).getOperation(op.lookup(Bank.TENANT))
+            .getOperation());
       } catch (StatusRuntimeException e) {
         if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
           return Optional.empty();

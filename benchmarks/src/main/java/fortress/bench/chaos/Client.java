@@ -160,6 +160,17 @@ final class Client {
     }
   }
 
+  /** The account a mutation's request_id belongs to: a transfer's debited account, else its account. */
+  private static String account(Message request) {
+    for (String field : new String[] {"from_account_id", "account_id"}) {
+      var f = request.getDescriptorForType().findFieldByName(field);
+      if (f != null) {
+        return (String) request.getField(f);
+      }
+    }
+    return "";
+  }
+
   private String newId() {
     return "c" + id + "-" + new UUID(random.nextLong(), random.nextLong());
   }
@@ -174,12 +185,12 @@ final class Client {
       acknowledged.add(new Message[] {request, response});
       String holdId = response instanceof CreateHoldResponse h ? h.getHold().getHoldId() : hold;
       history.add(new History.Op(id, kind, requestId(request), from, to, amount, holdId, History.Outcome.OK, "OK",
-          summary(response), start, history.now()));
+          summary(response), start, history.now(), account(request)));
       return response;
     } catch (StatusRuntimeException e) {
       History.Outcome outcome = classify(e.getStatus());
       history.add(new History.Op(id, kind, requestId(request), from, to, amount, hold, outcome,
-          e.getStatus().getCode() + reason(e), "", start, history.now()));
+          e.getStatus().getCode() + reason(e), "", start, history.now(), account(request)));
       if (outcome == History.Outcome.UNCERTAIN) {
         backOff();
       }

@@ -32,7 +32,25 @@ final class History implements AutoCloseable {
    * or a hold id), for replays and the checker to compare.
    */
   record Op(int client, Kind kind, String requestId, String from, String to, long amount, String hold,
-      Outcome outcome, String status, String response, long startMillis, long endMillis) {}
+      Outcome outcome, String status, String response, long startMillis, long endMillis, String account) {
+
+    /** The account the request_id belongs to (empty for a capture or release, which use the hold). */
+    Op {
+      account = account == null ? "" : account;
+    }
+
+    /** The lookup of this operation's outcome: in the scope of its account, or of its hold. */
+    fortress.ledger.v1.GetOperationRequest lookup(String tenant) {
+      var b = fortress.ledger.v1.GetOperationRequest.newBuilder().setTenantId(tenant).setRequestId(requestId);
+      return kind == Kind.CAPTURE || kind == Kind.RELEASE ? b.setHoldId(hold).build() : b.setAccountId(account).build();
+    }
+
+    /** The same operation with another outcome, status and response (the self-check's lies). */
+    Op with(Outcome outcome, String status, String response) {
+      return new Op(client, kind, requestId, from, to, amount, hold, outcome, status, response, startMillis, endMillis,
+          account);
+    }
+  }
 
   /** One fault: what, on which server, and when it began and ended. */
   record Fault(String kind, String target, long startMillis, long endMillis) {}
@@ -64,7 +82,7 @@ final class History implements AutoCloseable {
   synchronized void add(Op op) {
     ops.add(op);
     write(fields("type", "op", "client", op.client(), "kind", op.kind(), "request_id", op.requestId(),
-        "from", op.from(), "to", op.to(), "amount", op.amount(), "hold", op.hold(), "outcome", op.outcome(),
+        "from", op.from(), "to", op.to(), "amount", op.amount(), "hold", op.hold(), "account", op.account(), "outcome", op.outcome(),
         "status", op.status(), "response", op.response()), op.startMillis(), op.endMillis());
   }
 

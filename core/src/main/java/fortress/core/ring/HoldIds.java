@@ -14,7 +14,12 @@ public final class HoldIds {
   private HoldIds() {}
 
   public static String create(long keyHash) {
-    return PREFIX + String.format("%016x", keyHash) + "-" + UUID.randomUUID();
+    return create(keyHash, UUID.randomUUID());
+  }
+
+  /** A hold id with the given unique part (the writer's source of ids). */
+  public static String create(long keyHash, UUID unique) {
+    return PREFIX + String.format("%016x", keyHash) + "-" + unique;
   }
 
   /** The account key hash a hold id carries, or empty if the id is not one a node issued. */

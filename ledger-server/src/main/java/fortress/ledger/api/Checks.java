@@ -87,8 +87,14 @@ final class Checks {
     return f.first;
   }
 
+  /** The request_id and exactly one scope: the account the mutation acted on, or the hold it named. */
   Rejection getOperation(GetOperationRequest r) {
-    return new Field("").tenant(r.getTenantId()).id("request_id", r.getRequestId()).first;
+    Field f = new Field("").tenant(r.getTenantId()).id("request_id", r.getRequestId());
+    if (!r.getHoldId().isEmpty() && !r.getAccountId().isEmpty()) {
+      return f.fail("hold_id", "must be empty when account_id is set: give the account a mutation acted on, "
+          + "or the hold a CaptureHold or ReleaseHold named").first;
+    }
+    return r.getHoldId().isEmpty() ? f.id("account_id", r.getAccountId()).first : f.id("hold_id", r.getHoldId()).first;
   }
 
   /** The credit leg a coordinator asks this node to prepare. */

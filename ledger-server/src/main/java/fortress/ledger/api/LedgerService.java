@@ -33,16 +33,11 @@ import fortress.ledger.v1.TransferRequest;
 import fortress.ledger.v1.TransferResponse;
 import fortress.ledger.v1.VerifyJournalRequest;
 import fortress.ledger.v1.VerifyJournalResponse;
-import fortress.ledger.write.Op;
-import fortress.ledger.write.OpKind;
 import fortress.ledger.write.Outcome;
-import fortress.ledger.write.Writer;
+import fortress.ledger.Mutations;
 import fortress.ledger.Ownership;
-import fortress.ledger.store.TwoPhaseReader;
-import fortress.ledger.twopc.Coordinator;
-import fortress.ledger.v1.Operation;
+import fortress.ledger.store.Lookup;
 import io.grpc.stub.StreamObserver;
-import java.util.concurrent.CompletableFuture;
 import static fortress.ledger.api.Replies.read;
 import static fortress.ledger.api.Replies.reply;
 import static fortress.ledger.api.Replies.send;
@@ -64,11 +59,9 @@ import org.slf4j.LoggerFactory;
 public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase {
   private static final Logger log = LoggerFactory.getLogger(LedgerService.class);
 
-  private final Writer writer;
-  private final Coordinator coordinator;
+  private final Mutations mutations;
   private final Ownership ownership;
   private final LedgerReader reader;
-  private final TwoPhaseReader transactions;
   private final JournalVerifier verifier;
   private final Checks checks;
   private final Executor responses;
@@ -76,14 +69,11 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
   private final int pageSizeDefault;
   private final int pageSizeMax;
 
-  public LedgerService(Writer writer, Coordinator coordinator, Ownership ownership, LedgerReader reader,
-      TwoPhaseReader transactions, JournalVerifier verifier, Executor responses, long holdTimeoutSecondsMax,
-      int batchOperationsMax, int pageSizeDefault, int pageSizeMax) {
-    this.writer = writer;
-    this.coordinator = coordinator;
+  public LedgerService(Mutations mutations, Ownership ownership, LedgerReader reader, JournalVerifier verifier, Executor responses, long holdTimeoutSecondsMax, int batchOperationsMax,
+      int pageSizeDefault, int pageSizeMax) {
+    this.mutations = mutations;
     this.ownership = ownership;
     this.reader = reader;
-    this.transactions = transactions;
     this.verifier = verifier;
     this.checks = new Checks(holdTimeoutSecondsMax);
     this.responses = responses;
@@ -181,21 +171,38 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
     });
   }
 
+  /**
+   * The outcome of a mutation by its request_id, in the scope of its account (or its hold's), from
+   * one snapshot: recorded, still being decided (TRANSFER_IN_PROGRESS), or absent (NOT_FOUND, which
+   * then means it has not taken effect).
+   */
   @Override
   public void getOperation(GetOperationRequest r, StreamObserver<GetOperationResponse> out) {
-    read(out, checks.getOperation(r), () -> {
-      Optional<Operation> done = reader.operation(r.getTenantId(), r.getRequestId());
-      if (done.isPresent()) {
-        return GetOperationResponse.newBuilder().setOperation(done.get()).build();
+    Rejection refused = checks.getOperation(r);
+    if (refused == null) {
+      refused = r.getHoldId().isEmpty() ? ownership.refuse(r.getTenantId(), r.getAccountId())
+          : ownership.refuseHold(r.getHoldId());
+    }
+    if (refused != null) {
+      Replies.fail(out, refused);
+      return;
+    }
+    String account = r.getAccountId().isEmpty() ? null : r.getAccountId();
+    String hold = r.getHoldId().isEmpty() ? null : r.getHoldId();
+    mutations.operation(r.getTenantId(), account, hold, r.getRequestId()).whenComplete((found, e) -> {
+      if (e != null) {
+        log.warn("GetOperation read failed: {}", e.toString());
+        Replies.fail(out, Rejection.of(Reason.STORAGE_UNAVAILABLE, "the ledger database is unavailable; retry"));
+      } else if (found instanceof Lookup.Found f) {
+        send(out, GetOperationResponse.newBuilder().setOperation(f.operation()).build());
+      } else if (found instanceof Lookup.InProgress p) {
+        Replies.fail(out, Rejection.of(Reason.TRANSFER_IN_PROGRESS, "transfer " + p.txid() + " with request_id "
+            + r.getRequestId() + " is still being decided; ask again shortly", "txid", p.txid()));
+      } else {
+        Replies.fail(out, Rejection.of(Reason.OPERATION_NOT_FOUND, "no operation with request_id "
+            + r.getRequestId() + " has taken effect; retrying it with the same request_id is safe", "request_id",
+            r.getRequestId()));
       }
-      Optional<String> running = transactions.undecided(r.getTenantId(), r.getRequestId());
-      if (running.isPresent()) {
-        throw new Refused(Rejection.of(Reason.TRANSFER_IN_PROGRESS, "transfer " + running.get()
-            + " with request_id " + r.getRequestId() + " is still being decided; ask again shortly", "txid",
-            running.get()));
-      }
-      throw new Refused(Rejection.of(Reason.OPERATION_NOT_FOUND, "no operation with request_id " + r.getRequestId()
-          + " has taken effect; retrying it with the same request_id is safe", "request_id", r.getRequestId()));
     });
   }
 
@@ -204,6 +211,7 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
     read(out, null, verifier::verify);
   }
 
+  /** Every valid operation is run in order (see {@link Mutations}); invalid ones are refused in place. */
   @Override
   public void submitBatch(SubmitBatchRequest r, StreamObserver<SubmitBatchResponse> out) {
     int n = r.getOperationsCount();
@@ -213,89 +221,40 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
       return;
     }
     BatchResult[] results = new BatchResult[n];
-    List<Op> ops = new ArrayList<>(n);
+    List<Message> valid = new ArrayList<>(n);
     List<Integer> positions = new ArrayList<>(n);
-    List<CompletableFuture<Void>> crossNode = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       BatchOperation operation = r.getOperations(i);
       Optional<Message> request = request(operation);
       Rejection invalid = request.isEmpty()
           ? Rejection.invalid("operations[" + i + "].operation", "must set exactly one operation")
-          : checks.mutation(request.get(), "operations[" + i + "]." + operation.getOperationCase().name().toLowerCase() + ".");
-      Op op = invalid == null ? Op.of(request.get()) : null;
-      Route route = op == null ? null : route(op);
-      if (invalid == null && route.refused() != null) {
-        invalid = route.refused();
-      }
+          : checks.mutation(request.get(), "operations[" + i + "]." + operation.getOperationCase().name().toLowerCase()
+              + ".");
       if (invalid != null) {
         results[i] = BatchResult.newBuilder().setError(Statuses.toOperationError(invalid)).build();
-      } else if (route.participant() != null) {
-        int position = i;
-        crossNode.add(coordinator.transfer((TransferRequest) op.request(), route.participant())
-            .handle((o, e) -> {
-              results[position] = result(e != null ? uncertain() : o);
-              return null;
-            }));
       } else {
-        ops.add(op);
+        valid.add(request.get());
         positions.add(i);
       }
     }
-    CompletableFuture<Void> local = writer.submit(ops).handle((outcomes, error) -> {
-      for (int j = 0; j < positions.size(); j++) {
-        Outcome o = error != null ? uncertain() : outcomes.get(j);
-        results[positions.get(j)] = result(o);
-      }
+    mutations.submitAll(valid).whenCompleteAsync((outcomes, error) -> {
       if (error != null) {
         log.error("SubmitBatch failed inside the writer", error);
       }
-      return null;
-    });
-    crossNode.add(local);
-    CompletableFuture.allOf(crossNode.toArray(CompletableFuture[]::new)).whenCompleteAsync(
-        (v, e) -> send(out, SubmitBatchResponse.newBuilder().addAllResults(List.of(results)).build()), responses);
-  }
-
-  /**
-   * Where a valid mutation runs: refused (another node owns its account), on this node alone, or
-   * as a two-phase commit with the participant that owns a transfer's credited account.
-   */
-  private record Route(Rejection refused, String participant) {}
-
-  private static final Route HERE = new Route(null, null);
-
-  private Route route(Op op) {
-    if (op.holdId() != null) {
-      Rejection refused = ownership.refuseHold(op.holdId());
-      return refused != null ? new Route(refused, null) : HERE;
-    }
-    // A transfer's first account is the debited one, whose node coordinates.
-    Rejection refused = ownership.refuse(op.tenantId(), op.accountIds().get(0));
-    if (refused != null) {
-      return new Route(refused, null);
-    }
-    if (op.kind() != OpKind.TRANSFER) {
-      return HERE;
-    }
-    String owner = ownership.owner(op.accountTenant(1), op.accountIds().get(1));
-    return owner.equals(ownership.nodeId()) ? HERE : new Route(null, owner);
+      for (int j = 0; j < positions.size(); j++) {
+        results[positions.get(j)] = result(error != null ? uncertain() : outcomes.get(j));
+      }
+      send(out, SubmitBatchResponse.newBuilder().addAllResults(List.of(results)).build());
+    }, responses);
   }
 
   private <T> void mutate(Message request, StreamObserver<T> out) {
     Rejection invalid = checks.mutation(request, "");
-    Op op = invalid == null ? Op.of(request) : null;
-    Route route = op == null ? null : route(op);
-    if (invalid == null) {
-      invalid = route.refused();
-    }
     if (invalid != null) {
       out.onError(Statuses.toException(invalid));
       return;
     }
-    CompletableFuture<Outcome> outcome = route.participant() != null
-        ? coordinator.transfer((TransferRequest) request, route.participant())
-        : writer.submit(op);
-    outcome.whenCompleteAsync((result, error) -> {
+    mutations.submit(request).whenCompleteAsync((result, error) -> {
       if (error != null) {
         log.error("{} failed inside the writer", request.getDescriptorForType().getName(), error);
       }

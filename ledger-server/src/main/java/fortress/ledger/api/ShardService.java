@@ -1,12 +1,12 @@
 package fortress.ledger.api;
 
 import fortress.ledger.Ownership;
+import fortress.ledger.Reason;
 import fortress.ledger.Rejection;
 import fortress.ledger.store.TwoPhaseReader;
-import fortress.ledger.twopc.Failpoints;
-import fortress.ledger.write.Op;
+import fortress.ledger.twopc.Coordinator;
+import fortress.ledger.twopc.Participant;
 import fortress.ledger.write.Outcome;
-import fortress.ledger.write.Writer;
 import fortress.shard.v1.AbortRequest;
 import fortress.shard.v1.AbortResponse;
 import fortress.shard.v1.CommitRequest;
@@ -21,32 +21,38 @@ import fortress.shard.v1.PrepareRequest;
 import fortress.shard.v1.PrepareResponse;
 import fortress.shard.v1.ShardServiceGrpc;
 import io.grpc.stub.StreamObserver;
+import java.time.Clock;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
 /**
- * The node's side of the two-phase commit as participant, GetDecision as coordinator, and the
- * per-node queries the proxy fans out. Every step goes through the writer, so it is serialized
- * with everything else this node does, and is idempotent by txid.
+ * The gRPC face of two-phase commit between nodes (the participant's Prepare, Commit and Abort,
+ * the coordinator's GetDecision; see twopc/) and the per-node queries the proxy fans out. It
+ * checks and translates; the protocol is in {@link Participant} and {@link Coordinator}.
  */
 public final class ShardService extends ShardServiceGrpc.ShardServiceImplBase {
   static final int IN_DOUBT_PAGE_DEFAULT = 100;
   static final int IN_DOUBT_PAGE_MAX = 1000;
 
-  private final Writer writer;
+  private final Participant participant;
+  private final Coordinator coordinator;
   private final TwoPhaseReader transactions;
   private final Ownership ownership;
-  private final Failpoints failpoints;
   private final Checks checks;
   private final Executor responses;
+  private final Clock clock;
+  private final long inFlightBoundMs;
 
-  public ShardService(Writer writer, TwoPhaseReader transactions, Ownership ownership, Failpoints failpoints,
-      long holdTimeoutSecondsMax, Executor responses) {
-    this.writer = writer;
+  public ShardService(Participant participant, Coordinator coordinator, TwoPhaseReader transactions,
+      Ownership ownership, long holdTimeoutSecondsMax, Executor responses, Clock clock, long inFlightBoundMs) {
+    this.participant = participant;
+    this.coordinator = coordinator;
     this.transactions = transactions;
     this.ownership = ownership;
-    this.failpoints = failpoints;
     this.checks = new Checks(holdTimeoutSecondsMax);
     this.responses = responses;
+    this.clock = clock;
+    this.inFlightBoundMs = inFlightBoundMs;
   }
 
   @Override
@@ -59,50 +65,64 @@ public final class ShardService extends ShardServiceGrpc.ShardServiceImplBase {
       Replies.fail(out, refused);
       return;
     }
-    writer.submit(Op.prepareLeg(r)).whenCompleteAsync((outcome, error) -> {
-      if (error == null && outcome instanceof Outcome.Ok) {
-        failpoints.hit(Failpoints.PARTICIPANT_AFTER_PREPARE);
-      }
-      Replies.reply(error != null ? Replies.uncertain() : outcome, out);
-    }, responses);
+    answer(participant.prepare(r), out);
   }
 
   @Override
   public void commit(CommitRequest r, StreamObserver<CommitResponse> out) {
-    resolve(r.getTxid(), true, out);
-  }
-
-  @Override
-  public void abort(AbortRequest r, StreamObserver<AbortResponse> out) {
-    resolve(r.getTxid(), false, out);
-  }
-
-  private <T> void resolve(String txid, boolean commit, StreamObserver<T> out) {
-    Rejection invalid = checks.txid(txid);
+    Rejection invalid = checks.txid(r.getTxid());
     if (invalid != null) {
       Replies.fail(out, invalid);
       return;
     }
-    writer.submit(Op.resolveLeg(txid, commit)).whenCompleteAsync(
-        (outcome, error) -> Replies.reply(error != null ? Replies.uncertain() : outcome, out), responses);
+    answer(participant.commit(r.getTxid()), out);
+  }
+
+  @Override
+  public void abort(AbortRequest r, StreamObserver<AbortResponse> out) {
+    Rejection invalid = checks.txid(r.getTxid());
+    if (invalid != null) {
+      Replies.fail(out, invalid);
+      return;
+    }
+    answer(participant.abort(r.getTxid()), out);
+  }
+
+  private <T> void answer(CompletableFuture<Outcome> outcome, StreamObserver<T> out) {
+    outcome.whenCompleteAsync((o, error) -> Replies.reply(error != null ? Replies.uncertain() : o, out), responses);
   }
 
   @Override
   public void getDecision(GetDecisionRequest r, StreamObserver<GetDecisionResponse> out) {
-    Replies.read(out, checks.txid(r.getTxid()),
-        () -> GetDecisionResponse.newBuilder().setDecision(transactions.decision(r.getTxid())).build());
+    Rejection invalid = checks.txid(r.getTxid());
+    if (invalid != null) {
+      Replies.fail(out, invalid);
+      return;
+    }
+    coordinator.decision(r).whenComplete((d, e) -> {
+      if (e != null) {
+        Replies.fail(out, Rejection.of(Reason.STORAGE_UNAVAILABLE, "the ledger database is unavailable; retry"));
+      } else {
+        Replies.send(out, GetDecisionResponse.newBuilder().setDecision(d).build());
+      }
+    });
   }
 
   @Override
   public void listInDoubt(ListInDoubtRequest r, StreamObserver<ListInDoubtResponse> out) {
     Rejection invalid = r.getPageSize() < 0 ? Rejection.invalid("page_size", "must not be negative") : null;
     int limit = r.getPageSize() == 0 ? IN_DOUBT_PAGE_DEFAULT : Math.min(r.getPageSize(), IN_DOUBT_PAGE_MAX);
-    Replies.read(out, invalid, () -> transactions.inDoubt(ownership.nodeId(), limit));
+    Replies.read(out, invalid, () -> transactions.inDoubt(ownership.nodeId(), limit, overdueBeforeMicros()));
   }
 
   @Override
   public void getTotals(GetTotalsRequest r, StreamObserver<GetTotalsResponse> out) {
-    Replies.read(out, null,
-        () -> GetTotalsResponse.newBuilder().setTotals(transactions.totals(ownership.nodeId())).build());
+    Replies.read(out, null, () -> GetTotalsResponse.newBuilder()
+        .setTotals(transactions.totals(ownership.nodeId(), overdueBeforeMicros())).build());
+  }
+
+  /** Committed credits decided before this are overdue. */
+  private long overdueBeforeMicros() {
+    return (clock.millis() - inFlightBoundMs) * 1000;
   }
 }

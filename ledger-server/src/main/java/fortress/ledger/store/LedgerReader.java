@@ -3,19 +3,10 @@ package fortress.ledger.store;
 import static fortress.ledger.Times.timestamp;
 
 import com.google.protobuf.ByteString;
-import com.google.protobuf.InvalidProtocolBufferException;
 import fortress.ledger.Accounts;
 import fortress.ledger.v1.Account;
-import fortress.ledger.v1.CaptureHoldResponse;
-import fortress.ledger.v1.ConsumeResponse;
-import fortress.ledger.v1.CreateAccountResponse;
-import fortress.ledger.v1.CreateHoldResponse;
-import fortress.ledger.v1.DepositResponse;
 import fortress.ledger.v1.Entry;
 import fortress.ledger.v1.EntryKind;
-import fortress.ledger.v1.Operation;
-import fortress.ledger.v1.ReleaseHoldResponse;
-import fortress.ledger.v1.TransferResponse;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -41,9 +32,6 @@ public final class LedgerReader {
              to_micros(created_at), hash
       FROM journal WHERE account_ref = ? AND sequence > ? AND (cardinality(?::smallint[]) = 0 OR kind = ANY(?::smallint[]))
       ORDER BY sequence LIMIT ?
-      """;
-  private static final String OPERATION = """
-      SELECT kind, response, to_micros(created_at) FROM idempotency WHERE tenant_id = ? AND request_id = ?
       """;
 
   /** An account's key in this node and its current state. */
@@ -127,34 +115,6 @@ public final class LedgerReader {
       }
     }
     return out;
-  }
-
-  /** The recorded outcome of a mutation, if it took effect. */
-  public Optional<Operation> operation(String tenantId, String requestId) throws SQLException {
-    try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(OPERATION)) {
-      s.setString(1, tenantId);
-      s.setString(2, requestId);
-      try (ResultSet rs = s.executeQuery()) {
-        if (!rs.next()) {
-          return Optional.empty();
-        }
-        Operation.Builder op = Operation.newBuilder().setRequestId(requestId).setCreateTime(timestamp(rs.getLong(3)));
-        byte[] response = rs.getBytes(2);
-        switch (rs.getInt(1)) {
-          case 1 -> op.setCreateAccount(CreateAccountResponse.parseFrom(response));
-          case 2 -> op.setDeposit(DepositResponse.parseFrom(response));
-          case 3 -> op.setConsume(ConsumeResponse.parseFrom(response));
-          case 4 -> op.setTransfer(TransferResponse.parseFrom(response));
-          case 5 -> op.setCreateHold(CreateHoldResponse.parseFrom(response));
-          case 6 -> op.setCaptureHold(CaptureHoldResponse.parseFrom(response));
-          case 7 -> op.setReleaseHold(ReleaseHoldResponse.parseFrom(response));
-          default -> throw new IllegalStateException("unknown operation kind " + rs.getInt(1));
-        }
-        return Optional.of(op.build());
-      } catch (InvalidProtocolBufferException e) {
-        throw new IllegalStateException("stored response for " + requestId + " cannot be parsed", e);
-      }
-    }
   }
 
   private static String nullToEmpty(String s) {

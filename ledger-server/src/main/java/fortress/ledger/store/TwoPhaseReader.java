@@ -12,54 +12,99 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
-import java.util.Optional;
+import java.util.Map;
 import javax.sql.DataSource;
 
-/** Reads of the two-phase commit tables, for GetDecision, ListInDoubt, GetTotals and recovery. */
-public final class TwoPhaseReader {
+/**
+ * Reads of the two-phase commit tables and of the idempotency records, for GetDecision,
+ * GetOperation, recovery, ListInDoubt and GetTotals; each answer comes from one statement or one
+ * snapshot.
+ */
+public final class TwoPhaseReader implements Records {
   private static final String DECISION = "SELECT state FROM tpc_coordinator WHERE txid = ?";
-  private static final String UNDECIDED_FOR_REQUEST =
-      "SELECT txid FROM tpc_coordinator WHERE state = 1 AND tenant_id = ? AND request_id = ?";
-  private static final String IN_DOUBT = """
+  /**
+   * The record of a request_id in its scope, or else the undecided transfer using it, in one
+   * statement: a decision that lands meanwhile is seen either as one or as the other, never as
+   * neither. The scope is the account given, or the account of the tenant's hold given.
+   */
+  private static final String LOOK_UP = Sql.expand("""
+      WITH scope AS (
+        SELECT a.id, a.account_id FROM account a
+        WHERE a.tenant_id = ? AND a.account_id = coalesce(?::text,
+          (SELECT h_a.account_id FROM hold h JOIN account h_a ON h_a.id = h.account_ref
+           WHERE h.hold_id = ? AND h_a.tenant_id = a.tenant_id))
+      )
+      SELECT i.kind, i.response, to_micros(i.created_at), NULL
+      FROM idempotency i JOIN scope s ON i.account_id = s.account_id
+      WHERE i.tenant_id = ? AND i.request_id = ?
+      UNION ALL
+      SELECT NULL, NULL, NULL, c.txid
+      FROM tpc_coordinator c JOIN scope s ON c.from_account_ref = s.id
+      WHERE c.state = {TRANSACTION_STATE_PREPARING} AND c.tenant_id = ? AND c.request_id = ?
+      """);
+  private static final String IN_DOUBT = Sql.expand("""
       SELECT * FROM (
         SELECT 1 AS role, c.txid, c.state, c.participant, c.tenant_id, a.account_id, c.amount,
-               to_micros(c.created_at) AS created
-        FROM tpc_coordinator c JOIN account a ON a.id = c.from_account_ref WHERE c.state IN (1, 3)
+               to_micros(c.created_at) AS created, to_micros(c.decided_at) AS decided
+        FROM tpc_coordinator c JOIN account a ON a.id = c.from_account_ref
+        WHERE c.state IN ({TRANSACTION_STATE_PREPARING}, {TRANSACTION_STATE_COMMITTED})
         UNION ALL
-        SELECT 2, p.txid, p.state, p.coordinator, p.tenant_id, a.account_id, p.amount, to_micros(p.created_at)
-        FROM tpc_participant p JOIN account a ON a.id = p.account_ref WHERE p.state = 2
+        SELECT 2, p.txid, p.state, p.coordinator, p.tenant_id, a.account_id, p.amount, to_micros(p.created_at), NULL
+        FROM tpc_participant p JOIN account a ON a.id = p.account_ref
+        WHERE p.state = {TRANSACTION_STATE_PREPARED}
       ) t ORDER BY created LIMIT ?
-      """;
-  private static final String IN_DOUBT_COUNT = """
-      SELECT (SELECT count(*) FROM tpc_coordinator WHERE state IN (1, 3))
-           + (SELECT count(*) FROM tpc_participant WHERE state = 2)
-      """;
+      """);
+  private static final String IN_DOUBT_COUNT = Sql.expand("""
+      SELECT (SELECT count(*) FROM tpc_coordinator
+              WHERE state IN ({TRANSACTION_STATE_PREPARING}, {TRANSACTION_STATE_COMMITTED}))
+           + (SELECT count(*) FROM tpc_participant WHERE state = {TRANSACTION_STATE_PREPARED}),
+             (SELECT count(*) FROM tpc_coordinator
+              WHERE state = {TRANSACTION_STATE_COMMITTED} AND decided_at < from_micros(?))
+      """);
   private static final String ACCOUNT_TOTALS =
       "SELECT count(*), coalesce(sum(balance), 0), coalesce(sum(held), 0) FROM account";
-  private static final String JOURNAL_TOTALS = """
-      SELECT coalesce(sum(amount) FILTER (WHERE kind = 2), 0),
-             coalesce(sum(amount) FILTER (WHERE kind IN (3, 7)), 0),
-             coalesce(sum(amount) FILTER (WHERE kind = 4), 0),
-             coalesce(sum(amount) FILTER (WHERE kind = 5), 0),
+  private static final String JOURNAL_TOTALS = Sql.expand("""
+      SELECT coalesce(sum(amount) FILTER (WHERE kind = {ENTRY_KIND_DEPOSIT}), 0),
+             coalesce(sum(amount) FILTER (WHERE kind IN ({ENTRY_KIND_CONSUME}, {ENTRY_KIND_HOLD_CAPTURED})), 0),
+             coalesce(sum(amount) FILTER (WHERE kind = {ENTRY_KIND_TRANSFER_DEBIT}), 0),
+             coalesce(sum(amount) FILTER (WHERE kind = {ENTRY_KIND_TRANSFER_CREDIT}), 0),
              coalesce(max(sequence), 0)
       FROM journal
-      """;
-  private static final String IN_FLIGHT = "SELECT coalesce(sum(amount), 0) FROM tpc_coordinator WHERE state = 3";
-  private static final String COORDINATOR_UNFINISHED = """
-      SELECT txid, state, participant, to_micros(created_at), coalesce(to_micros(decided_at), 0)
-      FROM tpc_coordinator WHERE state IN (1, 3) ORDER BY created_at LIMIT ?
-      """;
-  private static final String PARTICIPANT_PREPARED = """
-      SELECT txid, coordinator, to_micros(created_at) FROM tpc_participant WHERE state = 2 ORDER BY created_at LIMIT ?
-      """;
+      """);
+  /** Committed credits not acknowledged: within the bound (in flight), and past it (overdue). */
+  private static final String IN_FLIGHT = Sql.expand("""
+      SELECT coalesce(sum(amount) FILTER (WHERE decided_at >= from_micros(?)), 0),
+             coalesce(sum(amount) FILTER (WHERE decided_at < from_micros(?)), 0)
+      FROM tpc_coordinator WHERE state = {TRANSACTION_STATE_COMMITTED}
+      """);
+  private static final Map<Pending.Kind, String> PENDING = new EnumMap<>(Pending.Kind.class);
+  private static final String BACKLOG = Sql.expand("""
+      SELECT (SELECT count(*) FROM tpc_coordinator WHERE state = {TRANSACTION_STATE_PREPARING}),
+             (SELECT count(*) FROM tpc_coordinator WHERE state = {TRANSACTION_STATE_COMMITTED}),
+             (SELECT count(*) FROM tpc_participant WHERE state = {TRANSACTION_STATE_PREPARED}),
+             (SELECT count(*) FROM tpc_coordinator
+              WHERE state = {TRANSACTION_STATE_COMMITTED} AND decided_at < from_micros(?)),
+             coalesce(to_micros(least(
+               (SELECT min(created_at) FROM tpc_coordinator
+                WHERE state IN ({TRANSACTION_STATE_PREPARING}, {TRANSACTION_STATE_COMMITTED})),
+               (SELECT min(created_at) FROM tpc_participant WHERE state = {TRANSACTION_STATE_PREPARED}))), 0)
+      """);
 
-  /** An unfinished transaction this node coordinates. */
-  public record Unfinished(String txid, TransactionState state, String participant, long createdMicros,
-      long decidedMicros) {}
-
-  /** A leg this node prepared and has no decision for yet. */
-  public record Prepared(String txid, String coordinator, long createdMicros) {}
+  static {
+    String page = """
+        SELECT txid, %2$s, to_micros(%3$s) FROM %1$s
+        WHERE state = {%4$s} AND %3$s < from_micros(?) AND (%3$s, txid) > (from_micros(?), ?)
+        ORDER BY %3$s, txid LIMIT ?
+        """;
+    PENDING.put(Pending.Kind.PREPARING, Sql.expand(page.formatted("tpc_coordinator", "participant", "created_at",
+        "TRANSACTION_STATE_PREPARING")));
+    PENDING.put(Pending.Kind.COMMITTED, Sql.expand(page.formatted("tpc_coordinator", "participant", "decided_at",
+        "TRANSACTION_STATE_COMMITTED")));
+    PENDING.put(Pending.Kind.PREPARED, Sql.expand(page.formatted("tpc_participant", "coordinator", "created_at",
+        "TRANSACTION_STATE_PREPARED")));
+  }
 
   private final DataSource dataSource;
 
@@ -67,7 +112,7 @@ public final class TwoPhaseReader {
     this.dataSource = dataSource;
   }
 
-  /** What this node, as coordinator, decided; DECISION_UNKNOWN if it never heard of the txid. */
+  @Override
   public Decision decision(String txid) throws SQLException {
     try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(DECISION)) {
       s.setString(1, txid);
@@ -84,47 +129,104 @@ public final class TwoPhaseReader {
     }
   }
 
-  /** The txid of a cross-node transfer still being decided for this client request. */
-  public Optional<String> undecided(String tenantId, String requestId) throws SQLException {
-    try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(UNDECIDED_FOR_REQUEST)) {
+  @Override
+  public Lookup lookUp(String tenantId, String accountId, String holdId, String requestId) throws SQLException {
+    try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(LOOK_UP)) {
       s.setString(1, tenantId);
-      s.setString(2, requestId);
+      s.setString(2, accountId);
+      s.setString(3, holdId);
+      s.setString(4, tenantId);
+      s.setString(5, requestId);
+      s.setString(6, tenantId);
+      s.setString(7, requestId);
       try (ResultSet rs = s.executeQuery()) {
-        return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+        String running = null;
+        while (rs.next()) {
+          if (rs.getString(4) == null) {
+            return Lookup.found(requestId, rs.getInt(1), rs.getBytes(2), rs.getLong(3));
+          }
+          running = rs.getString(4);
+        }
+        return running != null ? new Lookup.InProgress(running) : Lookup.ABSENT;
       }
     }
   }
 
-  public ListInDoubtResponse inDoubt(String nodeId, int limit) throws SQLException {
-    ListInDoubtResponse.Builder out = ListInDoubtResponse.newBuilder();
-    try (Connection c = dataSource.getConnection()) {
-      try (PreparedStatement s = c.prepareStatement(IN_DOUBT)) {
-        s.setInt(1, limit);
-        try (ResultSet rs = s.executeQuery()) {
-          while (rs.next()) {
-            out.addTransactions(InDoubtTransaction.newBuilder()
-                .setNodeId(nodeId)
-                .setRole(Role.forNumber(rs.getInt(1)))
-                .setTxid(rs.getString(2))
-                .setState(TransactionState.forNumber(rs.getInt(3)))
-                .setPeerNodeId(rs.getString(4))
-                .setTenantId(rs.getString(5))
-                .setAccountId(rs.getString(6))
-                .setAmount(rs.getLong(7))
-                .setCreateTime(Times.timestamp(rs.getLong(8))));
-          }
+  @Override
+  public List<Pending> pending(Pending.Kind kind, Pending.Cursor after, long beforeMicros, int limit)
+      throws SQLException {
+    List<Pending> out = new ArrayList<>();
+    try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(PENDING.get(kind))) {
+      s.setLong(1, beforeMicros);
+      s.setLong(2, Math.max(after.clockMicros(), 0));
+      s.setString(3, after.txid());
+      s.setInt(4, limit);
+      try (ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          out.add(new Pending(rs.getString(1), rs.getString(2), rs.getLong(3)));
         }
       }
-      try (PreparedStatement s = c.prepareStatement(IN_DOUBT_COUNT); ResultSet rs = s.executeQuery()) {
+    }
+    return out;
+  }
+
+  @Override
+  public Backlog backlog(long overdueMicros) throws SQLException {
+    try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(BACKLOG)) {
+      s.setLong(1, overdueMicros);
+      try (ResultSet rs = s.executeQuery()) {
         rs.next();
-        out.setTotalCount(rs.getLong(1));
+        return new Backlog(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5));
+      }
+    }
+  }
+
+  /** Up to {@code limit} unfinished transactions, oldest first; committed ones decided before {@code overdueMicros} are overdue. */
+  public ListInDoubtResponse inDoubt(String nodeId, int limit, long overdueMicros) throws SQLException {
+    ListInDoubtResponse.Builder out = ListInDoubtResponse.newBuilder();
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(false);
+      c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+      try {
+        try (PreparedStatement s = c.prepareStatement(IN_DOUBT)) {
+          s.setInt(1, limit);
+          try (ResultSet rs = s.executeQuery()) {
+            while (rs.next()) {
+              InDoubtTransaction.Builder t = InDoubtTransaction.newBuilder()
+                  .setNodeId(nodeId)
+                  .setRole(Role.forNumber(rs.getInt(1)))
+                  .setTxid(rs.getString(2))
+                  .setState(TransactionState.forNumber(rs.getInt(3)))
+                  .setPeerNodeId(rs.getString(4))
+                  .setTenantId(rs.getString(5))
+                  .setAccountId(rs.getString(6))
+                  .setAmount(rs.getLong(7))
+                  .setCreateTime(Times.timestamp(rs.getLong(8)));
+              long decided = rs.getLong(9);
+              if (!rs.wasNull()) {
+                t.setDecideTime(Times.timestamp(decided));
+                t.setOverdue(t.getState() == TransactionState.TRANSACTION_STATE_COMMITTED && decided < overdueMicros);
+              }
+              out.addTransactions(t);
+            }
+          }
+        }
+        try (PreparedStatement s = c.prepareStatement(IN_DOUBT_COUNT)) {
+          s.setLong(1, overdueMicros);
+          try (ResultSet rs = s.executeQuery()) {
+            rs.next();
+            out.setTotalCount(rs.getLong(1)).setOverdueCount(rs.getLong(2));
+          }
+        }
+      } finally {
+        c.rollback();
       }
     }
     return out.build();
   }
 
-  /** The node's sums, all from one snapshot. */
-  public NodeTotals totals(String nodeId) throws SQLException {
+  /** The node's sums, all from one snapshot; committed credits decided before {@code overdueMicros} are overdue. */
+  public NodeTotals totals(String nodeId, long overdueMicros) throws SQLException {
     try (Connection c = dataSource.getConnection()) {
       c.setAutoCommit(false);
       c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
@@ -139,41 +241,18 @@ public final class TwoPhaseReader {
           t.setDeposited(rs.getLong(1)).setConsumed(rs.getLong(2)).setTransferDebits(rs.getLong(3))
               .setTransferCredits(rs.getLong(4)).setHeadSequence(rs.getLong(5));
         }
-        try (PreparedStatement s = c.prepareStatement(IN_FLIGHT); ResultSet rs = s.executeQuery()) {
-          rs.next();
-          t.setInFlightCredit(rs.getLong(1));
+        try (PreparedStatement s = c.prepareStatement(IN_FLIGHT)) {
+          s.setLong(1, overdueMicros);
+          s.setLong(2, overdueMicros);
+          try (ResultSet rs = s.executeQuery()) {
+            rs.next();
+            t.setInFlightCredit(rs.getLong(1)).setOverdueCredit(rs.getLong(2));
+          }
         }
         return t.build();
       } finally {
         c.rollback();
       }
     }
-  }
-
-  public List<Unfinished> unfinished(int limit) throws SQLException {
-    List<Unfinished> out = new ArrayList<>();
-    try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(COORDINATOR_UNFINISHED)) {
-      s.setInt(1, limit);
-      try (ResultSet rs = s.executeQuery()) {
-        while (rs.next()) {
-          out.add(new Unfinished(rs.getString(1), TransactionState.forNumber(rs.getInt(2)), rs.getString(3),
-              rs.getLong(4), rs.getLong(5)));
-        }
-      }
-    }
-    return out;
-  }
-
-  public List<Prepared> prepared(int limit) throws SQLException {
-    List<Prepared> out = new ArrayList<>();
-    try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(PARTICIPANT_PREPARED)) {
-      s.setInt(1, limit);
-      try (ResultSet rs = s.executeQuery()) {
-        while (rs.next()) {
-          out.add(new Prepared(rs.getString(1), rs.getString(2), rs.getLong(3)));
-        }
-      }
-    }
-    return out;
   }
 }

@@ -1,13 +1,15 @@
 package fortress.ledger.twopc;
 
 import java.util.Set;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Named points in the two-phase commit where an armed node kills itself, as a crash would: no
  * shutdown hook, no flush, exit status {@value #EXIT_STATUS}. Armed only by the {@code --failpoints}
- * flag, which fault tests set; a node without it never stops at one.
+ * flag, which fault tests set; a node without it never stops at one. The simulator passes its own
+ * action, which may crash the simulated node at any of them.
  */
 public final class Failpoints {
   private static final Logger log = LoggerFactory.getLogger(Failpoints.class);
@@ -25,10 +27,22 @@ public final class Failpoints {
   public static final Set<String> ALL = Set.of(COORDINATOR_AFTER_PREPARING, COORDINATOR_AFTER_VOTE,
       COORDINATOR_AFTER_DECISION, PARTICIPANT_AFTER_PREPARE);
 
-  private final Set<String> armed;
+  private final Consumer<String> reached;
 
+  /** Halts the process at the armed points. */
   public Failpoints(Set<String> armed) {
-    this.armed = Set.copyOf(armed);
+    Set<String> points = Set.copyOf(armed);
+    this.reached = name -> {
+      if (points.contains(name)) {
+        log.error("failpoint {} reached: halting the process", name);
+        Runtime.getRuntime().halt(EXIT_STATUS);
+      }
+    };
+  }
+
+  /** Runs {@code reached} at every point (the simulator's crashes). */
+  public Failpoints(Consumer<String> reached) {
+    this.reached = reached;
   }
 
   public static Failpoints none() {
@@ -36,9 +50,6 @@ public final class Failpoints {
   }
 
   public void hit(String name) {
-    if (armed.contains(name)) {
-      log.error("failpoint {} reached: halting the process", name);
-      Runtime.getRuntime().halt(EXIT_STATUS);
-    }
+    reached.accept(name);
   }
 }

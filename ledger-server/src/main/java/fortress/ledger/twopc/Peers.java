@@ -1,52 +1,30 @@
 package fortress.ledger.twopc;
 
-import fortress.cluster.v1.RingNode;
-import fortress.core.ring.RingFile;
-import fortress.core.rpc.NodeChannels;
-import fortress.shard.v1.ShardServiceGrpc;
-import io.grpc.ManagedChannel;
-import fortress.core.security.Security;
-import fortress.core.telemetry.Telemetry;
-import java.util.Optional;
-import java.util.function.Function;
+import fortress.shard.v1.AbortRequest;
+import fortress.shard.v1.AbortResponse;
+import fortress.shard.v1.CommitRequest;
+import fortress.shard.v1.CommitResponse;
+import fortress.shard.v1.GetDecisionRequest;
+import fortress.shard.v1.GetDecisionResponse;
+import fortress.shard.v1.PrepareRequest;
+import fortress.shard.v1.PrepareResponse;
+import java.util.concurrent.CompletableFuture;
 
-/** The other ledger nodes, reached at the ring's addresses. */
-public final class Peers implements AutoCloseable {
-  private final RingFile ring;
-  private final NodeChannels channels;
+/**
+ * The other ledger nodes, as two-phase commit talks to them. Every call carries a timeout; a
+ * failed call completes exceptionally with the peer's status (its ErrorInfo names a refusal) or a
+ * transport status (UNAVAILABLE, DEADLINE_EXCEEDED) when the message or its answer was lost.
+ * {@link GrpcPeers} is the real network; the simulator has its own.
+ */
+public interface Peers {
+  CompletableFuture<PrepareResponse> prepare(String node, PrepareRequest r, long timeoutMs);
 
-  /** {@code ring} is null for a standalone node, which has no peers. */
-  public Peers(RingFile ring, Function<RingNode, ManagedChannel> connect) {
-    this.ring = ring;
-    this.channels = new NodeChannels(connect);
-  }
+  CompletableFuture<CommitResponse> commit(String node, CommitRequest r, long timeoutMs);
 
-  /** Netty channels to each node's address, with this node's TLS and node token, traced. */
-  public static Function<RingNode, ManagedChannel> netty(Security security, Telemetry telemetry) {
-    return node -> security.tls().channel(node.getAddress()).intercept(security.memberCredentials())
-        .intercept(telemetry.clientInterceptor()).build();
-  }
+  CompletableFuture<AbortResponse> abort(String node, AbortRequest r, long timeoutMs);
 
-  /**
-   * The async ShardService stub of a node, or empty if the ring does not know it. Calls wait for
-   * the channel to be ready rather than failing at once while it reconnects (a peer that just
-   * restarted); every call between nodes carries a deadline, which bounds the wait.
-   */
-  public Optional<ShardServiceGrpc.ShardServiceStub> shard(String nodeId) {
-    if (ring == null) {
-      return Optional.empty();
-    }
-    return ring.current().node(nodeId).or(() -> ring.refresh().node(nodeId))
-        .map(n -> ShardServiceGrpc.newStub(channels.channel(n)).withWaitForReady());
-  }
+  CompletableFuture<GetDecisionResponse> getDecision(String node, GetDecisionRequest r, long timeoutMs);
 
-  /** Lets every channel reconnect at once; recovery calls it before each round. */
-  public void resetBackoff() {
-    channels.resetBackoff();
-  }
-
-  @Override
-  public void close() throws InterruptedException {
-    channels.close();
-  }
+  /** Lets every connection to a peer retry at once (recovery calls it before each round). */
+  void resetBackoff();
 }

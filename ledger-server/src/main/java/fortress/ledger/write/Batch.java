@@ -11,6 +11,9 @@ import fortress.ledger.Rejection;
 import fortress.ledger.card.CardVault;
 import fortress.ledger.journal.Chain;
 import fortress.ledger.journal.JournalRow;
+import fortress.ledger.twopc.CoordinatorRow;
+import fortress.ledger.twopc.ParticipantRow;
+import fortress.ledger.twopc.Steps;
 import fortress.ledger.v1.CaptureHoldRequest;
 import fortress.ledger.v1.CaptureHoldResponse;
 import fortress.ledger.v1.ConsumeRequest;
@@ -27,94 +30,154 @@ import fortress.ledger.v1.ReleaseHoldRequest;
 import fortress.ledger.v1.ReleaseHoldResponse;
 import fortress.ledger.v1.TransferRequest;
 import fortress.ledger.v1.TransferResponse;
-import fortress.ledger.v1.Account;
-import fortress.shard.v1.AbortResponse;
-import fortress.shard.v1.CommitRequest;
-import fortress.shard.v1.CommitResponse;
-import fortress.shard.v1.PrepareRequest;
-import fortress.shard.v1.PrepareResponse;
 import fortress.shard.v1.TransactionState;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * Applies one writer batch in memory, in order, against the rows its {@link Snapshot} loaded.
  * Each operation validates everything before it changes anything, so a rejected operation leaves
  * no trace and affects no other. What the accepted ones produced (journal rows, account and hold
- * changes, idempotency records, sealed cards) is then written by {@link BatchStore} and committed
- * once.
+ * changes, idempotency records, sealed cards, two-phase commit rows) is then written by the
+ * {@link Store} and committed once.
+ *
+ * <p>The client operations are here; the two-phase commit steps are {@link Steps}, which use the
+ * public methods below.
  */
-final class Batch {
+public final class Batch {
   /** The journal head and the last account key: the writer's only state between batches. */
-  record Head(long lastSequence, byte[] lastHash, long lastAccountId) {}
+  public record Head(long lastSequence, byte[] lastHash, long lastAccountId) {}
 
-  record IdempotencyRecord(String tenantId, String requestId, int kind, byte[] requestHash, byte[] response,
-      long createdMicros) {}
+  /** A request_id's record: scoped to its tenant and the account its mutation acts on. */
+  public record IdempotencyRecord(String tenantId, String accountId, String requestId, int kind, byte[] requestHash,
+      byte[] response, long createdMicros) {}
 
-  record CardRow(long sequence, CardVault.Sealed sealed) {}
+  /** The sealed card of a deposit, stored beside its journal entry. */
+  public record CardRow(long sequence, CardVault.Sealed sealed) {}
 
   private final Snapshot snapshot;
   private final Chain chain;
   private final Fingerprints fingerprints;
   private final CardVault vault;
+  private final Supplier<UUID> uuids;
   private final long nowMicros;
   private long sequence;
   private byte[] prevHash;
   private long accountId;
 
-  final List<JournalRow> entries = new ArrayList<>();
-  final List<CardRow> cards = new ArrayList<>();
-  final List<IdempotencyRecord> recorded = new ArrayList<>();
+  private final List<JournalRow> entries = new ArrayList<>();
+  private final List<CardRow> cards = new ArrayList<>();
+  private final List<IdempotencyRecord> recorded = new ArrayList<>();
 
-  Batch(Snapshot snapshot, Head head, Chain chain, Fingerprints fingerprints, CardVault vault, long nowMicros) {
+  Batch(Snapshot snapshot, Head head, Chain chain, Fingerprints fingerprints, CardVault vault, Supplier<UUID> uuids,
+      long nowMicros) {
     this.snapshot = snapshot;
     this.chain = chain;
     this.fingerprints = fingerprints;
     this.vault = vault;
+    this.uuids = uuids;
     this.nowMicros = nowMicros;
     this.sequence = head.lastSequence();
     this.prevHash = head.lastHash();
     this.accountId = head.lastAccountId();
   }
 
-  Head head() {
+  // What the batch produced, for the store.
+
+  public Head head() {
     return new Head(sequence, prevHash, accountId);
   }
 
-  Iterable<AccountRow> accounts() {
+  public Iterable<AccountRow> accounts() {
     return snapshot.accountsById.values();
   }
 
-  Iterable<HoldRow> holds() {
+  public Iterable<HoldRow> holds() {
     return snapshot.holds.values();
+  }
+
+  public List<JournalRow> entries() {
+    return entries;
+  }
+
+  public List<CardRow> cards() {
+    return cards;
+  }
+
+  public List<IdempotencyRecord> recorded() {
+    return recorded;
+  }
+
+  public Iterable<CoordinatorRow> coordinators() {
+    return snapshot.coordinators.values();
+  }
+
+  public Iterable<ParticipantRow> participants() {
+    return snapshot.participants.values();
   }
 
   /** True when the batch has anything to write. */
   boolean changed() {
-    if (!entries.isEmpty() || !recorded.isEmpty()) {
-      return true;
-    }
-    for (CoordinatorRow r : snapshot.coordinators.values()) {
-      if (r.inserted || r.changed) {
-        return true;
-      }
-    }
-    for (ParticipantRow r : snapshot.participants.values()) {
-      if (r.inserted || r.changed) {
-        return true;
-      }
-    }
-    return false;
+    return !entries.isEmpty() || !recorded.isEmpty()
+        || snapshot.coordinators.values().stream().anyMatch(CoordinatorRow::dirty)
+        || snapshot.participants.values().stream().anyMatch(ParticipantRow::dirty);
   }
 
-  Iterable<CoordinatorRow> coordinators() {
-    return snapshot.coordinators.values();
+  // The state the two-phase commit steps read and change.
+
+  public long nowMicros() {
+    return nowMicros;
   }
 
-  Iterable<ParticipantRow> participants() {
-    return snapshot.participants.values();
+  /** The account, or null if it does not exist. */
+  public AccountRow account(String tenantId, String accountId) {
+    return snapshot.accountsByKey.get(AccountRow.key(tenantId, accountId));
+  }
+
+  public HoldRow hold(String holdId) {
+    return snapshot.holds.get(holdId);
+  }
+
+  /** A new hold on {@code account} that only the transaction's decision resolves (no timer). */
+  public HoldRow holdForTransaction(String txid, AccountRow account, long amount, String requestId) {
+    HoldRow h = new HoldRow(txid, account, amount, 0, HoldState.HOLD_STATE_ACTIVE, null, requestId, nowMicros, null,
+        txid, true);
+    checkState(snapshot.holds.putIfAbsent(txid, h) == null, "transaction %s already has a hold", txid);
+    return h;
+  }
+
+  public CoordinatorRow coordinator(String txid) {
+    return snapshot.coordinators.get(txid);
+  }
+
+  public void add(CoordinatorRow row) {
+    checkState(!snapshot.coordinators.containsKey(row.txid), "transaction %s begun twice", row.txid);
+    snapshot.add(row);
+  }
+
+  public ParticipantRow participant(String txid) {
+    return snapshot.participants.get(txid);
+  }
+
+  public void add(ParticipantRow row) {
+    checkState(!snapshot.participants.containsKey(row.txid), "leg %s recorded twice", row.txid);
+    snapshot.add(row);
+  }
+
+  /** Records a mutation's response under its request_id, scoped to the account it acts on. */
+  public void record(String tenantId, String accountId, String requestId, OpKind kind, byte[] fingerprint,
+      Message response) {
+    IdempotencyRecord record = new IdempotencyRecord(tenantId, accountId, requestId, kind.recordedAs().code(),
+        fingerprint, response.toByteArray(), nowMicros);
+    String key = AccountRow.requestKey(tenantId, accountId, requestId);
+    checkState(!snapshot.idempotency.containsKey(key), "request_id %s of account %s recorded twice", requestId,
+        accountId);
+    snapshot.idempotency.put(key, record);
+    recorded.add(record);
   }
 
   /** Releases every loaded hold whose timeout has passed and that is still active. */
@@ -131,19 +194,33 @@ final class Batch {
     return expired;
   }
 
+  /**
+   * Applies one operation. A client mutation is first matched against its request_id's scope: a
+   * recorded one replays (same body) or is REQUEST_ID_REUSED; one still used by an undecided
+   * cross-node transfer is TRANSFER_IN_PROGRESS (same body) or REQUEST_ID_REUSED.
+   */
   Outcome apply(Op op) {
     if (op.kind().twoPhase() && op.kind() != OpKind.TX_BEGIN) {
-      return applyStep(op);
+      return Steps.apply(this, op);
     }
-    String key = AccountRow.key(op.tenantId(), op.requestId());
     byte[] fingerprint = fingerprints.of(op);
-    IdempotencyRecord prior = snapshot.idempotency.get(key);
-    if (prior != null) {
-      if (prior.kind() == op.kind().recordedAs().code() && Arrays.equals(prior.requestHash(), fingerprint)) {
-        return Outcome.ok(parse(op.kind().recordedAs(), prior.response()));
+    String scope = scope(op);
+    if (scope != null) {
+      String key = AccountRow.requestKey(op.tenantId(), scope, op.requestId());
+      IdempotencyRecord prior = snapshot.idempotency.get(key);
+      if (prior != null) {
+        return prior.kind() == op.kind().recordedAs().code() && Arrays.equals(prior.requestHash(), fingerprint)
+            ? Outcome.ok(parse(op.kind().recordedAs(), prior.response()))
+            : Outcome.failed(Rejection.requestIdReused(op.requestId()));
       }
-      return Outcome.failed(Rejection.of(Reason.REQUEST_ID_REUSED,
-          "request_id " + op.requestId() + " was already used for a different request", "request_id", op.requestId()));
+      CoordinatorRow running = snapshot.undecided.get(key);
+      if (running != null && running.state() == TransactionState.TRANSACTION_STATE_PREPARING) {
+        return Arrays.equals(running.requestHash, fingerprint)
+            ? Outcome.failed(Rejection.of(Reason.TRANSFER_IN_PROGRESS, "transfer " + running.txid
+                + " with this request_id is still being decided; retry with the same request_id", "txid",
+                running.txid))
+            : Outcome.failed(Rejection.requestIdReused(op.requestId()));
+      }
     }
     Outcome outcome = switch (op.kind()) {
       case CREATE_ACCOUNT -> createAccount(op, (CreateAccountRequest) op.request());
@@ -153,204 +230,46 @@ final class Batch {
       case CREATE_HOLD -> createHold(op, (CreateHoldRequest) op.request());
       case CAPTURE_HOLD -> captureHold(op, (CaptureHoldRequest) op.request());
       case RELEASE_HOLD -> releaseHold(op, (ReleaseHoldRequest) op.request());
-      case TX_BEGIN -> begin(op, (TransferRequest) op.request(), fingerprint);
+      case TX_BEGIN -> Steps.begin(this, op, fingerprint);
       default -> throw new IllegalStateException("not a client operation: " + op.kind());
     };
     if (outcome instanceof Outcome.Ok ok && !op.kind().twoPhase()) {
-      record(op.tenantId(), op.requestId(), op.kind().code(), fingerprint, ok.response());
+      record(op.tenantId(), scope, op.requestId(), op.kind(), fingerprint, ok.response());
     }
     return outcome;
   }
 
-  private void record(String tenantId, String requestId, int kind, byte[] fingerprint, Message response) {
-    IdempotencyRecord record = new IdempotencyRecord(tenantId, requestId, kind, fingerprint, response.toByteArray(),
-        nowMicros);
-    snapshot.idempotency.put(AccountRow.key(tenantId, requestId), record);
-    recorded.add(record);
-  }
-
-  private Outcome applyStep(Op op) {
-    String txid = op.tx().txid();
-    return switch (op.kind()) {
-      case TX_COMMIT, TX_ABORT -> decide(txid, op.tx().vote());
-      case TX_FINISH -> finish(txid);
-      case LEG_PREPARE -> prepareLeg((PrepareRequest) op.request());
-      case LEG_COMMIT -> commitLeg(txid);
-      case LEG_ABORT -> abortLeg(txid);
-      default -> throw new IllegalStateException("not a two-phase commit step: " + op.kind());
-    };
-  }
-
   /**
-   * Coordinator, step 1: holds the debit, tagged with the transaction, and records it as
-   * PREPARING. A retry of a transfer still being decided joins it (TRANSFER_IN_PROGRESS names the
-   * txid). Succeeds with the debited account.
+   * The account a mutation's request_id is scoped to: its first account (a transfer's debited
+   * one), or the account of the hold it names; null for a hold that is not there (or is another
+   * tenant's), which the operation then refuses without recording anything.
    */
-  private Outcome begin(Op op, TransferRequest r, byte[] fingerprint) {
-    String txid = op.tx().txid();
-    CoordinatorRow running = snapshot.undecided.get(AccountRow.key(r.getTenantId(), r.getRequestId()));
-    if (running != null) {
-      if (!Arrays.equals(running.requestHash, fingerprint)) {
-        return Outcome.failed(Rejection.of(Reason.REQUEST_ID_REUSED,
-            "request_id " + r.getRequestId() + " was already used for a different request", "request_id",
-            r.getRequestId()));
-      }
-      return Outcome.failed(Rejection.of(Reason.TRANSFER_IN_PROGRESS, "transfer " + running.txid
-          + " with this request_id is still being decided; retry with the same request_id", "txid", running.txid));
+  private String scope(Op op) {
+    if (op.holdId() == null) {
+      return op.accountIds().get(0);
     }
-    AccountRow from = snapshot.accountsByKey.get(AccountRow.key(r.getTenantId(), r.getFromAccountId()));
-    if (from == null) {
-      return accountNotFound(r.getFromAccountId());
-    }
-    if (from.available() < r.getAmount()) {
-      return insufficient(from, r.getAmount());
-    }
-    append(from, EntryKind.ENTRY_KIND_HOLD_CREATED, r.getAmount(), from.balance, from.held + r.getAmount(),
-        r.getRequestId(), txid, txid, r.getMemo());
-    snapshot.holds.put(txid, new HoldRow(txid, from, r.getAmount(), 0, HoldState.HOLD_STATE_ACTIVE, null,
-        r.getRequestId(), nowMicros, null, txid, true));
-    CoordinatorRow c = new CoordinatorRow(txid, TransactionState.TRANSACTION_STATE_PREPARING, op.tx().peer(),
-        r.getTenantId(), r.getRequestId(), fingerprint, from, r.getToAccountId(), r.getAmount(), r.getMemo(),
-        nowMicros, null, null, true);
-    snapshot.coordinators.put(txid, c);
-    snapshot.undecided.put(AccountRow.key(r.getTenantId(), r.getRequestId()), c);
-    return Outcome.ok(from.toProto());
-  }
-
-  /**
-   * Coordinator, step 3: the decision, taken once. COMMITTED releases the hold and posts the debit
-   * and records the client's TransferResponse, in this one transaction: the commit point. ABORTED
-   * releases the hold. Deciding again the same way is refused with TRANSACTION_DECIDED, which names
-   * the decision in force.
-   */
-  private Outcome decide(String txid, Account vote) {
-    CoordinatorRow c = snapshot.coordinators.get(txid);
-    if (c == null) {
-      return Outcome.failed(Rejection.of(Reason.TRANSACTION_NOT_FOUND, "no transaction " + txid, "txid", txid));
-    }
-    if (c.state != TransactionState.TRANSACTION_STATE_PREPARING) {
-      return decided(c.txid, c.state);
-    }
-    HoldRow h = snapshot.holds.get(txid);
-    checkState(h != null && h.state == HoldState.HOLD_STATE_ACTIVE, "transaction %s lost its hold", txid);
-    AccountRow from = c.from;
-    snapshot.undecided.remove(AccountRow.key(c.tenantId, c.requestId));
-    append(from, EntryKind.ENTRY_KIND_HOLD_RELEASED, c.amount, from.balance, from.held - c.amount, c.requestId,
-        txid, txid, c.memo);
-    if (vote == null) {
-      h.resolve(HoldState.HOLD_STATE_RELEASED, 0, nowMicros);
-      c.moveTo(TransactionState.TRANSACTION_STATE_ABORTED, nowMicros);
-      return Outcome.ok(AbortResponse.getDefaultInstance());
-    }
-    append(from, EntryKind.ENTRY_KIND_TRANSFER_DEBIT, c.amount, from.balance - c.amount, from.held, c.requestId,
-        txid, txid, c.memo);
-    h.resolve(HoldState.HOLD_STATE_CAPTURED, c.amount, nowMicros);
-    c.moveTo(TransactionState.TRANSACTION_STATE_COMMITTED, nowMicros);
-    // The receiver as it voted, with this credit: the credit is certain from here on.
-    Account to = vote.toBuilder().setBalance(vote.getBalance() + c.amount).setAvailable(vote.getAvailable() + c.amount)
-        .build();
-    TransferResponse response = TransferResponse.newBuilder()
-        .setTransferId(txid)
-        .setFromAccount(from.toProto())
-        .setToAccount(to)
-        .build();
-    record(c.tenantId, c.requestId, OpKind.TRANSFER.code(), c.requestHash, response);
-    return Outcome.ok(response);
-  }
-
-  /** Coordinator: the participant applied the commit, so the transaction is DONE. */
-  private Outcome finish(String txid) {
-    CoordinatorRow c = snapshot.coordinators.get(txid);
-    if (c != null && c.state == TransactionState.TRANSACTION_STATE_COMMITTED) {
-      c.moveTo(TransactionState.TRANSACTION_STATE_DONE, nowMicros);
-    }
-    return Outcome.ok(CommitRequest.newBuilder().setTxid(txid).build());
-  }
-
-  /** Participant, step 2: records the credit leg and votes yes, or refuses (a no vote). */
-  private Outcome prepareLeg(PrepareRequest r) {
-    ParticipantRow p = snapshot.participants.get(r.getTxid());
-    if (p != null) {
-      if (p.state == TransactionState.TRANSACTION_STATE_ABORTED) {
-        return decided(p.txid, p.state);
-      }
-      return Outcome.ok(PrepareResponse.newBuilder().setAccount(p.account.toProto()).build());
-    }
-    AccountRow to = snapshot.accountsByKey.get(AccountRow.key(r.getTenantId(), r.getAccountId()));
-    if (to == null) {
-      return accountNotFound(r.getAccountId());
-    }
-    if (to.balance > Long.MAX_VALUE - r.getAmount()) {
-      return overflow(r.getAccountId());
-    }
-    snapshot.participants.put(r.getTxid(), new ParticipantRow(r.getTxid(), TransactionState.TRANSACTION_STATE_PREPARED,
-        r.getCoordinatorNodeId(), r.getTenantId(), to, r.getAmount(), r.getRequestId(), r.getMemo(), null, nowMicros,
-        null, true));
-    return Outcome.ok(PrepareResponse.newBuilder().setAccount(to.toProto()).build());
-  }
-
-  /** Participant, step 4: applies the credit exactly once. */
-  private Outcome commitLeg(String txid) {
-    ParticipantRow p = snapshot.participants.get(txid);
-    if (p == null) {
-      return Outcome.failed(Rejection.of(Reason.TRANSACTION_NOT_FOUND, "no prepared leg of " + txid, "txid", txid));
-    }
-    if (p.state == TransactionState.TRANSACTION_STATE_ABORTED) {
-      return decided(txid, p.state);
-    }
-    AccountRow to = p.account;
-    if (p.state == TransactionState.TRANSACTION_STATE_PREPARED) {
-      if (to.balance > Long.MAX_VALUE - p.amount) {
-        return overflow(to.accountId);
-      }
-      long seq = append(to, EntryKind.ENTRY_KIND_TRANSFER_CREDIT, p.amount, to.balance + p.amount, to.held,
-          p.requestId, null, txid, p.memo);
-      p.resolve(TransactionState.TRANSACTION_STATE_COMMITTED, seq, nowMicros);
-    }
-    return Outcome.ok(CommitResponse.newBuilder().setAccount(to.toProto()).setEntrySequence(p.entrySequence).build());
-  }
-
-  /** Participant: forgets the leg; an Abort before any Prepare leaves a row so a late Prepare votes no. */
-  private Outcome abortLeg(String txid) {
-    ParticipantRow p = snapshot.participants.get(txid);
-    if (p == null) {
-      snapshot.participants.put(txid, new ParticipantRow(txid, TransactionState.TRANSACTION_STATE_ABORTED, "", null,
-          null, 0, null, null, null, nowMicros, nowMicros, true));
-    } else if (p.state == TransactionState.TRANSACTION_STATE_COMMITTED) {
-      return decided(txid, p.state);
-    } else if (p.state == TransactionState.TRANSACTION_STATE_PREPARED) {
-      p.resolve(TransactionState.TRANSACTION_STATE_ABORTED, null, nowMicros);
-    }
-    return Outcome.ok(AbortResponse.getDefaultInstance());
-  }
-
-  private static Outcome decided(String txid, TransactionState state) {
-    boolean committed = state == TransactionState.TRANSACTION_STATE_COMMITTED
-        || state == TransactionState.TRANSACTION_STATE_DONE;
-    return Outcome.failed(new Rejection(Reason.TRANSACTION_DECIDED,
-        "transaction " + txid + " is already " + (committed ? "committed" : "aborted"),
-        java.util.Map.of("txid", txid, "decision", committed ? "COMMITTED" : "ABORTED")));
+    HoldRow h = snapshot.holds.get(op.holdId());
+    return h == null || !h.account.tenantId.equals(op.tenantId()) ? null : h.account.accountId;
   }
 
   private Outcome createAccount(Op op, CreateAccountRequest r) {
-    String key = AccountRow.key(r.getTenantId(), r.getAccountId());
-    if (snapshot.accountsByKey.containsKey(key)) {
+    if (account(r.getTenantId(), r.getAccountId()) != null) {
       return Outcome.failed(Rejection.of(Reason.ACCOUNT_ALREADY_EXISTS,
           "account " + r.getAccountId() + " already exists", "account_id", r.getAccountId()));
     }
-    AccountRow a = snapshot.intern(new AccountRow(++accountId, r.getTenantId(), r.getAccountId(), 0, 0, 0,
+    AccountRow a = snapshot.add(new AccountRow(++accountId, r.getTenantId(), r.getAccountId(), 0, 0, 0,
         nowMicros, true));
     append(a, EntryKind.ENTRY_KIND_ACCOUNT_CREATED, 0, 0, 0, op.requestId(), null, null, "");
     return Outcome.ok(CreateAccountResponse.newBuilder().setAccount(a.toProto()).build());
   }
 
   private Outcome deposit(Op op, DepositRequest r) {
-    AccountRow a = snapshot.accountsByKey.get(AccountRow.key(r.getTenantId(), r.getAccountId()));
+    AccountRow a = account(r.getTenantId(), r.getAccountId());
     if (a == null) {
-      return accountNotFound(r.getAccountId());
+      return Outcome.failed(Rejection.accountNotFound(r.getAccountId()));
     }
     if (a.balance > Long.MAX_VALUE - r.getAmount()) {
-      return overflow(r.getAccountId());
+      return Outcome.failed(Rejection.balanceOverflow(r.getAccountId()));
     }
     long seq = append(a, EntryKind.ENTRY_KIND_DEPOSIT, r.getAmount(), a.balance + r.getAmount(), a.held,
         op.requestId(), null, null, r.getMemo());
@@ -364,12 +283,12 @@ final class Batch {
   }
 
   private Outcome consume(Op op, ConsumeRequest r) {
-    AccountRow a = snapshot.accountsByKey.get(AccountRow.key(r.getTenantId(), r.getAccountId()));
+    AccountRow a = account(r.getTenantId(), r.getAccountId());
     if (a == null) {
-      return accountNotFound(r.getAccountId());
+      return Outcome.failed(Rejection.accountNotFound(r.getAccountId()));
     }
     if (a.available() < r.getAmount()) {
-      return insufficient(a, r.getAmount());
+      return Outcome.failed(Rejection.insufficientFunds(a.accountId, a.available(), r.getAmount()));
     }
     long seq = append(a, EntryKind.ENTRY_KIND_CONSUME, r.getAmount(), a.balance - r.getAmount(), a.held,
         op.requestId(), null, null, r.getMemo());
@@ -377,21 +296,21 @@ final class Batch {
   }
 
   private Outcome transfer(Op op, TransferRequest r) {
-    AccountRow from = snapshot.accountsByKey.get(AccountRow.key(r.getTenantId(), r.getFromAccountId()));
+    AccountRow from = account(r.getTenantId(), r.getFromAccountId());
     if (from == null) {
-      return accountNotFound(r.getFromAccountId());
+      return Outcome.failed(Rejection.accountNotFound(r.getFromAccountId()));
     }
-    AccountRow to = snapshot.accountsByKey.get(AccountRow.key(Op.creditTenant(r), r.getToAccountId()));
+    AccountRow to = account(Op.creditTenant(r), r.getToAccountId());
     if (to == null) {
-      return accountNotFound(r.getToAccountId());
+      return Outcome.failed(Rejection.accountNotFound(r.getToAccountId()));
     }
     if (from.available() < r.getAmount()) {
-      return insufficient(from, r.getAmount());
+      return Outcome.failed(Rejection.insufficientFunds(from.accountId, from.available(), r.getAmount()));
     }
     if (to.balance > Long.MAX_VALUE - r.getAmount()) {
-      return overflow(r.getToAccountId());
+      return Outcome.failed(Rejection.balanceOverflow(r.getToAccountId()));
     }
-    String transferId = "tr-" + UUID.randomUUID();
+    String transferId = "tr-" + uuids.get();
     append(from, EntryKind.ENTRY_KIND_TRANSFER_DEBIT, r.getAmount(), from.balance - r.getAmount(), from.held,
         op.requestId(), null, transferId, r.getMemo());
     append(to, EntryKind.ENTRY_KIND_TRANSFER_CREDIT, r.getAmount(), to.balance + r.getAmount(), to.held,
@@ -404,14 +323,14 @@ final class Batch {
   }
 
   private Outcome createHold(Op op, CreateHoldRequest r) {
-    AccountRow a = snapshot.accountsByKey.get(AccountRow.key(r.getTenantId(), r.getAccountId()));
+    AccountRow a = account(r.getTenantId(), r.getAccountId());
     if (a == null) {
-      return accountNotFound(r.getAccountId());
+      return Outcome.failed(Rejection.accountNotFound(r.getAccountId()));
     }
     if (a.available() < r.getAmount()) {
-      return insufficient(a, r.getAmount());
+      return Outcome.failed(Rejection.insufficientFunds(a.accountId, a.available(), r.getAmount()));
     }
-    String holdId = HoldIds.create(Ring.keyHash(a.tenantId, a.accountId));
+    String holdId = HoldIds.create(Ring.keyHash(a.tenantId, a.accountId), uuids.get());
     long expireMicros = nowMicros + r.getTimeoutSeconds() * 1_000_000L;
     append(a, EntryKind.ENTRY_KIND_HOLD_CREATED, r.getAmount(), a.balance, a.held + r.getAmount(),
         op.requestId(), holdId, null, r.getMemo());
@@ -464,7 +383,7 @@ final class Batch {
     }
     if (h.state != HoldState.HOLD_STATE_ACTIVE) {
       return new Rejection(Reason.HOLD_NOT_ACTIVE, "hold " + holdId + " is already " + h.state,
-          java.util.Map.of("hold_id", holdId, "state", h.state.name()));
+          Map.of("hold_id", holdId, "state", h.state.name()));
     }
     if (h.expireMicros != null && h.expireMicros <= nowMicros) {
       return Rejection.of(Reason.HOLD_EXPIRED, "hold " + holdId + " has expired", "hold_id", holdId);
@@ -472,7 +391,11 @@ final class Batch {
     return null;
   }
 
-  private long append(AccountRow a, EntryKind kind, long amount, long balanceAfter, long heldAfter,
+  /**
+   * Appends a journal entry for an account and sets the account's balances to the entry's:
+   * the only way a balance changes. Returns the entry's sequence.
+   */
+  public long append(AccountRow a, EntryKind kind, long amount, long balanceAfter, long heldAfter,
       String requestId, String holdId, String transferId, String memo) {
     checkState(balanceAfter >= 0 && heldAfter >= 0 && heldAfter <= balanceAfter,
         "entry would break account %s: balance %s, held %s", a.id, balanceAfter, heldAfter);
@@ -487,22 +410,6 @@ final class Batch {
     a.lastSequence = seq;
     a.changed = true;
     return seq;
-  }
-
-  private static Outcome accountNotFound(String accountId) {
-    return Outcome.failed(Rejection.of(Reason.ACCOUNT_NOT_FOUND, "account " + accountId + " does not exist",
-        "account_id", accountId));
-  }
-
-  private static Outcome insufficient(AccountRow a, long amount) {
-    return Outcome.failed(new Rejection(Reason.INSUFFICIENT_FUNDS,
-        "account " + a.accountId + " has " + a.available() + " available, " + amount + " requested",
-        java.util.Map.of("account_id", a.accountId, "available", Long.toString(a.available()))));
-  }
-
-  private static Outcome overflow(String accountId) {
-    return Outcome.failed(Rejection.of(Reason.BALANCE_OVERFLOW,
-        "account " + accountId + " would exceed the largest balance", "account_id", accountId));
   }
 
   private static Message parse(OpKind kind, byte[] response) {

@@ -1,26 +1,36 @@
 package fortress.ledger.write;
 
+import static com.google.common.base.Preconditions.checkState;
+
 import fortress.ledger.Times;
 import fortress.ledger.v1.Hold;
 import fortress.ledger.v1.HoldState;
 
 /**
- * A hold's state inside one writer batch. A hold with a {@code txid} is a two-phase commit's
- * prepare: only the transaction's decision resolves it. Mutable; owned by the writer thread.
+ * A hold's state inside one writer batch: a row of {@code hold}. A hold with a {@code txid} is a
+ * two-phase commit's prepare: only the transaction's decision resolves it. A hold leaves ACTIVE
+ * exactly once. Mutable; owned by the writer thread.
  */
-final class HoldRow {
-  final String holdId;
-  final AccountRow account;
-  final long amount;
-  final Long expireMicros;
-  final String requestId;
-  final long createdMicros;
-  final String txid;
-  final boolean inserted;
+public final class HoldRow {
+  public final String holdId;
+  public final AccountRow account;
+  public final long amount;
+  public final Long expireMicros;
+  public final String requestId;
+  public final long createdMicros;
+  public final String txid;
+  /** True when this batch created the row. */
+  public final boolean inserted;
   HoldState state;
   long captured;
   Long resolvedMicros;
   boolean changed;
+
+  /** A row as stored. */
+  public HoldRow(String holdId, AccountRow account, long amount, long captured, HoldState state, Long expireMicros,
+      String requestId, long createdMicros, Long resolvedMicros, String txid) {
+    this(holdId, account, amount, captured, state, expireMicros, requestId, createdMicros, resolvedMicros, txid, false);
+  }
 
   HoldRow(String holdId, AccountRow account, long amount, long captured, HoldState state, Long expireMicros,
       String requestId, long createdMicros, Long resolvedMicros, String txid, boolean inserted) {
@@ -37,7 +47,27 @@ final class HoldRow {
     this.inserted = inserted;
   }
 
-  void resolve(HoldState to, long capturedAmount, long nowMicros) {
+  public HoldState state() {
+    return state;
+  }
+
+  public long captured() {
+    return captured;
+  }
+
+  public Long resolvedMicros() {
+    return resolvedMicros;
+  }
+
+  /** True when this batch created or changed the row. */
+  public boolean dirty() {
+    return inserted || changed;
+  }
+
+  /** Resolves the hold: only an ACTIVE hold can be, and only once. */
+  public void resolve(HoldState to, long capturedAmount, long nowMicros) {
+    checkState(state == HoldState.HOLD_STATE_ACTIVE && to != HoldState.HOLD_STATE_ACTIVE,
+        "hold %s may not move from %s to %s", holdId, state, to);
     this.state = to;
     this.captured = capturedAmount;
     this.resolvedMicros = nowMicros;

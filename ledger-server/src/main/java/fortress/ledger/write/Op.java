@@ -9,23 +9,22 @@ import fortress.ledger.v1.CreateHoldRequest;
 import fortress.ledger.v1.DepositRequest;
 import fortress.ledger.v1.ReleaseHoldRequest;
 import fortress.ledger.v1.TransferRequest;
-import fortress.shard.v1.AbortRequest;
-import fortress.shard.v1.CommitRequest;
 import fortress.shard.v1.PrepareRequest;
 import java.util.List;
 
 /**
  * One validated mutation on its way to the writer. The request message is the command; the keys
  * it touches ({@code accountIds}, {@code holdId}, null when none) are read off it once, here.
- * Two-phase commit steps also carry {@link Tx}; their {@code tenantId} and {@code requestId} are
- * null except for {@link OpKind#TX_BEGIN}, which is the client's transfer.
+ * Two-phase commit steps (made by {@code twopc.Steps}) also carry {@link Tx}; their
+ * {@code tenantId} and {@code requestId} are null except for {@link OpKind#TX_BEGIN}, which is the
+ * client's transfer.
  */
 public record Op(OpKind kind, Message request, String tenantId, String requestId, List<String> accountIds,
     String holdId, Tx tx) {
 
   /**
    * A two-phase commit step: the transaction, the other node (participant for TX_BEGIN,
-   * coordinator for LEG_PREPARE), and for TX_COMMIT the participant's yes vote.
+   * coordinator for LEG_PREPARE), and for TX_COMMIT the participant's yes vote (its account).
    */
   public record Tx(String txid, String peer, Account vote) {}
 
@@ -47,42 +46,6 @@ public record Op(OpKind kind, Message request, String tenantId, String requestId
       return new Op(OpKind.RELEASE_HOLD, r, r.getTenantId(), r.getRequestId(), List.of(), r.getHoldId(), null);
     }
     throw new IllegalArgumentException("not a mutation: " + request.getDescriptorForType().getFullName());
-  }
-
-  /** Coordinator, step 1: hold the debit of a cross-node transfer and record it as PREPARING. */
-  public static Op begin(TransferRequest r, String txid, String participant) {
-    return new Op(OpKind.TX_BEGIN, r, r.getTenantId(), r.getRequestId(), List.of(r.getFromAccountId()), null,
-        new Tx(txid, participant, null));
-  }
-
-  /** Coordinator, step 3: the decision. A commit carries the participant's vote. */
-  public static Op decide(String txid, Account vote) {
-    return vote != null
-        ? new Op(OpKind.TX_COMMIT, CommitRequest.newBuilder().setTxid(txid).build(), null, null, List.of(), txid,
-            new Tx(txid, null, vote))
-        : new Op(OpKind.TX_ABORT, AbortRequest.newBuilder().setTxid(txid).build(), null, null, List.of(), txid,
-            new Tx(txid, null, null));
-  }
-
-  /** Coordinator, after step 4: the participant acknowledged the commit. */
-  public static Op finish(String txid) {
-    return new Op(OpKind.TX_FINISH, CommitRequest.newBuilder().setTxid(txid).build(), null, null, List.of(), null,
-        new Tx(txid, null, null));
-  }
-
-  /** Participant, step 2. */
-  public static Op prepareLeg(PrepareRequest r) {
-    return new Op(OpKind.LEG_PREPARE, r, null, null, List.of(r.getAccountId()), null,
-        new Tx(r.getTxid(), r.getCoordinatorNodeId(), null));
-  }
-
-  /** Participant, step 4: apply the decision. */
-  public static Op resolveLeg(String txid, boolean commit) {
-    return commit
-        ? new Op(OpKind.LEG_COMMIT, CommitRequest.newBuilder().setTxid(txid).build(), null, null, List.of(), null,
-            new Tx(txid, null, null))
-        : new Op(OpKind.LEG_ABORT, AbortRequest.newBuilder().setTxid(txid).build(), null, null, List.of(), null,
-            new Tx(txid, null, null));
   }
 
   /** The tenant of the operation's {@code i}th account: a transfer may credit another tenant's account. */

@@ -7,7 +7,6 @@ import fortress.ledger.Rejection;
 import fortress.ledger.Times;
 import fortress.ledger.card.CardVault;
 import fortress.ledger.journal.Chain;
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -17,8 +16,9 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
-import javax.sql.DataSource;
+import java.util.function.Supplier;
 import io.opentelemetry.api.metrics.LongHistogram;
 import io.opentelemetry.api.metrics.Meter;
 import org.slf4j.Logger;
@@ -32,8 +32,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A failed transaction is never half-applied. If the database is unreachable every operation in
  * the batch gets UNAVAILABLE (uncertain: the commit may have landed; resolve with GetOperation).
- * If the data was refused, the operations are retried one at a time, so a poisonous operation
- * cannot fail its neighbours.
+ * If the data was refused, or an operation broke an invariant (a bug, logged as an error), the
+ * operations are retried one at a time, so a poisonous operation cannot fail its neighbours.
+ *
+ * <p>{@link #start} runs the writer on its own thread; the simulator instead calls {@link #step}
+ * whenever it lets the writer run.
  */
 public final class Writer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Writer.class);
@@ -44,12 +47,12 @@ public final class Writer implements AutoCloseable {
   /** Operations that must land together, in order, with their outcomes. */
   private record Submission(List<Op> ops, CompletableFuture<List<Outcome>> done) {}
 
-  private final DataSource dataSource;
-  private final BatchStore store = new BatchStore();
+  private final Store store;
   private final Chain chain;
   private final Fingerprints fingerprints;
   private final CardVault vault;
   private final Clock clock;
+  private final Supplier<UUID> uuids;
   private final int batchSizeMax;
   private final int queueDepthMax;
   private final long sweepIntervalMs;
@@ -64,10 +67,12 @@ public final class Writer implements AutoCloseable {
 
   private final LongHistogram batchSizes;
 
-  public Writer(DataSource dataSource, byte[] journalKey, CardVault vault, Clock clock, int batchSizeMax,
+  /** {@code uuids}: where transfer and hold ids come from (random, except in the simulator). */
+  public Writer(Store store, byte[] journalKey, CardVault vault, Clock clock, Supplier<UUID> uuids, int batchSizeMax,
       int queueDepthMax, long sweepIntervalMs, int sweepBatchMax, Meter meter) {
     checkArgument(batchSizeMax > 0 && queueDepthMax >= batchSizeMax, "bad writer limits");
-    this.dataSource = dataSource;
+    this.store = store;
+    this.uuids = uuids;
     this.chain = new Chain(journalKey);
     this.fingerprints = new Fingerprints(journalKey);
     this.vault = vault;
@@ -120,37 +125,46 @@ public final class Writer implements AutoCloseable {
   }
 
   private void run() {
-    List<Submission> taken = new ArrayList<>();
     while (running || !queue.isEmpty()) {
       try {
         Submission first = queue.poll(IDLE_POLL_MS, TimeUnit.MILLISECONDS);
-        boolean sweepDue = clock.millis() >= nextSweepMs;
-        if (first == null && !sweepDue) {
-          continue;
-        }
-        taken.clear();
-        int ops = 0;
-        if (first != null) {
-          taken.add(first);
-          ops = first.ops().size();
-          Submission next;
-          while (ops < batchSizeMax && (next = queue.peek()) != null && ops + next.ops().size() <= batchSizeMax) {
-            taken.add(queue.poll());
-            ops += next.ops().size();
-          }
-        }
-        queuedOps.addAndGet(-ops);
-        process(taken, sweepDue);
+        runBatch(first);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         break;
-      } catch (RuntimeException e) {
-        log.error("writer batch failed", e);
-        fail(taken, Rejection.of(Reason.STORAGE_UNAVAILABLE, "the ledger node could not complete the write"));
-        head = null;
       }
     }
     refuseQueued();
+  }
+
+  /**
+   * Commits one batch if anything is queued or the sweep is due, without waiting; returns whether
+   * it did. The simulator's way of letting the writer run.
+   */
+  public boolean step() {
+    return runBatch(queue.poll());
+  }
+
+  /** Takes {@code first} and what follows it up to the batch size, and commits them (with the sweep, if due). */
+  private boolean runBatch(Submission first) {
+    boolean sweepDue = clock.millis() >= nextSweepMs;
+    if (first == null && !sweepDue) {
+      return false;
+    }
+    List<Submission> taken = new ArrayList<>();
+    int ops = 0;
+    if (first != null) {
+      taken.add(first);
+      ops = first.ops().size();
+      Submission next;
+      while (ops < batchSizeMax && (next = queue.peek()) != null && ops + next.ops().size() <= batchSizeMax) {
+        taken.add(queue.poll());
+        ops += next.ops().size();
+      }
+    }
+    queuedOps.addAndGet(-ops);
+    process(taken, sweepDue);
+    return true;
   }
 
   /** Answers everything still queued with SHUTTING_DOWN. */
@@ -174,16 +188,22 @@ public final class Writer implements AutoCloseable {
       if (sweep) {
         nextSweepMs = clock.millis() + sweepIntervalMs;
       }
-    } catch (SQLException e) {
+    } catch (SQLException | RuntimeException e) {
       head = null;
-      if (isConnectionProblem(e) || ops.size() <= 1) {
-        log.warn("write of {} operations failed ({}): {}", ops.size(), e.getSQLState(), e.getMessage());
-        fail(submissions, Rejection.of(Reason.STORAGE_UNAVAILABLE,
-            "the ledger database is unavailable; the outcome is uncertain, resolve it with GetOperation"));
+      boolean uncertain = e instanceof SQLException sql && isConnectionProblem(sql);
+      if (uncertain || ops.size() <= 1) {
+        if (e instanceof SQLException sql) {
+          log.warn("write of {} operations failed ({}): {}", ops.size(), sql.getSQLState(), sql.getMessage());
+        } else {
+          log.error("write of {} operations broke an invariant and was rolled back", ops.size(), e);
+        }
+        fail(submissions, uncertain || e instanceof SQLException
+            ? Rejection.of(Reason.STORAGE_UNAVAILABLE,
+                "the ledger database is unavailable; the outcome is uncertain, resolve it with GetOperation")
+            : Rejection.of(Reason.STORAGE_UNAVAILABLE, "the ledger node refused the write"));
         return;
       }
-      log.warn("batch of {} operations refused ({}); retrying one by one: {}", ops.size(), e.getSQLState(),
-          e.getMessage());
+      log.warn("batch of {} operations refused; retrying one by one: {}", ops.size(), e.toString());
       for (Submission s : submissions) {
         List<Outcome> outcomes = new ArrayList<>();
         for (Op op : s.ops()) {
@@ -197,59 +217,43 @@ public final class Writer implements AutoCloseable {
   private Outcome commitAlone(Op op) {
     try {
       return commit(List.of(op), false).get(0);
-    } catch (SQLException e) {
+    } catch (SQLException | RuntimeException e) {
       head = null;
-      log.error("operation {} {} refused by the database ({})", op.kind(), op.requestId(), e.getSQLState(), e);
+      log.error("operation {} {} refused", op.kind(), op.requestId() != null ? op.requestId() : op.tx(), e);
       return Outcome.failed(Rejection.of(Reason.STORAGE_UNAVAILABLE, "the ledger database refused the write"));
     }
   }
 
   /** Applies the operations in one transaction and commits; returns their outcomes in order. */
   private List<Outcome> commit(List<Op> ops, boolean sweep) throws SQLException {
-    try (Connection c = dataSource.getConnection()) {
-      c.setAutoCommit(false);
-      try {
-        if (head == null) {
-          head = store.loadHead(c);
-        }
-        long nowMicros = nowMicros();
-        Snapshot snapshot = store.load(c, ops, sweep ? nowMicros : null, sweepBatchMax);
-        Batch batch = new Batch(snapshot, head, chain, fingerprints, vault, nowMicros);
-        if (sweep) {
-          int expired = batch.expireDueHolds();
-          if (expired > 0) {
-            log.info("released {} expired holds", expired);
-          }
-        }
-        List<Outcome> outcomes = new ArrayList<>(ops.size());
-        for (Op op : ops) {
-          outcomes.add(batch.apply(op));
-        }
-        if (batch.changed()) {
-          store.write(c, batch);
-          c.commit();
-        } else {
-          c.rollback();
-        }
-        head = batch.head();
-        return outcomes;
-      } catch (SQLException | RuntimeException e) {
-        rollbackQuietly(c, e);
-        throw e;
+    try (Store.Transaction tx = store.begin()) {
+      if (head == null) {
+        head = tx.head();
       }
+      long nowMicros = nowMicros();
+      Snapshot snapshot = tx.load(LoadPlan.of(ops, sweep ? nowMicros : null, sweepBatchMax));
+      Batch batch = new Batch(snapshot, head, chain, fingerprints, vault, uuids, nowMicros);
+      if (sweep) {
+        int expired = batch.expireDueHolds();
+        if (expired > 0) {
+          log.info("released {} expired holds", expired);
+        }
+      }
+      List<Outcome> outcomes = new ArrayList<>(ops.size());
+      for (Op op : ops) {
+        outcomes.add(batch.apply(op));
+      }
+      if (batch.changed()) {
+        tx.write(batch);
+        tx.commit();
+      }
+      head = batch.head();
+      return outcomes;
     }
   }
 
   private long nowMicros() {
     return Times.micros(clock.instant());
-  }
-
-  private static void rollbackQuietly(Connection c, Exception cause) {
-    try {
-      c.rollback();
-    } catch (SQLException e) {
-      cause.addSuppressed(e);
-    }
   }
 
   private static boolean isConnectionProblem(SQLException e) {

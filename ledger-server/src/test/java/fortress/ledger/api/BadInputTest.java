@@ -128,8 +128,12 @@ class BadInputTest {
         .setAccountId(LONG_ID).build(), "account_id"));
     cases.add(Arguments.of("get as_of negative", GetAccountRequest.newBuilder().setTenantId(TENANT)
         .setAccountId("acct").setAsOfSequence(-1).build(), "as_of_sequence"));
-    cases.add(Arguments.of("operation request empty", GetOperationRequest.newBuilder().setTenantId(TENANT).build(),
-        "request_id"));
+    cases.add(Arguments.of("operation request empty", GetOperationRequest.newBuilder().setTenantId(TENANT)
+        .setAccountId("acct").build(), "request_id"));
+    cases.add(Arguments.of("operation scope missing", GetOperationRequest.newBuilder().setTenantId(TENANT)
+        .setRequestId("r").build(), "account_id"));
+    cases.add(Arguments.of("operation two scopes", GetOperationRequest.newBuilder().setTenantId(TENANT)
+        .setRequestId("r").setAccountId("acct").setHoldId("h").build(), "hold_id"));
     cases.add(Arguments.of("batch too large", batchOf(1001), "operations"));
     return cases.stream();
   }

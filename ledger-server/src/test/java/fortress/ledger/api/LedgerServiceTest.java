@@ -198,14 +198,17 @@ class LedgerServiceTest {
     node.open(tenant, "o", 100);
     ConsumeResponse r = node.stub.consume(ConsumeRequest.newBuilder().setRequestId("op-1").setTenantId(tenant)
         .setAccountId("o").setAmount(1).build());
-    Operation op = node.stub.getOperation(GetOperationRequest.newBuilder().setTenantId(tenant)
+    Operation op = node.stub.getOperation(GetOperationRequest.newBuilder().setTenantId(tenant).setAccountId("o")
         .setRequestId("op-1").build()).getOperation();
     assertThat(op.getConsume()).isEqualTo(r);
     assertThat(op.getRequestId()).isEqualTo("op-1");
     assertRejected(() -> node.stub.getOperation(GetOperationRequest.newBuilder().setTenantId("other")
-        .setRequestId("op-1").build()), Code.NOT_FOUND, "OPERATION_NOT_FOUND");
+        .setAccountId("o").setRequestId("op-1").build()), Code.NOT_FOUND, "OPERATION_NOT_FOUND");
     assertRejected(() -> node.stub.getOperation(GetOperationRequest.newBuilder().setTenantId(tenant)
-        .setRequestId("never-sent").build()), Code.NOT_FOUND, "OPERATION_NOT_FOUND");
+        .setAccountId("o").setRequestId("never-sent").build()), Code.NOT_FOUND, "OPERATION_NOT_FOUND");
+    node.open(tenant, "o2", 0);
+    assertRejected(() -> node.stub.getOperation(GetOperationRequest.newBuilder().setTenantId(tenant)
+        .setAccountId("o2").setRequestId("op-1").build()), Code.NOT_FOUND, "OPERATION_NOT_FOUND");
   }
 
   @Test

@@ -131,7 +131,7 @@ class TwoPhaseCommitTest {
 
     assertThat(again).isEqualTo(first);
     assertThat(cluster.node("ledger-2").stub().getOperation(GetOperationRequest.newBuilder().setTenantId(t)
-        .setRequestId(request.getRequestId()).build()).getOperation().getTransfer()).isEqualTo(first);
+        .setAccountId(a).setRequestId(request.getRequestId()).build()).getOperation().getTransfer()).isEqualTo(first);
     eventually("the credit is applied", () -> cluster.account(t, b).getBalance() == 20);
     assertThat(cluster.account(t, a).getBalance()).isEqualTo(30);
     assertRejected(() -> cluster.node("ledger-2").stub().transfer(request.toBuilder().setAmount(21).build()),

@@ -84,9 +84,12 @@ public final class ClusterProxy extends ClusterServiceGrpc.ClusterServiceImplBas
                 .setHeld(sum.getHeld() + t.getHeld())
                 .setDeposited(sum.getDeposited() + t.getDeposited())
                 .setConsumed(sum.getConsumed() + t.getConsumed())
-                .setInFlightCredit(sum.getInFlightCredit() + t.getInFlightCredit());
+                .setInFlightCredit(sum.getInFlightCredit() + t.getInFlightCredit())
+                .setOverdueCredit(sum.getOverdueCredit() + t.getOverdueCredit());
           }
-          return sum.setConserved(sum.getBalance() + sum.getInFlightCredit() == sum.getDeposited() - sum.getConsumed())
+          // An overdue credit was debited and has not landed: never conserved, whatever the sums say.
+          return sum.setConserved(sum.getOverdueCredit() == 0
+                  && sum.getBalance() + sum.getInFlightCredit() == sum.getDeposited() - sum.getConsumed())
               .build();
         });
   }
@@ -133,7 +136,8 @@ public final class ClusterProxy extends ClusterServiceGrpc.ClusterServiceImplBas
                   + Errors.fromNode(a.error(), a.node().getNodeId()).getStatus().getDescription());
             } else {
               all.addAllTransactions(a.value().getTransactionsList())
-                  .setTotalCount(all.getTotalCount() + a.value().getTotalCount());
+                  .setTotalCount(all.getTotalCount() + a.value().getTotalCount())
+                  .setOverdueCount(all.getOverdueCount() + a.value().getOverdueCount());
             }
           }
           return all.build();

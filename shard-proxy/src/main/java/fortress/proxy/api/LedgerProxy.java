@@ -207,33 +207,13 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
   }
 
   /**
-   * An operation is recorded on the node of its account, which a request_id does not name, so
-   * every node is asked. Found anywhere wins; a transfer still being decided says so; if a node
-   * could not be asked and none has it, the answer is uncertain (UNAVAILABLE), never NOT_FOUND.
+   * A request_id is scoped to the account its mutation acted on (or the hold it named), so the
+   * operation is recorded on that account's node, the only one asked.
    */
   @Override
   public void getOperation(GetOperationRequest r, StreamObserver<GetOperationResponse> out) {
-    Replies.reply(forwarder.<LedgerServiceStub, GetOperationResponse>everyNode(forwarder.nodes()::ledger,
-        (stub, o) -> stub.getOperation(r, o)).thenApply(answers -> {
-          Forwarder.Answer<GetOperationResponse> notFound = null;
-          Forwarder.Answer<GetOperationResponse> refused = null;
-          Forwarder.Answer<GetOperationResponse> unreachable = null;
-          for (Forwarder.Answer<GetOperationResponse> a : answers) {
-            String reason = a.error() == null ? null : Errors.reason(a.error());
-            if (a.error() == null) {
-              return a.value();
-            } else if ("TRANSFER_IN_PROGRESS".equals(reason) || "INVALID_FIELD".equals(reason)) {
-              refused = refused == null ? a : refused;
-            } else if ("OPERATION_NOT_FOUND".equals(reason)) {
-              notFound = a;
-            } else {
-              unreachable = unreachable == null ? a : unreachable;
-            }
-          }
-          Forwarder.Answer<GetOperationResponse> worst = refused != null ? refused
-              : unreachable != null ? unreachable : notFound;
-          throw Errors.fromNode(worst.error(), worst.node().getNodeId());
-        }), out);
+    Replies.reply(limited(r.getTenantId(), 1, () -> forwarder.toOwner(Keys.of(r),
+        (LedgerServiceStub stub, StreamObserver<GetOperationResponse> o) -> stub.getOperation(r, o))), out);
   }
 
   /** Verifies every node's journal: ok only if all are; the first bad node's findings otherwise. */

@@ -22,6 +22,7 @@ public final class Audit {
   private final ClusterProxy cluster;
   private final AtomicLong conserved = new AtomicLong(UNKNOWN);
   private final AtomicLong inFlight = new AtomicLong(UNKNOWN);
+  private final AtomicLong overdue = new AtomicLong(UNKNOWN);
   private final AtomicLong verified = new AtomicLong(UNKNOWN);
 
   public Audit(ClusterProxy cluster, Meter meter) {
@@ -32,6 +33,10 @@ public final class Audit {
     meter.gaugeBuilder("fortress.cluster.in_flight_credit").ofLongs().setUnit("{credit}")
         .setDescription("credit prepared but not yet committed on a participant, at the last totals check")
         .buildWithCallback(m -> m.record(inFlight.get()));
+    meter.gaugeBuilder("fortress.cluster.overdue_credit").ofLongs().setUnit("{credit}")
+        .setDescription("credit committed but not applied on its participant within the nodes' in-flight bound, at "
+            + "the last totals check: lost until an operator settles it")
+        .buildWithCallback(m -> m.record(overdue.get()));
     meter.gaugeBuilder("fortress.cluster.journal.verified").ofLongs()
         .setDescription("1 if the last verification of every node's journal passed, 0 if not, -1 if it could not run")
         .buildWithCallback(m -> m.record(verified.get()));
@@ -51,12 +56,17 @@ public final class Audit {
     cluster.totals().whenComplete((t, e) -> {
       if (e != null) {
         conserved.set(UNKNOWN);
+        overdue.set(UNKNOWN);
         log.warn("cluster totals check could not run: {}", e.toString());
         return;
       }
       conserved.set(t.getConserved() ? 1 : 0);
       inFlight.set(t.getInFlightCredit());
-      if (!t.getConserved()) {
+      overdue.set(t.getOverdueCredit());
+      if (t.getOverdueCredit() > 0) {
+        log.error("cluster has {} credit committed but not applied within the in-flight bound (see ListInDoubt)",
+            t.getOverdueCredit());
+      } else if (!t.getConserved()) {
         log.warn("cluster totals not conserved: balance {} + in flight {} != deposited {} - consumed {}",
             t.getBalance(), t.getInFlightCredit(), t.getDeposited(), t.getConsumed());
       }

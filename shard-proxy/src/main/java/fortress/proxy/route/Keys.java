@@ -10,6 +10,7 @@ import fortress.ledger.v1.CreateAccountRequest;
 import fortress.ledger.v1.CreateHoldRequest;
 import fortress.ledger.v1.DepositRequest;
 import fortress.ledger.v1.GetAccountRequest;
+import fortress.ledger.v1.GetOperationRequest;
 import fortress.ledger.v1.ListEntriesRequest;
 import fortress.ledger.v1.ReleaseHoldRequest;
 import fortress.ledger.v1.TransferRequest;
@@ -17,7 +18,8 @@ import java.util.OptionalLong;
 
 /**
  * The ring key each request routes by: its account, a transfer's debited account (whose node
- * coordinates), or the account a hold id carries. Empty when the request names none, or names one
+ * coordinates), or the account a hold id carries (GetOperation: the account or hold its
+ * request_id is scoped to). Empty when the request names none, or names one
  * no node issued; such a request goes to any node, which answers it (INVALID_ARGUMENT, or
  * HOLD_NOT_FOUND).
  */
@@ -43,6 +45,8 @@ public final class Keys {
       return account(r.getTenantId(), r.getAccountId());
     } else if (request instanceof ListEntriesRequest r) {
       return account(r.getTenantId(), r.getAccountId());
+    } else if (request instanceof GetOperationRequest r) {
+      return r.getHoldId().isEmpty() ? account(r.getTenantId(), r.getAccountId()) : HoldIds.keyHash(r.getHoldId());
     } else if (request instanceof BatchOperation op) {
       return switch (op.getOperationCase()) {
         case CREATE_ACCOUNT -> of(op.getCreateAccount());

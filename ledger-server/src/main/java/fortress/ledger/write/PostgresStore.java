@@ -2,6 +2,9 @@ package fortress.ledger.write;
 
 import fortress.ledger.journal.Chain;
 import fortress.ledger.journal.JournalRow;
+import fortress.ledger.store.Sql;
+import fortress.ledger.twopc.CoordinatorRow;
+import fortress.ledger.twopc.ParticipantRow;
 import fortress.ledger.v1.HoldState;
 import fortress.shard.v1.TransactionState;
 import java.sql.Array;
@@ -10,16 +13,15 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
+import javax.sql.DataSource;
 import org.postgresql.PGConnection;
 
 /**
- * The writer's SQL. Loading a batch takes at most six queries; writing it takes one
- * multi-row statement per table (arrays through {@code unnest}), whatever the batch size.
+ * The writer's SQL. Loading a batch takes at most six queries; writing it takes one statement of
+ * data-modifying CTEs (rows passed as arrays through {@code unnest}), whatever the batch size.
  */
-final class BatchStore {
+public final class PostgresStore implements Store {
   private static final String ACCOUNT_COLUMNS =
       "a.id, a.tenant_id, a.account_id, a.balance, a.held, a.last_sequence, to_micros(a.created_at)";
   private static final String HOLD_COLUMNS =
@@ -36,23 +38,25 @@ final class BatchStore {
   private static final String LOAD_HOLDS = """
       SELECT %s FROM hold h JOIN account a ON a.id = h.account_ref WHERE h.hold_id = ANY(?::text[])
       """.formatted(HOLD_COLUMNS);
-  private static final String LOAD_DUE_HOLDS = """
+  private static final String LOAD_DUE_HOLDS = Sql.expand("""
       SELECT %s FROM hold h JOIN account a ON a.id = h.account_ref
-      WHERE h.state = 1 AND h.expire_at <= from_micros(?) ORDER BY h.expire_at LIMIT ?
-      """.formatted(HOLD_COLUMNS);
-  /** Transactions named by txid, and undecided ones for the requests of TX_BEGIN operations. */
-  private static final String LOAD_COORDINATORS = """
+      WHERE h.state = {HOLD_STATE_ACTIVE} AND h.expire_at <= from_micros(?) ORDER BY h.expire_at LIMIT ?
+      """.formatted(HOLD_COLUMNS));
+  /** Transactions named by txid, and undecided ones using the operations' request_ids. */
+  private static final String LOAD_COORDINATORS = Sql.expand("""
       SELECT %s FROM tpc_coordinator c JOIN account a ON a.id = c.from_account_ref
       WHERE c.txid = ANY(?::text[])
-         OR (c.state = 1 AND (c.tenant_id, c.request_id) IN (SELECT * FROM unnest(?::text[], ?::text[])))
-      """.formatted(COORDINATOR_COLUMNS);
+         OR (c.state = {TRANSACTION_STATE_PREPARING}
+             AND (c.tenant_id, c.request_id) IN (SELECT * FROM unnest(?::text[], ?::text[])))
+      """.formatted(COORDINATOR_COLUMNS));
   private static final String LOAD_PARTICIPANTS = """
       SELECT p.txid, p.state, p.coordinator, p.tenant_id, p.amount, p.request_id, p.memo, p.entry_sequence,
              to_micros(p.created_at), to_micros(p.resolved_at), %s
       FROM tpc_participant p LEFT JOIN account a ON a.id = p.account_ref WHERE p.txid = ANY(?::text[])
       """.formatted(ACCOUNT_COLUMNS);
+  /** Every record of the requests' (tenant, request_id), on whichever account each is scoped to. */
   private static final String LOAD_IDEMPOTENCY = """
-      SELECT i.tenant_id, i.request_id, i.kind, i.request_hash, i.response, to_micros(i.created_at)
+      SELECT i.tenant_id, i.account_id, i.request_id, i.kind, i.request_hash, i.response, to_micros(i.created_at)
       FROM idempotency i JOIN unnest(?::text[], ?::text[]) AS k(tenant_id, request_id) USING (tenant_id, request_id)
       """;
   private static final String LOAD_HEAD = """
@@ -92,10 +96,10 @@ final class BatchStore {
         ON CONFLICT (hold_id) DO UPDATE
           SET captured = EXCLUDED.captured, state = EXCLUDED.state, resolved_at = EXCLUDED.resolved_at
       ), requests AS (
-        INSERT INTO idempotency (tenant_id, request_id, kind, request_hash, response, created_at)
-        SELECT v.t, v.r, v.k, v.h, v.resp, from_micros(v.c)
-        FROM unnest(?::text[], ?::text[], ?::smallint[], ?::bytea[], ?::bytea[], ?::bigint[])
-          AS v(t, r, k, h, resp, c)
+        INSERT INTO idempotency (tenant_id, account_id, request_id, kind, request_hash, response, created_at)
+        SELECT v.t, v.a, v.r, v.k, v.h, v.resp, from_micros(v.c)
+        FROM unnest(?::text[], ?::text[], ?::text[], ?::smallint[], ?::bytea[], ?::bytea[], ?::bigint[])
+          AS v(t, a, r, k, h, resp, c)
       ), coordinators AS (
         INSERT INTO tpc_coordinator (txid, state, participant, tenant_id, request_id, request_hash, from_account_ref,
                                      to_account_id, amount, memo, created_at, decided_at, done_at)
@@ -121,195 +125,206 @@ final class BatchStore {
       SELECT 1
       """;
 
-  Batch.Head loadHead(Connection c) throws SQLException {
-    try (PreparedStatement s = c.prepareStatement(LOAD_HEAD); ResultSet rs = s.executeQuery()) {
-      rs.next();
-      long lastAccountId = rs.getLong(1);
-      long lastSequence = rs.getLong(2);
-      byte[] hash = rs.getBytes(3);
-      return new Batch.Head(lastSequence, hash == null ? Chain.GENESIS : hash, lastAccountId);
+  private final DataSource dataSource;
+
+  /** {@code dataSource}: the writer's own pool (one connection, auto-commit off). */
+  public PostgresStore(DataSource dataSource) {
+    this.dataSource = dataSource;
+  }
+
+  @Override
+  public Transaction begin() throws SQLException {
+    Connection c = dataSource.getConnection();
+    try {
+      c.setAutoCommit(false);
+      return new PostgresTransaction(c);
+    } catch (SQLException | RuntimeException e) {
+      c.close();
+      throw e;
     }
   }
 
-  /** Loads every row the operations (and, if {@code dueBeforeMicros} is set, the hold sweep) will read. */
-  Snapshot load(Connection c, List<Op> ops, Long dueBeforeMicros, int dueMax) throws SQLException {
-    Snapshot snapshot = new Snapshot();
-    Set<String> holdIds = new LinkedHashSet<>();
-    List<String> accountTenants = new ArrayList<>();
-    List<String> accountIds = new ArrayList<>();
-    List<String> requestTenants = new ArrayList<>();
-    List<String> requestIds = new ArrayList<>();
-    List<String> txids = new ArrayList<>();
-    List<String> beginTenants = new ArrayList<>();
-    List<String> beginRequests = new ArrayList<>();
-    for (Op op : ops) {
-      if (op.requestId() != null) {
-        requestTenants.add(op.tenantId());
-        requestIds.add(op.requestId());
-      }
-      for (int i = 0; i < op.accountIds().size(); i++) {
-        accountTenants.add(op.accountTenant(i));
-        accountIds.add(op.accountIds().get(i));
-      }
-      if (op.holdId() != null) {
-        holdIds.add(op.holdId());
-      }
-      if (op.kind() == OpKind.TX_BEGIN) {
-        beginTenants.add(op.tenantId());
-        beginRequests.add(op.requestId());
-      } else if (op.tx() != null) {
-        txids.add(op.tx().txid());
+  private static final class PostgresTransaction implements Transaction {
+    private final Connection c;
+    private boolean committed;
+
+    PostgresTransaction(Connection c) {
+      this.c = c;
+    }
+
+    @Override
+    public Batch.Head head() throws SQLException {
+      try (PreparedStatement s = c.prepareStatement(LOAD_HEAD); ResultSet rs = s.executeQuery()) {
+        rs.next();
+        long lastAccountId = rs.getLong(1);
+        long lastSequence = rs.getLong(2);
+        byte[] hash = rs.getBytes(3);
+        return new Batch.Head(lastSequence, hash == null ? Chain.GENESIS : hash, lastAccountId);
       }
     }
-    if (!accountIds.isEmpty()) {
-      try (PreparedStatement s = c.prepareStatement(LOAD_ACCOUNTS)) {
-        s.setArray(1, c.createArrayOf("text", accountTenants.toArray()));
-        s.setArray(2, c.createArrayOf("text", accountIds.toArray()));
-        try (ResultSet rs = s.executeQuery()) {
-          while (rs.next()) {
-            snapshot.intern(account(rs, 1));
+
+    @Override
+    public Snapshot load(LoadPlan plan) throws SQLException {
+      Snapshot snapshot = new Snapshot();
+      if (!plan.accountIds().isEmpty()) {
+        try (PreparedStatement s = c.prepareStatement(LOAD_ACCOUNTS)) {
+          s.setArray(1, c.createArrayOf("text", plan.accountTenants().toArray()));
+          s.setArray(2, c.createArrayOf("text", plan.accountIds().toArray()));
+          try (ResultSet rs = s.executeQuery()) {
+            while (rs.next()) {
+              snapshot.add(account(rs, 1));
+            }
           }
         }
       }
-    }
-    if (!holdIds.isEmpty()) {
-      try (PreparedStatement s = c.prepareStatement(LOAD_HOLDS)) {
-        s.setArray(1, c.createArrayOf("text", holdIds.toArray()));
-        readHolds(s, snapshot, null);
+      if (!plan.holdIds().isEmpty()) {
+        try (PreparedStatement s = c.prepareStatement(LOAD_HOLDS)) {
+          s.setArray(1, c.createArrayOf("text", plan.holdIds().toArray()));
+          readHolds(s, snapshot, false);
+        }
       }
-    }
-    if (dueBeforeMicros != null) {
-      try (PreparedStatement s = c.prepareStatement(LOAD_DUE_HOLDS)) {
-        s.setLong(1, dueBeforeMicros);
-        s.setInt(2, dueMax);
-        readHolds(s, snapshot, snapshot.dueHolds);
+      if (plan.dueBeforeMicros() != null) {
+        try (PreparedStatement s = c.prepareStatement(LOAD_DUE_HOLDS)) {
+          s.setLong(1, plan.dueBeforeMicros());
+          s.setInt(2, plan.dueMax());
+          readHolds(s, snapshot, true);
+        }
       }
-    }
-    if (!txids.isEmpty() || !beginRequests.isEmpty()) {
-      loadTransactions(c, snapshot, txids, beginTenants, beginRequests);
-    }
-    if (requestIds.isEmpty()) {
+      if (!plan.txids().isEmpty() || !plan.requestIds().isEmpty()) {
+        loadCoordinators(snapshot, plan);
+      }
+      if (!plan.txids().isEmpty()) {
+        loadParticipants(snapshot, plan);
+      }
+      if (!plan.requestIds().isEmpty()) {
+        try (PreparedStatement s = c.prepareStatement(LOAD_IDEMPOTENCY)) {
+          s.setArray(1, c.createArrayOf("text", plan.requestTenants().toArray()));
+          s.setArray(2, c.createArrayOf("text", plan.requestIds().toArray()));
+          try (ResultSet rs = s.executeQuery()) {
+            while (rs.next()) {
+              snapshot.add(new Batch.IdempotencyRecord(rs.getString(1), rs.getString(2), rs.getString(3),
+                  rs.getInt(4), rs.getBytes(5), rs.getBytes(6), rs.getLong(7)));
+            }
+          }
+        }
+      }
       return snapshot;
     }
-    try (PreparedStatement s = c.prepareStatement(LOAD_IDEMPOTENCY)) {
-      s.setArray(1, c.createArrayOf("text", requestTenants.toArray()));
-      s.setArray(2, c.createArrayOf("text", requestIds.toArray()));
-      try (ResultSet rs = s.executeQuery()) {
-        while (rs.next()) {
-          Batch.IdempotencyRecord r = new Batch.IdempotencyRecord(rs.getString(1), rs.getString(2), rs.getInt(3),
-              rs.getBytes(4), rs.getBytes(5), rs.getLong(6));
-          snapshot.idempotency.put(AccountRow.key(r.tenantId(), r.requestId()), r);
-        }
-      }
-    }
-    return snapshot;
-  }
 
-  private static void loadTransactions(Connection c, Snapshot snapshot, List<String> txids, List<String> beginTenants,
-      List<String> beginRequests) throws SQLException {
-    try (PreparedStatement s = c.prepareStatement(LOAD_COORDINATORS)) {
-      s.setArray(1, c.createArrayOf("text", txids.toArray()));
-      s.setArray(2, c.createArrayOf("text", beginTenants.toArray()));
-      s.setArray(3, c.createArrayOf("text", beginRequests.toArray()));
-      try (ResultSet rs = s.executeQuery()) {
-        while (rs.next()) {
-          AccountRow from = snapshot.intern(account(rs, 13));
-          CoordinatorRow row = new CoordinatorRow(rs.getString(1), TransactionState.forNumber(rs.getInt(2)),
-              rs.getString(3), rs.getString(4), rs.getString(5), rs.getBytes(6), from, rs.getString(7), rs.getLong(8),
-              rs.getString(9), rs.getLong(10), nullableLong(rs, 11), nullableLong(rs, 12), false);
-          snapshot.coordinators.put(row.txid, row);
-          if (row.state == TransactionState.TRANSACTION_STATE_PREPARING) {
-            snapshot.undecided.put(AccountRow.key(row.tenantId, row.requestId), row);
+    private void loadCoordinators(Snapshot snapshot, LoadPlan plan) throws SQLException {
+      try (PreparedStatement s = c.prepareStatement(LOAD_COORDINATORS)) {
+        s.setArray(1, c.createArrayOf("text", plan.txids().toArray()));
+        s.setArray(2, c.createArrayOf("text", plan.requestTenants().toArray()));
+        s.setArray(3, c.createArrayOf("text", plan.requestIds().toArray()));
+        try (ResultSet rs = s.executeQuery()) {
+          while (rs.next()) {
+            AccountRow from = snapshot.add(account(rs, 13));
+            snapshot.add(new CoordinatorRow(rs.getString(1), TransactionState.forNumber(rs.getInt(2)),
+                rs.getString(3), rs.getString(4), rs.getString(5), rs.getBytes(6), from, rs.getString(7),
+                rs.getLong(8), rs.getString(9), rs.getLong(10), nullableLong(rs, 11), nullableLong(rs, 12)));
           }
         }
       }
     }
-    if (txids.isEmpty()) {
-      return;
-    }
-    try (PreparedStatement s = c.prepareStatement(LOAD_PARTICIPANTS)) {
-      s.setArray(1, c.createArrayOf("text", txids.toArray()));
-      try (ResultSet rs = s.executeQuery()) {
-        while (rs.next()) {
-          rs.getLong(11);
-          AccountRow account = rs.wasNull() ? null : snapshot.intern(account(rs, 11));
-          ParticipantRow row = new ParticipantRow(rs.getString(1), TransactionState.forNumber(rs.getInt(2)),
-              rs.getString(3), rs.getString(4), account, rs.getLong(5), rs.getString(6), rs.getString(7),
-              nullableLong(rs, 8), rs.getLong(9), nullableLong(rs, 10), false);
-          snapshot.participants.put(row.txid, row);
+
+    private void loadParticipants(Snapshot snapshot, LoadPlan plan) throws SQLException {
+      try (PreparedStatement s = c.prepareStatement(LOAD_PARTICIPANTS)) {
+        s.setArray(1, c.createArrayOf("text", plan.txids().toArray()));
+        try (ResultSet rs = s.executeQuery()) {
+          while (rs.next()) {
+            rs.getLong(11);
+            AccountRow account = rs.wasNull() ? null : snapshot.add(account(rs, 11));
+            snapshot.add(new ParticipantRow(rs.getString(1), TransactionState.forNumber(rs.getInt(2)),
+                rs.getString(3), rs.getString(4), account, rs.getLong(5), rs.getString(6), rs.getString(7),
+                nullableLong(rs, 8), rs.getLong(9), nullableLong(rs, 10)));
+          }
         }
+      }
+    }
+
+    @Override
+    public void write(Batch batch) throws SQLException {
+      List<AccountRow> inserted = new ArrayList<>();
+      List<AccountRow> updated = new ArrayList<>();
+      for (AccountRow a : batch.accounts()) {
+        if (a.inserted) {
+          inserted.add(a);
+        } else if (a.updated()) {
+          updated.add(a);
+        }
+      }
+      List<HoldRow> holds = new ArrayList<>();
+      batch.holds().forEach(h -> {
+        if (h.dirty()) {
+          holds.add(h);
+        }
+      });
+      List<CoordinatorRow> coordinators = new ArrayList<>();
+      batch.coordinators().forEach(r -> {
+        if (r.dirty()) {
+          coordinators.add(r);
+        }
+      });
+      List<ParticipantRow> participants = new ArrayList<>();
+      batch.participants().forEach(r -> {
+        if (r.dirty()) {
+          participants.add(r);
+        }
+      });
+      List<Object> columns = new ArrayList<>(72);
+      columns.addAll(newAccounts(inserted));
+      columns.addAll(journal(batch.entries()));
+      columns.addAll(changedAccounts(updated));
+      columns.addAll(holds(holds));
+      columns.addAll(idempotency(batch.recorded()));
+      columns.addAll(coordinators(coordinators));
+      columns.addAll(participants(participants));
+      columns.addAll(cards(batch.cards()));
+      try (PreparedStatement s = c.prepareStatement(WRITE)) {
+        for (int i = 0; i < columns.size(); i++) {
+          s.setArray(i + 1, array(c, columns.get(i)));
+        }
+        s.executeQuery().close();
+      }
+    }
+
+    @Override
+    public void commit() throws SQLException {
+      c.commit();
+      committed = true;
+    }
+
+    @Override
+    public void close() throws SQLException {
+      try {
+        if (!committed) {
+          c.rollback();
+        }
+      } finally {
+        c.close();
       }
     }
   }
 
-  private static void readHolds(PreparedStatement s, Snapshot snapshot, List<HoldRow> into) throws SQLException {
+  private static void readHolds(PreparedStatement s, Snapshot snapshot, boolean due) throws SQLException {
     try (ResultSet rs = s.executeQuery()) {
       while (rs.next()) {
-        AccountRow a = snapshot.intern(account(rs, 10));
-        HoldRow h = snapshot.intern(new HoldRow(rs.getString(1), a, rs.getLong(2), rs.getLong(3),
+        AccountRow a = snapshot.add(account(rs, 10));
+        snapshot.add(new HoldRow(rs.getString(1), a, rs.getLong(2), rs.getLong(3),
             HoldState.forNumber(rs.getInt(4)), nullableLong(rs, 5), rs.getString(6), rs.getLong(7),
-            nullableLong(rs, 8), rs.getString(9), false));
-        if (into != null) {
-          into.add(h);
-        }
+            nullableLong(rs, 8), rs.getString(9)), due);
       }
     }
   }
 
   private static AccountRow account(ResultSet rs, int first) throws SQLException {
     return new AccountRow(rs.getLong(first), rs.getString(first + 1), rs.getString(first + 2), rs.getLong(first + 3),
-        rs.getLong(first + 4), rs.getLong(first + 5), rs.getLong(first + 6), false);
+        rs.getLong(first + 4), rs.getLong(first + 5), rs.getLong(first + 6));
   }
 
   private static Long nullableLong(ResultSet rs, int column) throws SQLException {
     long v = rs.getLong(column);
     return rs.wasNull() ? null : v;
-  }
-
-  /** Writes everything the batch produced in one statement. The caller commits. */
-  void write(Connection c, Batch batch) throws SQLException {
-    List<AccountRow> inserted = new ArrayList<>();
-    List<AccountRow> updated = new ArrayList<>();
-    for (AccountRow a : batch.accounts()) {
-      if (a.inserted) {
-        inserted.add(a);
-      } else if (a.changed) {
-        updated.add(a);
-      }
-    }
-    List<HoldRow> holds = new ArrayList<>();
-    for (HoldRow h : batch.holds()) {
-      if (h.inserted || h.changed) {
-        holds.add(h);
-      }
-    }
-    List<CoordinatorRow> coordinators = new ArrayList<>();
-    for (CoordinatorRow r : batch.coordinators()) {
-      if (r.inserted || r.changed) {
-        coordinators.add(r);
-      }
-    }
-    List<ParticipantRow> participants = new ArrayList<>();
-    for (ParticipantRow r : batch.participants()) {
-      if (r.inserted || r.changed) {
-        participants.add(r);
-      }
-    }
-    List<Object> columns = new ArrayList<>(70);
-    columns.addAll(newAccounts(inserted));
-    columns.addAll(journal(batch.entries));
-    columns.addAll(changedAccounts(updated));
-    columns.addAll(holds(holds));
-    columns.addAll(idempotency(batch.recorded));
-    columns.addAll(coordinators(coordinators));
-    columns.addAll(participants(participants));
-    columns.addAll(cards(batch.cards));
-    try (PreparedStatement s = c.prepareStatement(WRITE)) {
-      for (int i = 0; i < columns.size(); i++) {
-        s.setArray(i + 1, array(c, columns.get(i)));
-      }
-      s.executeQuery().close();
-    }
   }
 
   private static List<Object> newAccounts(List<AccountRow> rows) {
@@ -377,10 +392,10 @@ final class BatchStore {
     Long[] decided = new Long[n], done = new Long[n];
     for (int i = 0; i < n; i++) {
       CoordinatorRow r = rows.get(i);
-      id[i] = r.txid; state[i] = (short) r.state.getNumber(); participant[i] = r.participant; tenant[i] = r.tenantId;
-      request[i] = r.requestId; hash[i] = r.requestHash; from[i] = r.from.id; to[i] = r.toAccountId;
-      amount[i] = r.amount; memo[i] = r.memo; created[i] = r.createdMicros; decided[i] = r.decidedMicros;
-      done[i] = r.doneMicros;
+      id[i] = r.txid; state[i] = (short) r.state().getNumber(); participant[i] = r.participant;
+      tenant[i] = r.tenantId; request[i] = r.requestId; hash[i] = r.requestHash; from[i] = r.from.id;
+      to[i] = r.toAccountId; amount[i] = r.amount; memo[i] = r.memo; created[i] = r.createdMicros;
+      decided[i] = r.decidedMicros(); done[i] = r.doneMicros();
     }
     return List.of(id, state, participant, tenant, request, hash, from, to, amount, memo, created, decided, done);
   }
@@ -394,26 +409,26 @@ final class BatchStore {
     long[] created = new long[n];
     for (int i = 0; i < n; i++) {
       ParticipantRow r = rows.get(i);
-      id[i] = r.txid; state[i] = (short) r.state.getNumber(); coordinator[i] = r.coordinator; tenant[i] = r.tenantId;
-      account[i] = r.account == null ? null : r.account.id; amount[i] = r.account == null ? null : r.amount;
-      request[i] = r.requestId; memo[i] = r.memo; sequence[i] = r.entrySequence; created[i] = r.createdMicros;
-      resolved[i] = r.resolvedMicros;
+      id[i] = r.txid; state[i] = (short) r.state().getNumber(); coordinator[i] = r.coordinator;
+      tenant[i] = r.tenantId; account[i] = r.account == null ? null : r.account.id;
+      amount[i] = r.account == null ? null : r.amount; request[i] = r.requestId; memo[i] = r.memo;
+      sequence[i] = r.entrySequence(); created[i] = r.createdMicros; resolved[i] = r.resolvedMicros();
     }
     return List.of(id, state, coordinator, tenant, account, amount, request, memo, sequence, created, resolved);
   }
 
   private static List<Object> idempotency(List<Batch.IdempotencyRecord> rows) {
     int n = rows.size();
-    String[] tenant = new String[n], request = new String[n];
+    String[] tenant = new String[n], account = new String[n], request = new String[n];
     short[] kind = new short[n];
     byte[][] hash = new byte[n][], response = new byte[n][];
     long[] created = new long[n];
     for (int i = 0; i < n; i++) {
       Batch.IdempotencyRecord r = rows.get(i);
-      tenant[i] = r.tenantId(); request[i] = r.requestId(); kind[i] = (short) r.kind(); hash[i] = r.requestHash();
-      response[i] = r.response(); created[i] = r.createdMicros();
+      tenant[i] = r.tenantId(); account[i] = r.accountId(); request[i] = r.requestId(); kind[i] = (short) r.kind();
+      hash[i] = r.requestHash(); response[i] = r.response(); created[i] = r.createdMicros();
     }
-    return List.of(tenant, request, kind, hash, response, created);
+    return List.of(tenant, account, request, kind, hash, response, created);
   }
 
   private static List<Object> cards(List<Batch.CardRow> rows) {

@@ -1,0 +1,46 @@
+package fortress.ledger.store;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import fortress.ledger.Times;
+import fortress.ledger.v1.CaptureHoldResponse;
+import fortress.ledger.v1.ConsumeResponse;
+import fortress.ledger.v1.CreateAccountResponse;
+import fortress.ledger.v1.CreateHoldResponse;
+import fortress.ledger.v1.DepositResponse;
+import fortress.ledger.v1.Operation;
+import fortress.ledger.v1.ReleaseHoldResponse;
+import fortress.ledger.v1.TransferResponse;
+
+/** What GetOperation found for a request_id, from one snapshot. */
+public sealed interface Lookup {
+  /** The mutation took effect; its recorded response. */
+  record Found(Operation operation) implements Lookup {}
+
+  /** A cross-node transfer with this request_id is still being decided. */
+  record InProgress(String txid) implements Lookup {}
+
+  /** Nothing took effect under this request_id (as of the snapshot). */
+  record Absent() implements Lookup {}
+
+  Absent ABSENT = new Absent();
+
+  /** A recorded mutation: its kind (the BatchOperation field number) and serialized response. */
+  static Found found(String requestId, int kind, byte[] response, long createdMicros) {
+    Operation.Builder op = Operation.newBuilder().setRequestId(requestId).setCreateTime(Times.timestamp(createdMicros));
+    try {
+      switch (kind) {
+        case 1 -> op.setCreateAccount(CreateAccountResponse.parseFrom(response));
+        case 2 -> op.setDeposit(DepositResponse.parseFrom(response));
+        case 3 -> op.setConsume(ConsumeResponse.parseFrom(response));
+        case 4 -> op.setTransfer(TransferResponse.parseFrom(response));
+        case 5 -> op.setCreateHold(CreateHoldResponse.parseFrom(response));
+        case 6 -> op.setCaptureHold(CaptureHoldResponse.parseFrom(response));
+        case 7 -> op.setReleaseHold(ReleaseHoldResponse.parseFrom(response));
+        default -> throw new IllegalStateException("unknown operation kind " + kind);
+      }
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("stored response for " + requestId + " cannot be parsed", e);
+    }
+    return new Found(op.build());
+  }
+}
