@@ -46,6 +46,7 @@ public record LedgerConfig(
     int recoveryBatchMax,
     long inFlightBoundMs,
     Set<String> failpoints,
+    Map<String, String> peerAddresses,
     Security security,
     Telemetry.Config telemetry) {
 
@@ -77,6 +78,7 @@ public record LedgerConfig(
     checkArgument(pageSizeDefault <= pageSizeMax,
         "page-size-default (%s) must not exceed page-size-max (%s)", pageSizeDefault, pageSizeMax);
     failpoints = Set.copyOf(failpoints);
+    peerAddresses = Map.copyOf(peerAddresses);
     checkArgument(Failpoints.ALL.containsAll(failpoints), "failpoints must be among %s", Failpoints.ALL);
     checkArgument(batchOperationsMax <= writerQueueDepthMax,
         "batch-operations-max (%s) must not exceed writer-queue-depth-max (%s)", batchOperationsMax, writerQueueDepthMax);
@@ -157,6 +159,20 @@ public record LedgerConfig(
       s.problem("--failpoints may name only " + Failpoints.ALL);
       failpoints.clear();
     }
+    Map<String, String> peerAddresses = new java.util.TreeMap<>();
+    String peerList = s.string("peer-addresses", "", "where this node reaches other nodes when not at their ring "
+        + "address, as node-id=host:port,... (a separate network, or a fault-injecting hop in tests)");
+    for (String pair : peerList.split(",")) {
+      if (pair.isBlank()) {
+        continue;
+      }
+      String[] kv = pair.trim().split("=", 2);
+      if (kv.length != 2 || !kv[0].matches("[a-z0-9-]{1,63}") || !kv[1].matches("[^\\s:]+:[0-9]{1,5}")) {
+        s.problem("--peer-addresses must be node-id=host:port,...; '" + pair.trim() + "' is not");
+      } else {
+        peerAddresses.put(kv[0], kv[1]);
+      }
+    }
     Security security = Security.read(s, false, true);
     Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-ledger", nodeId, METRICS_PORT_DEFAULT);
     if (!cardKeyId.matches("[A-Za-z0-9._-]{1,64}")) {
@@ -166,7 +182,7 @@ public record LedgerConfig(
       return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPool,
           serverThreads, batchSize, queueDepth, batchOps, pageDefault, pageMax, holdMax, sweepMs, sweepMax,
           graceMs, journalKey, cardKeyId, cardKey, ring == null ? null : Path.of(ring), prepareMs, inDoubtMs,
-          recoveryMs, recoveryBatch, inFlightMs, failpoints, security, telemetry);
+          recoveryMs, recoveryBatch, inFlightMs, failpoints, peerAddresses, security, telemetry);
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
       return null;
@@ -179,7 +195,7 @@ public record LedgerConfig(
         serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
         holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journal, cardKeyId, card,
         ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, recoveryBatchMax, inFlightBoundMs, failpoints,
-        security, telemetry);
+        peerAddresses, security, telemetry);
   }
 
   /** A copy pointing at a database; used by the embedded start-up path. */
@@ -188,7 +204,7 @@ public record LedgerConfig(
         serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
         holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journalKey, cardKeyId, cardKey,
         ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, recoveryBatchMax, inFlightBoundMs, failpoints,
-        security, telemetry);
+        peerAddresses, security, telemetry);
   }
 
   @Override
@@ -198,6 +214,7 @@ public record LedgerConfig(
         + ", database=" + (embedded() ? "embedded in " + dataDir : jdbcUrl.replaceAll("password=[^&]*", "password=***"))
         + ", writerBatchSizeMax=" + writerBatchSizeMax + ", writerQueueDepthMax=" + writerQueueDepthMax
         + ", readPoolSizeMax=" + readPoolSizeMax + ", ringFile=" + ringFile
-        + ", " + security.describe() + (failpoints.isEmpty() ? "" : ", failpoints=" + failpoints) + "]";
+        + ", " + security.describe() + (failpoints.isEmpty() ? "" : ", failpoints=" + failpoints)
+        + (peerAddresses.isEmpty() ? "" : ", peerAddresses=" + peerAddresses) + "]";
   }
 }

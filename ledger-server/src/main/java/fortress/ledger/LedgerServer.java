@@ -134,7 +134,7 @@ public final class LedgerServer implements AutoCloseable {
       log.warn("node {} is not on the ring {}; it will refuse every account with WRONG_NODE", config.nodeId(),
           ring.current());
     }
-    GrpcPeers peers = new GrpcPeers(ring, connect);
+    GrpcPeers peers = new GrpcPeers(ring, connect, config.peerAddresses());
     LedgerReader reader = new LedgerReader(database.reader());
     TwoPhaseReader transactions = new TwoPhaseReader(database.reader());
     // Reads run on the calling thread: a handler's, or recovery's.

@@ -7,7 +7,9 @@ import fortress.core.ring.Ring;
 import fortress.core.ring.RingFile;
 import fortress.ledger.v1.CreateAccountRequest;
 import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.LedgerConfig;
 import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.ledger.v1.TransferRequest;
 import fortress.local.LocalCluster;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -52,8 +54,8 @@ public final class Bank {
 
   /** What the run did and found. */
   public record Summary(long operations, long ok, long failed, long failedBySystem, long uncertain,
-      long uncertainApplied, Map<String, Long> faults, Map<String, Long> anomalies, Map<String, List<String>> examples,
-      Map<String, Long> selfCheck, long millis) {
+      long uncertainApplied, Map<String, Long> faults, Map<String, Long> messages, Map<String, Long> anomalies,
+      Map<String, List<String>> examples, Map<String, Long> selfCheck, long millis) {
     public long faultCount() {
       return faults.values().stream().mapToLong(Long::longValue).sum();
     }
@@ -64,13 +66,14 @@ public final class Bank {
           + "uncertain %d (took effect %d, absent %d)%n", operations, ok, failed, failedBySystem, uncertain,
           uncertainApplied, uncertain - uncertainApplied));
       b.append(String.format("faults %d: %s%n", faultCount(), faults));
+      b.append(String.format("messages between nodes: %s%n", messages));
       b.append(String.format("anomalies %d: %s%n", anomalies.values().stream().mapToLong(Long::longValue).sum(),
           anomalies.isEmpty() ? "none" : anomalies));
       examples.forEach((type, list) -> list.forEach(e -> b.append("  ").append(type).append(": ").append(e)
           .append('\n')));
       if (!selfCheck.isEmpty()) {
-        b.append(String.format("self-check: the checker found %s in a history doctored with three known anomalies%n",
-            selfCheck));
+        b.append(String.format("self-check: the checker found %s in a history doctored with three known anomalies "
+            + "and a planted credit that never lands%n", selfCheck));
       }
       b.append(String.format("in %.1f s%n", millis / 1000.0));
       return b.toString();
@@ -109,7 +112,7 @@ public final class Bank {
         Path.of(s.string("history", "target/bank-history.jsonl", "where the history is written")),
         s.string("java-heap", "192m", "-Xmx of every server process"),
         s.bool("self-check", false, "also check a copy of the history doctored with three known anomalies, "
-            + "to show the checker finds them"));
+            + "and with a real credit that never lands, to show the checker finds them"));
   }
 
   /** Runs the whole test and returns what it found. */
@@ -119,21 +122,37 @@ public final class Bank {
     // A rolling restart takes each node away for as long as a restart takes (seconds, more on a
     // loaded machine); as in a production deployment, the two-phase commit prepare timeout must
     // outlast that, or a transfer to the restarting node aborts.
-    Map<String, List<String>> flags = new java.util.HashMap<>();
-    if (o.rolling()) {
-      for (int i = 1; i <= 3; i++) {
-        flags.put("ledger-" + i, List.of("--prepare-timeout-ms=" + ROLLING_PREPARE_TIMEOUT_MS));
-      }
+    long prepareTimeoutMs = o.rolling() ? ROLLING_PREPARE_TIMEOUT_MS : LedgerConfig.PREPARE_TIMEOUT_MS_DEFAULT;
+    // The nodes reach one another through a fault-injecting hop each (the proxy reaches them directly).
+    Path ringFile = data.resolve("ring.txtpb");
+    Map<String, LinkHop> hops = new LinkedHashMap<>();
+    for (int i = 1; i <= NODES; i++) {
+      String node = "ledger-" + i;
+      hops.put(node, new LinkHop("127.0.0.1", 0, () -> address(ringFile, node), o.seed() * 31 + i));
     }
-    LocalCluster cluster = LocalCluster.start(new LocalCluster.Options(o.root(), data, 3, "127.0.0.1", 0, 0, 0, 0, 0,
-        o.javaHeap(), true, false), flags);
+    StringBuilder peers = new StringBuilder("--peer-addresses=");
+    hops.forEach((node, hop) -> peers.append(peers.length() > 17 ? "," : "").append(node).append("=127.0.0.1:")
+        .append(hop.port()));
+    Map<String, List<String>> flags = new java.util.HashMap<>();
+    for (String node : hops.keySet()) {
+      flags.put(node, List.of("--prepare-timeout-ms=" + prepareTimeoutMs, peers.toString()));
+    }
+    LocalCluster cluster;
+    try {
+      cluster = LocalCluster.start(new LocalCluster.Options(o.root(), data, NODES, "127.0.0.1", 0, 0, 0, 0, 0,
+          o.javaHeap(), true, false), flags);
+    } catch (Exception | Error e) {
+      closeAll(hops);
+      throw e;
+    }
     ManagedChannel channel = cluster.channel(LocalCluster.PROXY,
         cluster.token("bank", TENANT, List.of(Caller.ADMIN), Duration.ofDays(7)));
     try (History history = new History(o.history())) {
       var ledger = LedgerServiceGrpc.newBlockingStub(channel);
       Accounts accounts = Accounts.open(ledger, RingFile.read(cluster.ringFile()), o.accounts());
       Client.Anomalies anomalies = new Client.Anomalies();
-      Nemesis nemesis = new Nemesis(cluster, history, o.seed(), o.nemesisIntervalMs(), o.rolling());
+      Nemesis nemesis = new Nemesis(cluster, hops, prepareTimeoutMs, history, o.seed(), o.nemesisIntervalMs(),
+          o.rolling());
       List<FortressClient> sdks = new ArrayList<>();
       nemesis.start();
       long end = System.currentTimeMillis() + o.seconds() * 1000L;
@@ -163,22 +182,48 @@ public final class Bank {
       }
       nemesis.stop();
       sdks.forEach(FortressClient::close);
-      Checker.Counts counts = new Checker(ledger, ClusterServiceGrpc.newBlockingStub(channel), history, anomalies)
+      Checker.Counts counts = new Checker(ledger, ClusterServiceGrpc.newBlockingStub(channel), history, anomalies,
+          Checker.RECOVERY_TIMEOUT_MS)
           .check(accounts.initialBalances());
       Map<String, Long> faults = new TreeMap<>();
       history.faults().forEach(f -> faults.merge(f.kind(), 1L, Long::sum));
       Map<String, Long> selfCheck = o.selfCheck()
-          ? selfCheck(history, ledger, ClusterServiceGrpc.newBlockingStub(channel), accounts, o.history())
+          ? selfCheck(history, ledger, ClusterServiceGrpc.newBlockingStub(channel), accounts, hops, o.history())
           : Map.of();
+      Map<String, Long> messages = new TreeMap<>();
+      hops.forEach((node, hop) -> {
+        messages.put("lost-to-" + node, hop.lost());
+        messages.put("delayed-to-" + node, hop.delayed());
+      });
       long failedBySystem = history.ops().stream().filter(op -> op.outcome() == History.Outcome.FAIL
           && !op.status().startsWith("FAILED_PRECONDITION")).count();
       return new Summary(history.ops().size(), counts.ok(), counts.failed(), failedBySystem, counts.uncertain(),
-          counts.uncertainApplied(), faults, anomalies.counts(), anomalies.examples(), selfCheck,
+          counts.uncertainApplied(), faults, messages, anomalies.counts(), anomalies.examples(), selfCheck,
           System.currentTimeMillis() - started);
     } finally {
       channel.shutdownNow();
       cluster.close();
+      closeAll(hops);
       deleteTree(data);
+    }
+  }
+
+  private static final int NODES = 3;
+  /** How long the self-check waits for the planted credit to land (it never does). */
+  private static final long PLANTED_RECOVERY_WAIT_MS = 15_000;
+
+  /** A node's address in the ring file. */
+  private static String address(Path ringFile, String node) {
+    try {
+      return RingFile.read(ringFile).node(node).orElseThrow().getAddress();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static void closeAll(Map<String, LinkHop> hops) throws InterruptedException {
+    for (LinkHop hop : hops.values()) {
+      hop.close();
     }
   }
 
@@ -186,11 +231,23 @@ public final class Bank {
    * Checks a copy of the history with three lies in it, each of a kind the checker must catch: an
    * acknowledged deposit that was never sent (acknowledged-missing), an acknowledged operation
    * recorded as definitely failed (failed-present), and an acknowledged transfer with another
-   * transfer_id (acknowledged-differs). Returns what the checker found.
+   * transfer_id (acknowledged-differs); and with a real credit that never lands: a cross-node
+   * transfer made while the hop to its receiver's node drops every Commit, so it commits and its
+   * credit stays in flight (credit-never-landed). Returns what the checker found.
    */
   private static Map<String, Long> selfCheck(History history, LedgerServiceGrpc.LedgerServiceBlockingStub ledger,
-      ClusterServiceGrpc.ClusterServiceBlockingStub cluster, Accounts accounts, Path file) throws Exception {
+      ClusterServiceGrpc.ClusterServiceBlockingStub cluster, Accounts accounts, Map<String, LinkHop> hops, Path file)
+      throws Exception {
     List<History.Op> ops = new ArrayList<>(history.ops());
+    String[] pair = accounts.pair(new Random(1), true, 0);
+    String receiverNode = accounts.owner(pair[1]);
+    hops.get(receiverNode).drop("Commit");
+    TransferRequest planted = TransferRequest.newBuilder().setRequestId("planted-credit").setTenantId(TENANT)
+        .setFromAccountId(pair[0]).setToAccountId(pair[1]).setAmount(1).build();
+    long start = history.now();
+    com.google.protobuf.Message response = retryCall(() -> ledger.transfer(planted));
+    ops.add(new History.Op(-1, History.Kind.TRANSFER, planted.getRequestId(), pair[0], pair[1], 1, "",
+        History.Outcome.OK, "OK", Client.summary(response), start, history.now(), pair[0]));
     int failed = indexOf(ops, History.Kind.DEPOSIT);
     int differs = indexOf(ops, History.Kind.TRANSFER);
     if (failed < 0 || differs < 0) {
@@ -205,8 +262,24 @@ public final class Bank {
     try (History doctored = history.sameClock(file.resolveSibling(file.getFileName() + ".self-check"))) {
       doctored.addAll(ops);
       Client.Anomalies found = new Client.Anomalies();
-      new Checker(ledger, cluster, doctored, found).check(accounts.initialBalances());
+      new Checker(ledger, cluster, doctored, found, PLANTED_RECOVERY_WAIT_MS).check(accounts.initialBalances());
       return found.counts();
+    } finally {
+      hops.get(receiverNode).heal();
+    }
+  }
+
+  /** Calls until the cluster answers something other than UNAVAILABLE (it is healthy by then). */
+  static <T> T retryCall(Supplier<T> call) throws InterruptedException {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return call.get();
+      } catch (StatusRuntimeException e) {
+        if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || attempt > 50) {
+          throw e;
+        }
+        Thread.sleep(100);
+      }
     }
   }
 
@@ -259,17 +332,12 @@ public final class Bank {
     }
 
     private static void retry(Supplier<?> call) throws InterruptedException {
-      for (int attempt = 0; ; attempt++) {
-        try {
-          call.get();
-          return;
-        } catch (StatusRuntimeException e) {
-          if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || attempt > 50) {
-            throw e;
-          }
-          Thread.sleep(100);
-        }
-      }
+      retryCall(call);
+    }
+
+    /** The node owning an account. */
+    String owner(String account) {
+      return owner.get(account);
     }
 
     Map<String, Long> initialBalances() {

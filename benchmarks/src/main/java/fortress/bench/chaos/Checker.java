@@ -4,6 +4,10 @@ import fortress.cluster.v1.ClusterServiceGrpc;
 import fortress.cluster.v1.GetClusterTotalsRequest;
 import fortress.cluster.v1.GetClusterTotalsResponse;
 import fortress.cluster.v1.ListInDoubtRequest;
+import fortress.cluster.v1.ListInDoubtResponse;
+import fortress.shard.v1.InDoubtTransaction;
+import fortress.shard.v1.Role;
+import fortress.shard.v1.TransactionState;
 import fortress.cluster.v1.VerifyClusterRequest;
 import fortress.cluster.v1.VerifyClusterResponse;
 import fortress.ledger.v1.Account;
@@ -24,7 +28,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Checks the history against the cluster once every fault has ended and recovery has had its
- * time: nothing in doubt; each uncertain operation resolved through GetOperation; every
+ * time: nothing in doubt (a committed credit still in flight is a lost credit:
+ * credit-never-landed), no credit overdue; each uncertain operation resolved through GetOperation; every
  * acknowledged operation present with the response the client saw and every definitely failed
  * one absent; each hold captured or released at most once, and every hold resolved (nothing held
  * once the longest timeout has passed); each account's balance exactly what the operations that
@@ -32,7 +37,8 @@ import java.util.concurrent.TimeUnit;
  * captures that took effect; and every journal verified.
  */
 final class Checker {
-  private static final long RECOVERY_TIMEOUT_MS = 60_000;
+  /** How long recovery has to finish every transaction after the faults end. */
+  static final long RECOVERY_TIMEOUT_MS = 60_000;
   private static final int LOOKUP_THREADS = 8;
   /** The sweeper runs every second by default; three leave room for a loaded machine. */
   private static final long HOLD_SWEEP_MARGIN_MS = 3_000;
@@ -41,12 +47,14 @@ final class Checker {
   private final ClusterServiceGrpc.ClusterServiceBlockingStub cluster;
   private final History history;
   private final Client.Anomalies anomalies;
+  private final long recoveryTimeoutMs;
 
   /** What the run came to: operations by outcome, uncertain ones by resolution. */
   record Counts(long ok, long failed, long uncertain, long uncertainApplied, long uncertainAbsent) {}
 
   Checker(LedgerServiceGrpc.LedgerServiceBlockingStub ledger, ClusterServiceGrpc.ClusterServiceBlockingStub cluster,
-      History history, Client.Anomalies anomalies) {
+      History history, Client.Anomalies anomalies, long recoveryTimeoutMs) {
+    this.recoveryTimeoutMs = recoveryTimeoutMs;
     this.ledger = ledger;
     this.cluster = cluster;
     this.history = history;
@@ -122,6 +130,10 @@ final class Checker {
     }
     long initial = initialBalances.values().stream().mapToLong(Long::longValue).sum();
     GetClusterTotalsResponse totals = cluster.getClusterTotals(GetClusterTotalsRequest.getDefaultInstance());
+    if (totals.getOverdueCredit() != 0) {
+      anomalies.add("credit-overdue", totals.getOverdueCredit() + " credit committed and not applied within the "
+          + "nodes' in-flight bound");
+    }
     if (!totals.getConserved() || totals.getInFlightCredit() != 0 || totals.getDeposited() != initial + deposited
         || totals.getConsumed() != consumed || totals.getBalance() != initial + deposited - consumed) {
       anomalies.add("conservation", "totals " + totals.getBalance() + " balance, " + totals.getInFlightCredit()
@@ -136,16 +148,24 @@ final class Checker {
   }
 
   private void awaitNothingInDoubt() throws InterruptedException {
-    long deadline = System.currentTimeMillis() + RECOVERY_TIMEOUT_MS;
+    long deadline = System.currentTimeMillis() + recoveryTimeoutMs;
     while (true) {
       try {
-        int inDoubt = cluster.listInDoubt(ListInDoubtRequest.getDefaultInstance()).getTransactionsCount();
+        ListInDoubtResponse left = cluster.listInDoubt(ListInDoubtRequest.newBuilder().setPageSize(1000).build());
+        int inDoubt = left.getTransactionsCount();
         if (inDoubt == 0) {
           return;
         }
         if (System.currentTimeMillis() > deadline) {
           anomalies.add("in-doubt-after-recovery", inDoubt + " transaction(s) still in doubt after "
-              + RECOVERY_TIMEOUT_MS + " ms");
+              + recoveryTimeoutMs + " ms");
+          // A committed credit still in flight after recovery is a lost credit, not a conserved one.
+          for (InDoubtTransaction t : left.getTransactionsList()) {
+            if (t.getRole() == Role.ROLE_COORDINATOR && t.getState() == TransactionState.TRANSACTION_STATE_COMMITTED) {
+              anomalies.add("credit-never-landed", t.getTxid() + ": " + t.getAmount() + " debited from "
+                  + t.getAccountId() + " on " + t.getNodeId() + ", not credited on " + t.getPeerNodeId());
+            }
+          }
           return;
         }
       } catch (StatusRuntimeException e) {

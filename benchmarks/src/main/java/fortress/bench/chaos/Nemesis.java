@@ -8,6 +8,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -27,17 +28,27 @@ import org.slf4j.LoggerFactory;
  *       starts again without it;
  *   <li>{@code postgres-restart} and {@code postgres-crash}: stop PostgreSQL under the running
  *       servers, by a fast shutdown or by an immediate one (no checkpoint, so the WAL is replayed
- *       at the next start), keep it down for 0.2-2 s and start it again on the same port.
+ *       at the next start), keep it down for 0.2-2 s and start it again on the same port;
+ *   <li>{@code stall-writer}: block a node's database (an exclusive lock on its account table) for
+ *       1.5-3 times the prepare timeout, so its writer stalls, its queue fills and its decisions
+ *       wait past every timeout;
+ *   <li>{@code long-pause}: SIGSTOP a node for 2-3 times the prepare timeout, so a coordinator
+ *       wakes up after its transactions' deadlines;
+ *   <li>{@code link-faults}: for 3-10 s, the hop other nodes reach a node through loses 30% of
+ *       the messages (requests and answers) and delays half of the rest by up to twice the
+ *       prepare timeout.
  * </ul>
- * Kills are 30% of the choices, pauses 25%, terminated backends 20%, failpoints 10% and
- * PostgreSQL restarts 15%, half of them crashes. The same
- * seed gives the same sequence of choices; a choice whose server is already under a fault is
+ * Kills are 20% of the choices, pauses 15%, long pauses 8%, terminated backends 12%, failpoints
+ * 10%, PostgreSQL restarts 10% (half of them crashes), writer stalls 13% and link faults 12%. The
+ * same seed gives the same sequence of choices; a choice whose server is already under a fault is
  * skipped.
  */
 final class Nemesis implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(Nemesis.class);
 
   private final LocalCluster cluster;
+  private final Map<String, LinkHop> hops;
+  private final long prepareTimeoutMs;
   private final History history;
   private static final List<String> FAILPOINTS = List.of(Failpoints.COORDINATOR_AFTER_PREPARING,
       Failpoints.COORDINATOR_AFTER_VOTE, Failpoints.COORDINATOR_AFTER_DECISION, Failpoints.PARTICIPANT_AFTER_PREPARE);
@@ -61,8 +72,11 @@ final class Nemesis implements Runnable {
    * {@code rolling}: instead of random faults, restart every server in turn, gracefully (SIGTERM,
    * start, wait until it serves), one at a time, round after round, as a deployment does.
    */
-  Nemesis(LocalCluster cluster, History history, long seed, long intervalMs, boolean rolling) {
+  Nemesis(LocalCluster cluster, Map<String, LinkHop> hops, long prepareTimeoutMs, History history, long seed,
+      long intervalMs, boolean rolling) {
     this.cluster = cluster;
+    this.hops = hops;
+    this.prepareTimeoutMs = prepareTimeoutMs;
     this.history = history;
     this.random = new Random(seed);
     this.rolling = rolling;
@@ -94,6 +108,26 @@ final class Nemesis implements Runnable {
         Statement s = c.createStatement()) {
       s.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname LIKE 'ledger\\_%' "
           + "AND pid <> pg_backend_pid()");
+    }
+  }
+
+  /**
+   * Blocks a node's database for {@code ms}: an open transaction holds an exclusive lock on its
+   * account table, so the node's writer waits at its next batch. A PostgreSQL restart under way
+   * ends the stall early (its connection goes), which is recorded as such.
+   */
+  private void stallWriter(String node, long ms) throws InterruptedException {
+    String database = "ledger_" + node.substring(node.lastIndexOf('-') + 1);
+    try (Connection c = DriverManager.getConnection(cluster.postgres().jdbcUrl(database))) {
+      c.setAutoCommit(false);
+      try (Statement s = c.createStatement()) {
+        s.execute("SET lock_timeout = '5s'");
+        s.execute("LOCK TABLE account IN ACCESS EXCLUSIVE MODE");
+      }
+      Thread.sleep(ms);
+      c.rollback();
+    } catch (SQLException e) {
+      log.info("stall of {} ended early: {}", node, e.getMessage());
     }
   }
 
@@ -137,26 +171,43 @@ final class Nemesis implements Runnable {
         long downMs = 200 + random.nextInt(1_800);
         long pauseMs = 500 + random.nextInt(2_500);
         String failpoint = FAILPOINTS.get(random.nextInt(FAILPOINTS.size()));
-        if (pick < 30) {
+        long pastTimeoutsMs = prepareTimeoutMs * 3 / 2 + random.nextInt((int) Math.max(1, prepareTimeoutMs * 3 / 2));
+        long linkMs = 3_000 + random.nextInt(7_000);
+        if (pick < 20) {
           begin("kill", anyTarget, () -> {
             cluster.kill(anyTarget);
             Thread.sleep(downMs);
             restart(anyTarget);
           });
-        } else if (pick < 55) {
+        } else if (pick < 35) {
           begin("pause", node, () -> {
             cluster.pause(node);
             Thread.sleep(pauseMs);
             cluster.resume(node);
           });
-        } else if (pick < 75) {
+        } else if (pick < 43) {
+          begin("long-pause", node, () -> {
+            cluster.pause(node);
+            Thread.sleep(pastTimeoutsMs + prepareTimeoutMs / 2);
+            cluster.resume(node);
+          });
+        } else if (pick < 55) {
           begin("terminate-backends", "postgres", this::terminateBackends);
-        } else if (pick < 85) {
+        } else if (pick < 65) {
           begin("failpoint:" + failpoint, node, () -> armFailpoint(node, failpoint));
-        } else {
-          boolean crash = pick >= 93;
+        } else if (pick < 75) {
+          boolean crash = pick >= 70;
           begin(crash ? "postgres-crash" : "postgres-restart", "postgres",
               () -> cluster.restartPostgres(crash, downMs));
+        } else if (pick < 88) {
+          begin("stall-writer", node, () -> stallWriter(node, pastTimeoutsMs));
+        } else {
+          begin("link-faults", node, () -> {
+            LinkHop hop = hops.get(node);
+            hop.inject(new LinkHop.Fault(0.3, 2 * prepareTimeoutMs, System.currentTimeMillis() + linkMs));
+            Thread.sleep(linkMs);
+            hop.heal();
+          });
         }
       }
     } catch (Exception e) {

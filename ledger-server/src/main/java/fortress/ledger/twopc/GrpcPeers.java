@@ -19,6 +19,7 @@ import fortress.shard.v1.ShardServiceGrpc.ShardServiceStub;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -29,11 +30,16 @@ import java.util.function.Function;
 public final class GrpcPeers implements Peers, AutoCloseable {
   private final RingFile ring;
   private final NodeChannels channels;
+  private final Map<String, String> addresses;
 
-  /** {@code ring} is null for a standalone node, which has no peers. */
-  public GrpcPeers(RingFile ring, Function<RingNode, ManagedChannel> connect) {
+  /**
+   * {@code ring} is null for a standalone node, which has no peers; {@code addresses} names, by node
+   * id, where to reach a node instead of its ring address.
+   */
+  public GrpcPeers(RingFile ring, Function<RingNode, ManagedChannel> connect, Map<String, String> addresses) {
     this.ring = ring;
     this.channels = new NodeChannels(connect);
+    this.addresses = Map.copyOf(addresses);
   }
 
   /** Netty channels to each node's address, with this node's TLS and node token, traced. */
@@ -71,6 +77,7 @@ public final class GrpcPeers implements Peers, AutoCloseable {
     UnaryFuture<T> result = new UnaryFuture<>();
     Optional<ShardServiceStub> stub = ring == null ? Optional.empty()
         : ring.current().node(node).or(() -> ring.refresh().node(node))
+            .map(n -> addresses.containsKey(node) ? n.toBuilder().setAddress(addresses.get(node)).build() : n)
             .map(n -> ShardServiceGrpc.newStub(channels.channel(n)).withWaitForReady());
     if (stub.isEmpty()) {
       result.completeExceptionally(Status.UNAVAILABLE.withDescription("node " + node + " is not on the ring")
