@@ -52,7 +52,8 @@ public final class Simulation {
   public record Result(long seed, long steps, long simulatedMs, String violation, Map<String, Long> counts,
       String digest) {
     public String replay() {
-      return "mvn -pl ledger-server test -Dtest=SimulationTest -Dsimulation.seed=" + seed;
+      return "mvn -B test -pl ledger-server -am -Dtest=SimulationTest -Dsurefire.failIfNoSpecifiedTests=false "
+          + "-Dsimulation.seed=" + seed;
     }
   }
 

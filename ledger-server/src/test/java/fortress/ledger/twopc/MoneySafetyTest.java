@@ -115,24 +115,14 @@ class MoneySafetyTest {
       eventually("the coordinator recorded PREPARING", () -> sqlCount(coordinator, 1) > preparingBefore);
       stalledCoordinator = Stall.of(coordinator);
     } // the participant votes yes now; the coordinator's decision waits behind its stalled writer
-    List<Future<?>> fillers = new ArrayList<>();
     Thread.sleep(300);
-    for (int i = 0; i < 30; i++) {
-      fillers.add(async(coordinator).deposit(DepositRequest.newBuilder().setRequestId(id()).setTenantId(t)
-          .setAccountId(filler).setAmount(1).build()));
-    }
+    List<Future<?>> fillers = fillQueue(coordinator, t, filler);
     Thread.sleep(4 * PREPARE_TIMEOUT_MS);
     stalledCoordinator.close();
 
     TransferResponse done = sent.get(60, TimeUnit.SECONDS);
     assertThat(done.getFromAccount().getBalance()).isEqualTo(70);
-    for (Future<?> f : fillers) {
-      try {
-        f.get(60, TimeUnit.SECONDS);
-      } catch (java.util.concurrent.ExecutionException e) {
-        assertThat(Status.fromThrowable(e.getCause()).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
-      }
-    }
+    awaitAppliedOrRefused(fillers);
     eventually("the committed credit reached the receiver", () -> cluster.account(t, b).getBalance() == 30);
   }
 
@@ -160,6 +150,26 @@ class MoneySafetyTest {
     assertThat(coordinated(restarted, 1)).as("PREPARING transactions once SERVING").isEqualTo(preparingBefore);
     assertThat(restarted.account(t, a).getHeld()).isZero();
     assertThat(restarted.account(t, a).getBalance()).isEqualTo(100);
+  }
+
+  /** More deposits than a stalled writer's queue holds: the rest are refused with WRITER_QUEUE_FULL. */
+  private static List<Future<?>> fillQueue(TestNode node, String tenant, String account) {
+    List<Future<?>> fillers = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      fillers.add(async(node).deposit(DepositRequest.newBuilder().setRequestId(id()).setTenantId(tenant)
+          .setAccountId(account).setAmount(1).build()));
+    }
+    return fillers;
+  }
+
+  private static void awaitAppliedOrRefused(List<Future<?>> fillers) throws Exception {
+    for (Future<?> f : fillers) {
+      try {
+        f.get(60, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException e) {
+        assertThat(Status.fromThrowable(e.getCause()).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+      }
+    }
   }
 
   private static long sqlCount(TestNode node, int state) {
@@ -357,25 +367,16 @@ class MoneySafetyTest {
   private static void orphan(TestNode coordinator, String t, String from, String to, String filler) throws Exception {
     long preparingBefore = sqlCount(coordinator, 1);
     Future<TransferResponse> orphan;
-    List<Future<?>> fillers = new ArrayList<>();
+    List<Future<?>> fillers;
     try (Stall participant = Stall.of(cluster.node("ledger-3"))) {
       orphan = async(coordinator).transfer(transfer(t, from, to, 10));
       eventually("the coordinator recorded PREPARING", () -> sqlCount(coordinator, 1) > preparingBefore);
       try (Stall stalled = Stall.of(coordinator)) {
-        for (int i = 0; i < 30; i++) {
-          fillers.add(async(coordinator).deposit(DepositRequest.newBuilder().setRequestId(id()).setTenantId(t)
-              .setAccountId(filler).setAmount(1).build()));
-        }
+        fillers = fillQueue(coordinator, t, filler);
         Thread.sleep(3 * PREPARE_TIMEOUT_MS);
       }
     }
-    for (Future<?> f : fillers) {
-      try {
-        f.get(60, TimeUnit.SECONDS);
-      } catch (java.util.concurrent.ExecutionException e) {
-        assertThat(Status.fromThrowable(e.getCause()).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
-      }
-    }
+    awaitAppliedOrRefused(fillers);
     try {
       orphan.get(60, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
