@@ -45,13 +45,15 @@ import org.junit.jupiter.api.Test;
  */
 class MoneySafetyTest {
   private static final long PREPARE_TIMEOUT_MS = 1_000;
+  private static final long IN_FLIGHT_BOUND_MS = 3_000;
   private static TestCluster cluster;
 
   @BeforeAll
   static void start() {
     // A small writer queue, so a stalled writer fills it and refuses (WRITER_QUEUE_FULL).
     cluster = new TestCluster(3, List.of("--prepare-timeout-ms=" + PREPARE_TIMEOUT_MS, "--writer-batch-size-max=10",
-        "--writer-queue-depth-max=20", "--batch-operations-max=10", "--shutdown-grace-ms=0"));
+        "--writer-queue-depth-max=20", "--batch-operations-max=10", "--shutdown-grace-ms=0",
+        "--in-flight-bound-ms=" + IN_FLIGHT_BOUND_MS));
   }
 
   @AfterAll
@@ -150,6 +152,42 @@ class MoneySafetyTest {
     assertThat(coordinated(restarted, 1)).as("PREPARING transactions once SERVING").isEqualTo(preparingBefore);
     assertThat(restarted.account(t, a).getHeld()).isZero();
     assertThat(restarted.account(t, a).getBalance()).isEqualTo(100);
+  }
+
+  /**
+   * In flight is honest: a committed credit that cannot reach its participant (every Commit and
+   * GetDecision between the two nodes lost) is in flight up to the bound, then overdue: marked so
+   * in ListInDoubt and counted apart in the totals, never as conserved. It lands once the link heals.
+   */
+  @Test
+  void aCommittedCreditThatCannotLand_isOverduePastTheBound_notInFlight() throws Exception {
+    String t = tenant();
+    TestNode coordinator = cluster.node("ledger-3");
+    String a = cluster.accountOn("ledger-3", t, "a");
+    String b = cluster.accountOn("ledger-2", t, "b");
+    cluster.open(t, a, 100);
+    cluster.open(t, b, 0);
+    cluster.links().drop("ledger-3", "ledger-2", "Commit");
+    cluster.links().drop("ledger-2", "ledger-3", "GetDecision");
+
+    TransferResponse r = coordinator.stub().transfer(transfer(t, a, b, 25));
+
+    fortress.shard.v1.ShardServiceGrpc.ShardServiceBlockingStub shard =
+        fortress.shard.v1.ShardServiceGrpc.newBlockingStub(coordinator.channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+    java.util.function.Supplier<fortress.shard.v1.InDoubtTransaction> listed = () -> shard
+        .listInDoubt(fortress.shard.v1.ListInDoubtRequest.getDefaultInstance()).getTransactionsList().stream()
+        .filter(x -> x.getTxid().equals(r.getTransferId())).findFirst().orElseThrow();
+    assertThat(listed.get().getOverdue()).as("within the bound").isFalse();
+    assertThat(cluster.totals("ledger-3").getInFlightCredit()).isGreaterThanOrEqualTo(25);
+    eventually("the credit is overdue past the bound", () -> listed.get().getOverdue());
+    fortress.shard.v1.NodeTotals totals = cluster.totals("ledger-3");
+    assertThat(totals.getOverdueCredit()).isGreaterThanOrEqualTo(25);
+    assertThat(shard.listInDoubt(fortress.shard.v1.ListInDoubtRequest.getDefaultInstance()).getOverdueCount())
+        .isPositive();
+    assertThat(cluster.account(t, b).getBalance()).as("the credit has not landed").isZero();
+
+    cluster.links().heal();
+    eventually("the credit lands once the link heals", () -> cluster.account(t, b).getBalance() == 25);
   }
 
   /** More deposits than a stalled writer's queue holds: the rest are refused with WRITER_QUEUE_FULL. */
