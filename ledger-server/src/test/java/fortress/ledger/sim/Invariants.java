@@ -222,14 +222,17 @@ final class Invariants {
   void undecidedTooLong(long windowMicros) {
     long now = sim.scheduler.nowMicros();
     for (SimNode n : sim.nodes()) {
-      if (n.healthySinceMicros < 0 || now - n.healthySinceMicros < windowMicros) {
+      long healthy = n.healthySince();
+      if (healthy < 0 || now - healthy < windowMicros) {
         continue;
       }
       for (MemoryStore.Coordinated c : n.store.coordinators.values()) {
         if (c.state() == TransactionState.TRANSACTION_STATE_PREPARING && now - begun.get(c.txid()) > windowMicros) {
           fail("undecided-too-long", c.txid() + " on " + n.id + " PREPARING for "
               + (now - begun.get(c.txid())) / 1000 + " ms though the node has been healthy for "
-              + (now - n.healthySinceMicros) / 1000 + " ms");
+              + (now - healthy) / 1000 + " ms (its age by the node's clock "
+              + (n.clock.micros() - c.createdMicros()) / 1000 + " ms; " + n.current.coordinator.liveCount()
+              + " transfers driven; queue " + n.current.writer.queueDepth() + ")");
           return;
         }
       }

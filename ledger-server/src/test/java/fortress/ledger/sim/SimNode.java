@@ -33,6 +33,8 @@ final class SimNode {
   long stalledUntilMicros;
   /** Since when the node has been serving with its writer free, for the liveness check; -1 when down. */
   long healthySinceMicros = -1;
+  /** Until when the node's timeouts run late after its clock jumped back, for the liveness check. */
+  long clockBehindUntilMicros;
   int crashes;
 
   SimNode(String id, Simulation sim, Random random) {
@@ -150,9 +152,14 @@ final class SimNode {
    */
   void jump(long micros) {
     clock.jump(micros);
-    if (micros < 0 && healthySinceMicros >= 0) {
-      healthySinceMicros = Math.max(healthySinceMicros, sim.scheduler.nowMicros() - micros);
+    if (micros < 0) {
+      clockBehindUntilMicros = Math.max(clockBehindUntilMicros, sim.scheduler.nowMicros() - micros);
     }
+  }
+
+  /** Since when the node has been healthy for the liveness check: up, writer free, clock caught up; -1 if down. */
+  long healthySince() {
+    return healthySinceMicros < 0 ? -1 : Math.max(healthySinceMicros, clockBehindUntilMicros);
   }
 
   boolean serving() {
