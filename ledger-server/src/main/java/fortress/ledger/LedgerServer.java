@@ -153,7 +153,7 @@ public final class LedgerServer implements AutoCloseable {
     // transaction yet, so every PREPARING one is a previous run's and is aborted now, never one
     // that live traffic just began.
     long roundBoundMs = 2 * config.prepareTimeoutMs() + 1_000;
-    finish(recovery.round(true), roundBoundMs, "start-up");
+    finish(recovery.startUp(), roundBoundMs, "start-up");
     HealthStatusManager health = new HealthStatusManager();
     Server server = builder
         .executor(handlers)
@@ -170,7 +170,7 @@ public final class LedgerServer implements AutoCloseable {
     health.setStatus(ShardServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     ScheduledExecutorService rounds = Executors.newSingleThreadScheduledExecutor(
         new ThreadFactoryBuilder().setNameFormat("ledger-2pc-recovery").setDaemon(true).build());
-    rounds.scheduleWithFixedDelay(() -> finish(recovery.round(false), roundBoundMs, "periodic"),
+    rounds.scheduleWithFixedDelay(() -> finish(recovery.round(), roundBoundMs, "periodic"),
         config.recoveryIntervalMs(), config.recoveryIntervalMs(), TimeUnit.MILLISECONDS);
     log.info("ledger node {} serving on port {} ({})", config.nodeId(), server.getPort(), config);
     return new LedgerServer(config, postgres, database, writer, coordinator, peers, rounds, handlers, health,

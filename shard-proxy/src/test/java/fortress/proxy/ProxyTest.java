@@ -191,8 +191,11 @@ class ProxyTest {
         .setRequestId(id()).build()), Status.Code.NOT_FOUND, "OPERATION_NOT_FOUND");
     assertInvalid(() -> ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setAccountId(a).build()),
         "request_id");
-    assertInvalid(() -> ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setRequestId(request)
-        .build()), "account_id");
+    assertThat(ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setRequestId(request).build())
+        .getOperation().getCreateAccount().getAccount().getAccountId())
+        .as("without a scope, as clients before it ask: found on whichever node has it").isEqualTo(a);
+    assertRejected(() -> ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setRequestId(id())
+        .build()), Status.Code.NOT_FOUND, "OPERATION_NOT_FOUND");
     assertInvalid(() -> ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setRequestId(request)
         .setAccountId(a).setHoldId("hold-x").build()), "hold_id");
   }
@@ -221,6 +224,8 @@ class ProxyTest {
         .setRequestId(request).build()).getOperation().getDeposit()).isEqualTo(onB);
     assertRejected(() -> ledger().deposit(DepositRequest.newBuilder().setRequestId(request).setTenantId(t)
         .setAccountId(a).setAmount(6).build()), Status.Code.ALREADY_EXISTS, "REQUEST_ID_REUSED");
+    assertInvalid(() -> ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setRequestId(request)
+        .build()), "account_id");
     assertThat(balance(t, a)).isEqualTo(5);
     assertThat(balance(t, b)).isEqualTo(7);
 

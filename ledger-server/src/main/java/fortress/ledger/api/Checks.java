@@ -87,14 +87,22 @@ final class Checks {
     return f.first;
   }
 
-  /** The request_id and exactly one scope: the account the mutation acted on, or the hold it named. */
+  /**
+   * The request_id and at most one scope: the account the mutation acted on, or the hold it named
+   * (none: clients written before the scope, answered on any account).
+   */
   Rejection getOperation(GetOperationRequest r) {
     Field f = new Field("").tenant(r.getTenantId()).id("request_id", r.getRequestId());
     if (!r.getHoldId().isEmpty() && !r.getAccountId().isEmpty()) {
       return f.fail("hold_id", "must be empty when account_id is set: give the account a mutation acted on, "
           + "or the hold a CaptureHold or ReleaseHold named").first;
     }
-    return r.getHoldId().isEmpty() ? f.id("account_id", r.getAccountId()).first : f.id("hold_id", r.getHoldId()).first;
+    if (!r.getAccountId().isEmpty()) {
+      f.id("account_id", r.getAccountId());
+    } else if (!r.getHoldId().isEmpty()) {
+      f.id("hold_id", r.getHoldId());
+    }
+    return f.first;
   }
 
   /** The credit leg a coordinator asks this node to prepare. */

@@ -174,14 +174,15 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
   /**
    * The outcome of a mutation by its request_id, in the scope of its account (or its hold's), from
    * one snapshot: recorded, still being decided (TRANSFER_IN_PROGRESS), or absent (NOT_FOUND, which
-   * then means it has not taken effect).
+   * then means it has not taken effect). Without a scope, on any of the tenant's accounts here.
    */
   @Override
   public void getOperation(GetOperationRequest r, StreamObserver<GetOperationResponse> out) {
     Rejection refused = checks.getOperation(r);
-    if (refused == null) {
-      refused = r.getHoldId().isEmpty() ? ownership.refuse(r.getTenantId(), r.getAccountId())
-          : ownership.refuseHold(r.getHoldId());
+    if (refused == null && !r.getAccountId().isEmpty()) {
+      refused = ownership.refuse(r.getTenantId(), r.getAccountId());
+    } else if (refused == null && !r.getHoldId().isEmpty()) {
+      refused = ownership.refuseHold(r.getHoldId());
     }
     if (refused != null) {
       Replies.fail(out, refused);
@@ -195,6 +196,9 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
         Replies.fail(out, Rejection.of(Reason.STORAGE_UNAVAILABLE, "the ledger database is unavailable; retry"));
       } else if (found instanceof Lookup.Found f) {
         send(out, GetOperationResponse.newBuilder().setOperation(f.operation()).build());
+      } else if (found instanceof Lookup.Ambiguous) {
+        Replies.fail(out, Rejection.invalid("account_id", "request_id " + r.getRequestId() + " names operations on "
+            + "several accounts; give the account the mutation acted on (or hold_id for a hold's capture or release)"));
       } else if (found instanceof Lookup.InProgress p) {
         Replies.fail(out, Rejection.of(Reason.TRANSFER_IN_PROGRESS, "transfer " + p.txid() + " with request_id "
             + r.getRequestId() + " is still being decided; ask again shortly", "txid", p.txid()));

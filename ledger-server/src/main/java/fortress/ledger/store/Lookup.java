@@ -22,7 +22,25 @@ public sealed interface Lookup {
   /** Nothing took effect under this request_id (as of the snapshot). */
   record Absent() implements Lookup {}
 
+  /** Asked without a scope, the request_id names operations on several accounts. */
+  record Ambiguous() implements Lookup {}
+
   Absent ABSENT = new Absent();
+
+  /**
+   * What one snapshot's rows say: nothing, a record, or an undecided transfer. One scope holds one
+   * at most (a request_id in use by an undecided transfer is refused to anything else); several
+   * come only from a lookup without a scope, over several accounts, and are ambiguous.
+   */
+  static Lookup of(java.util.List<Lookup> rows) {
+    if (rows.isEmpty()) {
+      return ABSENT;
+    }
+    if (rows.size() == 1) {
+      return rows.get(0);
+    }
+    return new Ambiguous();
+  }
 
   /** A recorded mutation: its kind (the BatchOperation field number) and serialized response. */
   static Found found(String requestId, int kind, byte[] response, long createdMicros) {

@@ -16,7 +16,9 @@ public interface Records {
   /**
    * A mutation's outcome by its request_id, scoped to {@code accountId}, or when that is null to
    * the account of the tenant's hold {@code holdId}: its record, or the undecided cross-node
-   * transfer using it, or neither, all read in one snapshot.
+   * transfer using it, or neither, all read in one snapshot. With neither scope (clients written
+   * before it), on any account of the tenant: the one record or undecided transfer there is, or
+   * {@link Lookup.Ambiguous} when there are several.
    */
   Lookup lookUp(String tenantId, String accountId, String holdId, String requestId) throws SQLException;
 

@@ -31,10 +31,10 @@ public final class TwoPhaseReader implements Records {
    */
   private static final String LOOK_UP = Sql.expand("""
       WITH scope AS (
-        SELECT a.id, a.account_id FROM account a
-        WHERE a.tenant_id = ? AND a.account_id = coalesce(?::text,
-          (SELECT h_a.account_id FROM hold h JOIN account h_a ON h_a.id = h.account_ref
-           WHERE h.hold_id = ? AND h_a.tenant_id = a.tenant_id))
+        SELECT a.id, a.account_id FROM account a WHERE a.tenant_id = ? AND a.account_id = ?
+        UNION ALL
+        SELECT a.id, a.account_id FROM hold h JOIN account a ON a.id = h.account_ref
+        WHERE h.hold_id = ? AND a.tenant_id = ?
       )
       SELECT i.kind, i.response, to_micros(i.created_at), NULL
       FROM idempotency i JOIN scope s ON i.account_id = s.account_id
@@ -42,6 +42,14 @@ public final class TwoPhaseReader implements Records {
       UNION ALL
       SELECT NULL, NULL, NULL, c.txid
       FROM tpc_coordinator c JOIN scope s ON c.from_account_ref = s.id
+      WHERE c.state = {TRANSACTION_STATE_PREPARING} AND c.tenant_id = ? AND c.request_id = ?
+      """);
+  /** The same on any account of the tenant, for a lookup that names no scope. */
+  private static final String LOOK_UP_ANY = Sql.expand("""
+      SELECT i.kind, i.response, to_micros(i.created_at), NULL FROM idempotency i
+      WHERE i.tenant_id = ? AND i.request_id = ?
+      UNION ALL
+      SELECT NULL, NULL, NULL, c.txid FROM tpc_coordinator c
       WHERE c.state = {TRANSACTION_STATE_PREPARING} AND c.tenant_id = ? AND c.request_id = ?
       """);
   private static final String IN_DOUBT = Sql.expand("""
@@ -131,24 +139,28 @@ public final class TwoPhaseReader implements Records {
 
   @Override
   public Lookup lookUp(String tenantId, String accountId, String holdId, String requestId) throws SQLException {
-    try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(LOOK_UP)) {
-      s.setString(1, tenantId);
-      s.setString(2, accountId);
-      s.setString(3, holdId);
-      s.setString(4, tenantId);
-      s.setString(5, requestId);
-      s.setString(6, tenantId);
-      s.setString(7, requestId);
-      try (ResultSet rs = s.executeQuery()) {
-        String running = null;
-        while (rs.next()) {
-          if (rs.getString(4) == null) {
-            return Lookup.found(requestId, rs.getInt(1), rs.getBytes(2), rs.getLong(3));
-          }
-          running = rs.getString(4);
-        }
-        return running != null ? new Lookup.InProgress(running) : Lookup.ABSENT;
+    boolean scoped = accountId != null || holdId != null;
+    try (Connection c = dataSource.getConnection();
+         PreparedStatement s = c.prepareStatement(scoped ? LOOK_UP : LOOK_UP_ANY)) {
+      int i = 1;
+      if (scoped) {
+        s.setString(i++, tenantId);
+        s.setString(i++, accountId);
+        s.setString(i++, accountId == null ? holdId : null);
+        s.setString(i++, tenantId);
       }
+      s.setString(i++, tenantId);
+      s.setString(i++, requestId);
+      s.setString(i++, tenantId);
+      s.setString(i, requestId);
+      List<Lookup> found = new ArrayList<>();
+      try (ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          found.add(rs.getString(4) == null ? Lookup.found(requestId, rs.getInt(1), rs.getBytes(2), rs.getLong(3))
+              : new Lookup.InProgress(rs.getString(4)));
+        }
+      }
+      return Lookup.of(found);
     }
   }
 

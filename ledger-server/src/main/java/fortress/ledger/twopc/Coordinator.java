@@ -66,6 +66,11 @@ public final class Coordinator implements AutoCloseable {
   private final long prepareTimeoutMs;
   /** Transfers this process is driving, so a retry with the same request_id joins its transaction. */
   private final Map<String, CompletableFuture<Outcome>> live = new ConcurrentHashMap<>();
+  /**
+   * Transfers whose live path let go, with their participant: the decision could not be recorded,
+   * so recovery settles them at its next round, whatever the clock says.
+   */
+  private final Map<String, String> letGo = new ConcurrentHashMap<>();
 
   private final Tracer tracer;
   private final DoubleHistogram phaseMs;
@@ -171,7 +176,8 @@ public final class Coordinator implements AutoCloseable {
       Outcome outcome = e != null ? uncertain(txid) : decided;
       Boolean committed = inForce(outcome);
       if (committed == null) {
-        result.complete(uncertain(txid)); // recovery will abort it: this process lets go
+        letGo.put(txid, participant); // recovery aborts it, or finds the commit landed after all
+        result.complete(uncertain(txid));
         return;
       }
       if (committed) {
@@ -250,6 +256,11 @@ public final class Coordinator implements AutoCloseable {
   /** True while this process is driving the transaction (recovery leaves it alone). */
   boolean driving(String txid) {
     return live.containsKey(txid);
+  }
+
+  /** The transactions this process let go, by txid, with their participant. */
+  Map<String, String> letGo() {
+    return letGo;
   }
 
   /** What this node decided on a transaction it coordinates (GetDecision). */

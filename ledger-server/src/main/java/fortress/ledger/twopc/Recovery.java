@@ -12,7 +12,6 @@ import io.opentelemetry.api.metrics.Meter;
 import io.opentelemetry.context.Context;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -33,12 +32,16 @@ import org.slf4j.LoggerFactory;
  *   <li>participant PREPARED, older than the in-doubt timeout (any at start-up): ask the
  *       coordinator; COMMITTED or ABORTED is applied, UNKNOWN (no record) aborts, PENDING waits.
  * </ul>
- * Start-up recovery runs before the node serves, when nothing of this process can be driving a
- * transaction. Recovery takes the same steps as the live path, through the same writer, so racing
- * it changes nothing twice.
+ * Transactions this process let go (its live path could not record a decision) are settled at the
+ * next round whatever their age. Start-up recovery ({@link #startUp}) runs before the node serves,
+ * when nothing of this process can be driving a transaction, and aborts every PREPARING one.
+ * Recovery takes the same steps as the live path, through the same writer, so racing it changes
+ * nothing twice.
  */
 public final class Recovery {
   private static final Logger log = LoggerFactory.getLogger(Recovery.class);
+  /** A time after every row's clock (the year 3000), for "whatever its age". */
+  private static final long ANY_AGE_MICROS = 32_503_680_000_000_000L;
 
   private final Coordinator coordinator;
   private final Writer writer;
@@ -49,7 +52,7 @@ public final class Recovery {
   private final long inDoubtTimeoutMs;
   private final long inFlightBoundMs;
   private final int batchMax;
-  private final Map<Pending.Kind, Pending.Cursor> cursors = new EnumMap<>(Pending.Kind.class);
+  private final Map<Pending.Kind, Pending.Cursor> cursors = new java.util.concurrent.ConcurrentHashMap<>();
   private final AtomicReference<Records.Backlog> backlog = new AtomicReference<>(new Records.Backlog(0, 0, 0, 0, 0));
 
   public Recovery(Coordinator coordinator, Writer writer, Peers peers, Reads reads, Clock clock, long prepareTimeoutMs,
@@ -82,15 +85,42 @@ public final class Recovery {
         .buildWithCallback(m -> m.record(backlog.get().overdue()));
   }
 
-  /** One round; completes when every call it started has answered (each carries a timeout). */
-  public CompletableFuture<Void> round(boolean startup) {
+  /**
+   * Start-up recovery, before the node serves: every PREPARING transaction is an earlier run's, so
+   * each is aborted now, page after page, whatever its age; the decisions in force go out to the
+   * participants meanwhile. Completes when every abort has applied or failed (a failed one is
+   * retried by the periodic rounds). Then starts a round for the other kinds without waiting for
+   * the peers, which may be starting too.
+   */
+  public CompletableFuture<Void> startUp() {
+    return abortEvery(Pending.Cursor.START).thenRun(() -> round(true));
+  }
+
+  private CompletableFuture<Void> abortEvery(Pending.Cursor after) {
+    return reads.run(r -> r.pending(Pending.Kind.PREPARING, after, ANY_AGE_MICROS, batchMax))
+        .thenCompose(rows -> {
+          CompletableFuture<Void> applied = all(rows, p -> abortStale(p, false));
+          return rows.size() < batchMax ? applied
+              : applied.thenCompose(v -> abortEvery(rows.get(rows.size() - 1).cursor()));
+        });
+  }
+
+  /** One periodic round; completes when every call it started has answered (each carries a timeout). */
+  public CompletableFuture<Void> round() {
+    return round(false);
+  }
+
+  private CompletableFuture<Void> round(boolean startup) {
     long nowMicros = clock.millis() * 1000;
-    long any = nowMicros + 86_400_000_000L; // at start-up: every one, whatever its age
+    long any = ANY_AGE_MICROS;
     peers.resetBackoff();
     List<CompletableFuture<?>> started = new ArrayList<>();
     started.add(reads.run(r -> r.backlog(nowMicros - inFlightBoundMs * 1000)).thenAccept(backlog::set));
-    started.add(page(Pending.Kind.PREPARING, startup ? any : nowMicros - prepareTimeoutMs * 1000)
-        .thenCompose(rows -> all(rows, this::abortStale)));
+    coordinator.letGo().forEach((txid, participant) -> started.add(abortStale(new Pending(txid, participant, 0), true)));
+    if (!startup) {
+      started.add(page(Pending.Kind.PREPARING, nowMicros - prepareTimeoutMs * 1000)
+          .thenCompose(rows -> all(rows, p -> abortStale(p, true))));
+    }
     started.add(page(Pending.Kind.COMMITTED, startup ? any : nowMicros - prepareTimeoutMs * 1000)
         .thenCompose(rows -> all(rows, p -> coordinator.deliver(p.txid(), p.peer(), true, Context.root()))));
     started.add(page(Pending.Kind.PREPARED, startup ? any : nowMicros - inDoubtTimeoutMs * 1000)
@@ -120,9 +150,10 @@ public final class Recovery {
   /**
    * Aborts a PREPARING transaction nobody drives, then sends the participant the decision in force:
    * Abort if the abort applied or an abort was already in force, Commit if a commit was; nothing if
-   * the abort did not apply at all.
+   * the abort did not apply at all (the next round tries again). Completes once the abort step has
+   * answered, and, if {@code awaitDelivery}, once the participant has too.
    */
-  private CompletableFuture<?> abortStale(Pending p) {
+  private CompletableFuture<?> abortStale(Pending p, boolean awaitDelivery) {
     if (coordinator.driving(p.txid())) {
       return CompletableFuture.completedFuture(null);
     }
@@ -134,7 +165,9 @@ public final class Recovery {
             ((Outcome.Failed) outcome).rejection().message());
         return CompletableFuture.completedFuture(null);
       }
-      return coordinator.deliver(p.txid(), p.peer(), committed, Context.root());
+      coordinator.letGo().remove(p.txid());
+      CompletableFuture<Void> delivered = coordinator.deliver(p.txid(), p.peer(), committed, Context.root());
+      return awaitDelivery ? delivered : CompletableFuture.completedFuture(null);
     });
   }
 
@@ -143,11 +176,21 @@ public final class Recovery {
     return peers.getDecision(p.peer(), GetDecisionRequest.newBuilder().setTxid(p.txid()).build(), prepareTimeoutMs)
         .thenCompose(answer -> {
           Decision d = answer.getDecision();
-          if (d == Decision.DECISION_PENDING) {
-            return CompletableFuture.completedFuture(null);
+          switch (d) {
+            case DECISION_COMMITTED, DECISION_ABORTED, DECISION_UNKNOWN -> {
+              log.info("transaction {}: coordinator {} says {}; applying it", p.txid(), p.peer(), d);
+              return writer.submit(d == Decision.DECISION_COMMITTED ? Steps.commitLeg(p.txid())
+                  : Steps.abortLeg(p.txid()));
+            }
+            case DECISION_PENDING -> {
+              return CompletableFuture.completedFuture(null);
+            }
+            default -> {
+              log.error("transaction {}: coordinator {} answered {}, which is no decision; asking again later",
+                  p.txid(), p.peer(), d);
+              return CompletableFuture.completedFuture(null);
+            }
           }
-          log.info("transaction {}: coordinator {} says {}; applying it", p.txid(), p.peer(), d);
-          return writer.submit(d == Decision.DECISION_COMMITTED ? Steps.commitLeg(p.txid()) : Steps.abortLeg(p.txid()));
         })
         .handle((v, e) -> {
           if (e != null) {

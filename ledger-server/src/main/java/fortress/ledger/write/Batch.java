@@ -116,6 +116,26 @@ public final class Batch {
     return snapshot.coordinators.values();
   }
 
+  /**
+   * The coordinator rows to write, changed ones before new ones: the database checks its unique
+   * index of undecided requests row by row, so a decided transaction must leave PREPARING before a
+   * retry of its request starts another.
+   */
+  public List<CoordinatorRow> coordinatorWrites() {
+    List<CoordinatorRow> out = new ArrayList<>();
+    snapshot.coordinators.values().forEach(r -> {
+      if (r.dirty() && !r.inserted) {
+        out.add(r);
+      }
+    });
+    snapshot.coordinators.values().forEach(r -> {
+      if (r.inserted) {
+        out.add(r);
+      }
+    });
+    return out;
+  }
+
   public Iterable<ParticipantRow> participants() {
     return snapshot.participants.values();
   }

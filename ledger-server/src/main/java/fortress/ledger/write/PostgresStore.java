@@ -259,12 +259,7 @@ public final class PostgresStore implements Store {
           holds.add(h);
         }
       });
-      List<CoordinatorRow> coordinators = new ArrayList<>();
-      batch.coordinators().forEach(r -> {
-        if (r.dirty()) {
-          coordinators.add(r);
-        }
-      });
+      List<CoordinatorRow> coordinators = batch.coordinatorWrites();
       List<ParticipantRow> participants = new ArrayList<>();
       batch.participants().forEach(r -> {
         if (r.dirty()) {

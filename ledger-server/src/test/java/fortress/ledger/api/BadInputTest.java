@@ -130,8 +130,8 @@ class BadInputTest {
         .setAccountId("acct").setAsOfSequence(-1).build(), "as_of_sequence"));
     cases.add(Arguments.of("operation request empty", GetOperationRequest.newBuilder().setTenantId(TENANT)
         .setAccountId("acct").build(), "request_id"));
-    cases.add(Arguments.of("operation scope missing", GetOperationRequest.newBuilder().setTenantId(TENANT)
-        .setRequestId("r").build(), "account_id"));
+    cases.add(Arguments.of("operation account bad", GetOperationRequest.newBuilder().setTenantId(TENANT)
+        .setRequestId("r").setAccountId("no spaces").build(), "account_id"));
     cases.add(Arguments.of("operation two scopes", GetOperationRequest.newBuilder().setTenantId(TENANT)
         .setRequestId("r").setAccountId("acct").setHoldId("h").build(), "hold_id"));
     cases.add(Arguments.of("batch too large", batchOf(1001), "operations"));

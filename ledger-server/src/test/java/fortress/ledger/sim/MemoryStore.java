@@ -224,15 +224,13 @@ final class MemoryStore implements Store, Records {
       }
     }
     Map<String, Coordinated> coordinated = new LinkedHashMap<>();
-    for (CoordinatorRow c : b.coordinators()) {
-      if (c.dirty()) {
-        check((c.state() == TransactionState.TRANSACTION_STATE_PREPARING) == (c.decidedMicros() == null),
-            "tpc_coordinator_decided");
-        check((c.state() == TransactionState.TRANSACTION_STATE_DONE) == (c.doneMicros() != null), "tpc_coordinator_done");
-        coordinated.put(c.txid, new Coordinated(c.txid, c.state(), c.participant, c.tenantId, c.requestId,
-            c.requestHash, c.from.id, c.toAccountId, c.amount, c.memo, c.createdMicros, c.decidedMicros(),
-            c.doneMicros()));
-      }
+    for (CoordinatorRow c : b.coordinatorWrites()) {
+      check((c.state() == TransactionState.TRANSACTION_STATE_PREPARING) == (c.decidedMicros() == null),
+          "tpc_coordinator_decided");
+      check((c.state() == TransactionState.TRANSACTION_STATE_DONE) == (c.doneMicros() != null), "tpc_coordinator_done");
+      coordinated.put(c.txid, new Coordinated(c.txid, c.state(), c.participant, c.tenantId, c.requestId,
+          c.requestHash, c.from.id, c.toAccountId, c.amount, c.memo, c.createdMicros, c.decidedMicros(),
+          c.doneMicros()));
     }
     checkOneUndecidedPerRequest(coordinated);
     Map<String, Leg> legs = new LinkedHashMap<>();
@@ -275,22 +273,32 @@ final class MemoryStore implements Store, Records {
     holds.putAll(newHolds);
   }
 
-  /** The partial unique index: one PREPARING transaction per (tenant, request_id, debited account). */
+  /**
+   * The partial unique index, one PREPARING transaction per (tenant, request_id, debited account),
+   * checked as PostgreSQL checks it: row by row, in the order the rows are written.
+   */
   private void checkOneUndecidedPerRequest(Map<String, Coordinated> changed) throws SQLException {
-    Set<String> seen = new HashSet<>();
+    Map<String, String> undecided = new HashMap<>();
     for (Coordinated c : coordinators.values()) {
-      Coordinated now = changed.getOrDefault(c.txid(), c);
-      if (now.state() == TransactionState.TRANSACTION_STATE_PREPARING
-          && !seen.add(now.tenantId() + '\u0000' + now.requestId() + '\u0000' + now.fromRef())) {
-        throw new SQLException("duplicate undecided transaction for request " + now.requestId(), "23505");
+      if (c.state() == TransactionState.TRANSACTION_STATE_PREPARING) {
+        undecided.put(undecidedKey(c), c.txid());
       }
     }
     for (Coordinated c : changed.values()) {
-      if (!coordinators.containsKey(c.txid()) && c.state() == TransactionState.TRANSACTION_STATE_PREPARING
-          && !seen.add(c.tenantId() + '\u0000' + c.requestId() + '\u0000' + c.fromRef())) {
-        throw new SQLException("duplicate undecided transaction for request " + c.requestId(), "23505");
+      Coordinated before = coordinators.get(c.txid());
+      if (before != null && before.state() == TransactionState.TRANSACTION_STATE_PREPARING) {
+        undecided.remove(undecidedKey(before));
+      }
+      if (c.state() == TransactionState.TRANSACTION_STATE_PREPARING
+          && undecided.putIfAbsent(undecidedKey(c), c.txid()) != null) {
+        throw new SQLException("duplicate key value violates unique constraint \"tpc_coordinator_undecided_request\": "
+            + c.requestId(), "23505");
       }
     }
+  }
+
+  private static String undecidedKey(Coordinated c) {
+    return c.tenantId() + '/' + c.requestId() + '/' + c.fromRef();
   }
 
   private static void check(boolean ok, String constraint) throws SQLException {
@@ -316,21 +324,25 @@ final class MemoryStore implements Store, Records {
 
   @Override
   public Lookup lookUp(String tenantId, String accountId, String holdId, String requestId) {
-    Account scope = scope(tenantId, accountId, holdId);
-    if (scope == null) {
+    boolean scoped = accountId != null || holdId != null;
+    Account scope = scoped ? scope(tenantId, accountId, holdId) : null;
+    if (scoped && scope == null) {
       return Lookup.ABSENT;
     }
-    Batch.IdempotencyRecord r = idempotency.get(AccountRow.requestKey(tenantId, scope.accountId(), requestId));
-    if (r != null) {
-      return Lookup.found(requestId, r.kind(), r.response(), r.createdMicros());
+    List<Lookup> rows = new ArrayList<>();
+    for (Batch.IdempotencyRecord r : idempotency.values()) {
+      if (r.tenantId().equals(tenantId) && r.requestId().equals(requestId)
+          && (!scoped || r.accountId().equals(scope.accountId()))) {
+        rows.add(Lookup.found(requestId, r.kind(), r.response(), r.createdMicros()));
+      }
     }
     for (Coordinated c : coordinators.values()) {
       if (c.state() == TransactionState.TRANSACTION_STATE_PREPARING && c.tenantId().equals(tenantId)
-          && c.requestId().equals(requestId) && c.fromRef() == scope.id()) {
-        return new Lookup.InProgress(c.txid());
+          && c.requestId().equals(requestId) && (!scoped || c.fromRef() == scope.id())) {
+        rows.add(new Lookup.InProgress(c.txid()));
       }
     }
-    return Lookup.ABSENT;
+    return Lookup.of(rows);
   }
 
   /** The account a request_id's scope names: the account, or the tenant's hold's account. */

@@ -117,7 +117,9 @@ final class SimClient {
       String a = account();
       mutate(CreateHoldRequest.newBuilder().setRequestId(requestId()).setTenantId(Simulation.TENANT).setAccountId(a)
           .setAmount(1 + random.nextInt(500)).setTimeoutSeconds(1 + random.nextInt(3)).build(), a, null);
-    } else if (u < 0.54 && !holds.isEmpty()) {
+    } else if (u < 0.52) {
+      batch();
+    } else if (u < 0.58 && !holds.isEmpty()) {
       String hold = holds.remove(random.nextInt(holds.size()));
       Message r = random.nextBoolean()
           ? CaptureHoldRequest.newBuilder().setRequestId(requestId()).setTenantId(Simulation.TENANT).setHoldId(hold)
@@ -134,6 +136,34 @@ final class SimClient {
       mutate(TransferRequest.newBuilder().setRequestId(requestId()).setTenantId(Simulation.TENANT)
           .setFromAccountId(from).setToAccountId(to).setAmount(1 + random.nextInt(800)).build(), from, null);
     }
+  }
+
+  /**
+   * A SubmitBatch on one account's node: a deposit, then a transfer from that account (across
+   * nodes or not) and a consume, which apply in that order.
+   */
+  private void batch() {
+    String a = account();
+    String to = account();
+    while (to.equals(a)) {
+      to = account();
+    }
+    long amount = 1 + random.nextInt(300);
+    List<Sent> ops = List.of(
+        new Sent(DepositRequest.newBuilder().setRequestId(requestId()).setTenantId(Simulation.TENANT).setAccountId(a)
+            .setAmount(amount).build(), null, a, null),
+        new Sent(TransferRequest.newBuilder().setRequestId(requestId()).setTenantId(Simulation.TENANT)
+            .setFromAccountId(a).setToAccountId(to).setAmount(amount).build(), null, a, null),
+        new Sent(ConsumeRequest.newBuilder().setRequestId(requestId()).setTenantId(Simulation.TENANT).setAccountId(a)
+            .setAmount(1).build(), null, a, null));
+    List<Sent> sent = ops.stream().map(o -> new Sent(o.request(), text(o.request()), a, null)).toList();
+    sim.count("batches");
+    sendAll(sent, outcomes -> {
+      for (int i = 0; i < sent.size(); i++) {
+        settled(sent.get(i), outcomes == null ? null : outcomes.get(i));
+      }
+      done();
+    });
   }
 
   private void done() {
@@ -277,6 +307,40 @@ final class SimClient {
         }
         if (!sim.lose()) {
           sim.scheduler.after(sim.messageDelayMicros(), () -> once.accept(e != null ? null : outcome));
+        }
+      });
+    });
+  }
+
+  /** Sends requests on one account's node as one SubmitBatch; {@code then} gets their outcomes, or null. */
+  private void sendAll(List<Sent> batch, Consumer<List<Outcome>> then) {
+    boolean[] answered = {false};
+    pending++;
+    Consumer<List<Outcome>> once = o -> {
+      if (!answered[0]) {
+        answered[0] = true;
+        pending--;
+        then.accept(o);
+      }
+    };
+    sim.scheduler.after(sim.settings.clientTimeoutMs() * 1000, () -> once.accept(null));
+    SimNode node = sim.owner(batch.get(0).account(), null);
+    if (sim.lose()) {
+      return;
+    }
+    sim.scheduler.after(sim.messageDelayMicros(), () -> {
+      SimNode.Incarnation there = node.current;
+      if (there == null || !there.serving) {
+        return;
+      }
+      there.mutations.submitAll(batch.stream().map(Sent::request).toList()).whenComplete((outcomes, e) -> {
+        for (int i = 0; outcomes != null && i < batch.size(); i++) {
+          if (outcomes.get(i) instanceof Outcome.Ok) {
+            sim.invariants.acknowledged(node, Simulation.TENANT, batch.get(i).account(), null, batch.get(i).requestId());
+          }
+        }
+        if (!sim.lose()) {
+          sim.scheduler.after(sim.messageDelayMicros(), () -> once.accept(e != null ? null : outcomes));
         }
       });
     });

@@ -89,7 +89,7 @@ final class SimNode {
     Incarnation incarnation = new Incarnation(ownership);
     current = incarnation;
     tickWriter(incarnation);
-    incarnation.recovery.round(true).whenComplete((v, e) -> {
+    incarnation.recovery.startUp().whenComplete((v, e) -> {
       if (incarnation.alive) {
         incarnation.serving = true;
         healthySinceMicros = Math.max(sim.scheduler.nowMicros(), stalledUntilMicros);
@@ -123,7 +123,7 @@ final class SimNode {
   private void scheduleRecovery(Incarnation incarnation) {
     sim.scheduler.after(sim.settings.recoveryIntervalMs() * 1000, () -> {
       if (incarnation.alive) {
-        incarnation.recovery.round(false);
+        incarnation.recovery.round();
         scheduleRecovery(incarnation);
       }
     });

@@ -208,12 +208,57 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
 
   /**
    * A request_id is scoped to the account its mutation acted on (or the hold it named), so the
-   * operation is recorded on that account's node, the only one asked.
+   * operation is recorded on that account's node, the only one asked. A lookup without a scope
+   * (a client written before it) asks every node: {@link #anyNode}.
    */
   @Override
   public void getOperation(GetOperationRequest r, StreamObserver<GetOperationResponse> out) {
+    if (r.getAccountId().isEmpty() && r.getHoldId().isEmpty()) {
+      Replies.reply(limited(r.getTenantId(), 1, () -> anyNode(r)), out);
+      return;
+    }
     Replies.reply(limited(r.getTenantId(), 1, () -> forwarder.toOwner(Keys.of(r),
         (LedgerServiceStub stub, StreamObserver<GetOperationResponse> o) -> stub.getOperation(r, o))), out);
+  }
+
+  /**
+   * Every node's answer for a request_id on any of the tenant's accounts: the operation if exactly
+   * one account has it; a transfer still being decided says so; on several accounts, or a node's
+   * refusal, the error (INVALID_ARGUMENT naming account_id); if a node could not be asked and none
+   * has it, uncertain (UNAVAILABLE), never NOT_FOUND.
+   */
+  private CompletableFuture<GetOperationResponse> anyNode(GetOperationRequest r) {
+    return forwarder.<LedgerServiceStub, GetOperationResponse>everyNode(forwarder.nodes()::ledger,
+        (stub, o) -> stub.getOperation(r, o)).thenApply(answers -> {
+          List<Forwarder.Answer<GetOperationResponse>> found = new ArrayList<>();
+          Forwarder.Answer<GetOperationResponse> refused = null;
+          Forwarder.Answer<GetOperationResponse> unreachable = null;
+          Forwarder.Answer<GetOperationResponse> notFound = null;
+          for (Forwarder.Answer<GetOperationResponse> a : answers) {
+            String reason = a.error() == null ? null : Errors.reason(a.error());
+            if (a.error() == null) {
+              found.add(a);
+            } else if ("TRANSFER_IN_PROGRESS".equals(reason) || "INVALID_FIELD".equals(reason)) {
+              refused = refused == null ? a : refused;
+            } else if ("OPERATION_NOT_FOUND".equals(reason)) {
+              notFound = a;
+            } else {
+              unreachable = unreachable == null ? a : unreachable;
+            }
+          }
+          if (refused != null) {
+            throw Errors.fromNode(refused.error(), refused.node().getNodeId());
+          }
+          if (found.size() > 1) {
+            throw Errors.invalid("account_id", "request_id " + r.getRequestId() + " names operations on several "
+                + "accounts; give the account the mutation acted on (or hold_id for a hold's capture or release)");
+          }
+          if (found.size() == 1) {
+            return found.get(0).value();
+          }
+          Forwarder.Answer<GetOperationResponse> worst = unreachable != null ? unreachable : notFound;
+          throw Errors.fromNode(worst.error(), worst.node().getNodeId());
+        });
   }
 
   /** Verifies every node's journal: ok only if all are; the first bad node's findings otherwise. */
