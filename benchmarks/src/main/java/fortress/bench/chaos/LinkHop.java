@@ -176,8 +176,10 @@ final class LinkHop implements AutoCloseable {
     private void forward(ServerCall<byte[], byte[]> call, Metadata credentials, Deadline deadline, byte[] request) {
       Metadata out = new Metadata();
       out.merge(credentials);
+      // As the nodes' own calls do, wait for a node that is restarting rather than fail at once.
+      CallOptions options = CallOptions.DEFAULT.withWaitForReady();
       ClientCall<byte[], byte[]> next = channel().newCall(method, deadline != null
-          ? CallOptions.DEFAULT.withDeadline(deadline) : CallOptions.DEFAULT.withDeadlineAfter(60, TimeUnit.SECONDS));
+          ? options.withDeadline(deadline) : options.withDeadlineAfter(60, TimeUnit.SECONDS));
       next.start(new ClientCall.Listener<>() {
         private byte[] response;
 
