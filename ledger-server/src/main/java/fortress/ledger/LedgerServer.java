@@ -141,7 +141,7 @@ public final class LedgerServer implements AutoCloseable {
     Reads reads = new Reads(transactions, Runnable::run);
     Failpoints failpoints = new Failpoints(config.failpoints());
     Coordinator coordinator = new Coordinator(config.nodeId(), writer, peers, reads, failpoints, UUID::randomUUID,
-        config.prepareTimeoutMs(), telemetry);
+        clock, config.prepareTimeoutMs(), telemetry);
     Recovery recovery = new Recovery(coordinator, writer, peers, reads, clock, config.prepareTimeoutMs(),
         config.inDoubtTimeoutMs(), config.inFlightBoundMs(), config.recoveryBatchMax(), telemetry);
     LedgerService service = new LedgerService(new Mutations(writer, coordinator, ownership, reads), ownership, reader,

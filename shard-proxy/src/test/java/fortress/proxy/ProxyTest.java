@@ -5,6 +5,7 @@ import static fortress.ledger.TestNode.assertInvalid;
 import static fortress.ledger.TestNode.assertRejected;
 import static fortress.ledger.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import fortress.cluster.v1.ClusterServiceGrpc;
 import fortress.cluster.v1.GetClusterTotalsRequest;
@@ -198,6 +199,35 @@ class ProxyTest {
         .build()), Status.Code.NOT_FOUND, "OPERATION_NOT_FOUND");
     assertInvalid(() -> ledger().getOperation(GetOperationRequest.newBuilder().setTenantId(t).setRequestId(request)
         .setAccountId(a).setHoldId("hold-x").build()), "hold_id");
+  }
+
+  /**
+   * Without a scope, an operation found on one node is the answer only when every node answered:
+   * another could hold the same id on another account, so with a node down it is UNAVAILABLE.
+   */
+  @Test
+  void getOperationWithoutAScope_whileANodeIsDown_isUncertain_notTheOneFound() throws Exception {
+    String t = tenant();
+    String a = cluster.accountOn("ledger-1", t, "a");
+    open(t, a, 0);
+    String request = id();
+    ledger().deposit(DepositRequest.newBuilder().setRequestId(request).setTenantId(t).setAccountId(a).setAmount(3)
+        .build());
+    GetOperationRequest unscoped = GetOperationRequest.newBuilder().setTenantId(t).setRequestId(request).build();
+    cluster.stop("ledger-3");
+    try {
+      assertThat(catchThrowableOfType(io.grpc.StatusRuntimeException.class, () -> ledger().getOperation(unscoped))
+          .getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    } finally {
+      cluster.start("ledger-3");
+    }
+    eventually("every node answers again", () -> {
+      try {
+        return ledger().getOperation(unscoped).getOperation().getDeposit().getAccount().getBalance() == 3;
+      } catch (io.grpc.StatusRuntimeException e) {
+        return false;
+      }
+    });
   }
 
   /**

@@ -5,6 +5,7 @@ import fortress.ledger.Reason;
 import fortress.ledger.Rejection;
 import fortress.ledger.api.Statuses;
 import fortress.ledger.store.Lookup;
+import fortress.ledger.store.Pending;
 import fortress.ledger.store.Reads;
 import fortress.ledger.v1.TransferRequest;
 import fortress.ledger.v1.TransferResponse;
@@ -63,21 +64,23 @@ public final class Coordinator implements AutoCloseable {
   private final Reads reads;
   private final Failpoints failpoints;
   private final Supplier<UUID> uuids;
+  private final java.time.Clock clock;
   private final long prepareTimeoutMs;
   /** Transfers this process is driving, so a retry with the same request_id joins its transaction. */
   private final Map<String, CompletableFuture<Outcome>> live = new ConcurrentHashMap<>();
   /**
-   * Transfers whose live path let go, with their participant: the decision could not be recorded,
-   * so recovery settles them at its next round, whatever the clock says.
+   * Transfers whose live path let go (the decision could not be recorded), with their participant
+   * and when: recovery settles them at its next rounds, whatever the clock says.
    */
-  private final Map<String, String> letGo = new ConcurrentHashMap<>();
+  private final Map<String, Pending> letGo = new ConcurrentHashMap<>();
 
   private final Tracer tracer;
   private final DoubleHistogram phaseMs;
   private final LongCounter conflicts;
 
   public Coordinator(String nodeId, Writer writer, Peers peers, Reads reads, Failpoints failpoints,
-      Supplier<UUID> uuids, long prepareTimeoutMs, Telemetry telemetry) {
+      Supplier<UUID> uuids, java.time.Clock clock, long prepareTimeoutMs, Telemetry telemetry) {
+    this.clock = clock;
     this.nodeId = nodeId;
     this.writer = writer;
     this.peers = peers;
@@ -126,36 +129,53 @@ public final class Coordinator implements AutoCloseable {
     }
   }
 
-  /** Transfers between an account of this node and one of {@code participant}. */
+  /**
+   * Transfers between an account of this node and one of {@code participant}. The transaction
+   * counts as driven by this process from before its first step is queued, so recovery can never
+   * take it for an orphan.
+   */
   public CompletableFuture<Outcome> transfer(TransferRequest r, String participant) {
     String txid = "tx-" + uuids.get();
     Context trace = Context.current();
-    return writer.submit(Steps.begin(r, txid, participant)).thenCompose(begun -> {
-      if (begun instanceof Outcome.Failed failed) {
+    CompletableFuture<Outcome> result = new CompletableFuture<>();
+    live.put(txid, result);
+    result.whenComplete((o, e) -> live.remove(txid));
+    writer.submit(Steps.begin(r, txid, participant)).whenComplete((begun, error) -> {
+      if (error != null) {
+        result.complete(uncertain(txid));
+      } else if (begun instanceof Outcome.Failed failed) {
+        // A retry of a transfer still being decided joins it when this process drives it.
         CompletableFuture<Outcome> running = failed.rejection().reason() == Reason.TRANSFER_IN_PROGRESS
             ? live.get(failed.rejection().metadata().get("txid")) : null;
-        return running != null ? running : CompletableFuture.completedFuture(begun);
+        if (running != null && running != result) {
+          running.whenComplete((o, e) -> result.complete(e != null ? uncertain(txid) : o));
+        } else {
+          result.complete(begun);
+        }
+      } else if (((Outcome.Ok) begun).response() instanceof TransferResponse) {
+        result.complete(begun); // a replay of a finished transfer
+      } else {
+        prepare(txid, participant, r, result, trace);
       }
-      if (((Outcome.Ok) begun).response() instanceof TransferResponse) {
-        return CompletableFuture.completedFuture(begun); // a replay of a finished transfer
-      }
-      CompletableFuture<Outcome> result = new CompletableFuture<>();
-      live.put(txid, result);
-      result.whenComplete((o, e) -> live.remove(txid));
-      failpoints.hit(Failpoints.COORDINATOR_AFTER_PREPARING);
-      PrepareRequest prepare = PrepareRequest.newBuilder()
-          .setTxid(txid)
-          .setCoordinatorNodeId(nodeId)
-          .setTenantId(Op.creditTenant(r))
-          .setAccountId(r.getToAccountId())
-          .setAmount(r.getAmount())
-          .setRequestId(r.getRequestId())
-          .setMemo(r.getMemo())
-          .build();
-      new Phase("prepare", txid, participant, trace).run(() -> peers.prepare(participant, prepare, prepareTimeoutMs))
-          .whenComplete((vote, error) -> decide(txid, participant, r, vote, error, result, trace));
-      return result;
     });
+    return result;
+  }
+
+  /** Step 2: sends Prepare; the vote, or its absence by the deadline, leads to the decision. */
+  private void prepare(String txid, String participant, TransferRequest r, CompletableFuture<Outcome> result,
+      Context trace) {
+    failpoints.hit(Failpoints.COORDINATOR_AFTER_PREPARING);
+    PrepareRequest prepare = PrepareRequest.newBuilder()
+        .setTxid(txid)
+        .setCoordinatorNodeId(nodeId)
+        .setTenantId(Op.creditTenant(r))
+        .setAccountId(r.getToAccountId())
+        .setAmount(r.getAmount())
+        .setRequestId(r.getRequestId())
+        .setMemo(r.getMemo())
+        .build();
+    new Phase("prepare", txid, participant, trace).run(() -> peers.prepare(participant, prepare, prepareTimeoutMs))
+        .whenComplete((vote, error) -> decide(txid, participant, r, vote, error, result, trace));
   }
 
   /** Step 3: COMMITTED with a yes vote, ABORTED without one; then answers the client and sends it. */
@@ -176,7 +196,8 @@ public final class Coordinator implements AutoCloseable {
       Outcome outcome = e != null ? uncertain(txid) : decided;
       Boolean committed = inForce(outcome);
       if (committed == null) {
-        letGo.put(txid, participant); // recovery aborts it, or finds the commit landed after all
+        // Recovery aborts it, or finds the commit landed after all.
+        letGo.put(txid, new Pending(txid, participant, clock.millis() * 1000));
         result.complete(uncertain(txid));
         return;
       }
@@ -258,8 +279,8 @@ public final class Coordinator implements AutoCloseable {
     return live.containsKey(txid);
   }
 
-  /** The transactions this process let go, by txid, with their participant. */
-  Map<String, String> letGo() {
+  /** The transactions this process let go, by txid. */
+  Map<String, Pending> letGo() {
     return letGo;
   }
 

@@ -1,6 +1,7 @@
 package fortress.ledger.twopc;
 
 import fortress.core.telemetry.Telemetry;
+import fortress.ledger.Reason;
 import fortress.ledger.store.Pending;
 import fortress.ledger.store.Reads;
 import fortress.ledger.store.Records;
@@ -116,7 +117,7 @@ public final class Recovery {
     peers.resetBackoff();
     List<CompletableFuture<?>> started = new ArrayList<>();
     started.add(reads.run(r -> r.backlog(nowMicros - inFlightBoundMs * 1000)).thenAccept(backlog::set));
-    coordinator.letGo().forEach((txid, participant) -> started.add(abortStale(new Pending(txid, participant, 0), true)));
+    coordinator.letGo().values().stream().limit(batchMax).forEach(p -> started.add(abortStale(p, true)));
     if (!startup) {
       started.add(page(Pending.Kind.PREPARING, nowMicros - prepareTimeoutMs * 1000)
           .thenCompose(rows -> all(rows, p -> abortStale(p, true))));
@@ -160,6 +161,11 @@ public final class Recovery {
     log.info("transaction {}: no decision since {}; aborting (presumed abort)", p.txid(), p.clockMicros());
     return writer.submit(Steps.abort(p.txid())).thenCompose(outcome -> {
       Boolean committed = Coordinator.inForce(outcome);
+      if (committed == null && ((Outcome.Failed) outcome).rejection().reason() == Reason.TRANSACTION_NOT_FOUND) {
+        coordinator.letGo().remove(p.txid());
+        log.error("transaction {}: to be aborted, but this node has no record of it", p.txid());
+        return CompletableFuture.completedFuture(null);
+      }
       if (committed == null) {
         log.warn("transaction {}: abort not applied ({}); trying again next round", p.txid(),
             ((Outcome.Failed) outcome).rejection().message());

@@ -74,7 +74,7 @@ final class SimNode {
       }));
       Failpoints failpoints = new Failpoints(name -> sim.failpoint(SimNode.this, name));
       SimNetwork network = new SimNetwork(sim, this);
-      coordinator = new Coordinator(id, writer, network, reads, failpoints, sim::uuid, s.prepareTimeoutMs(),
+      coordinator = new Coordinator(id, writer, network, reads, failpoints, sim::uuid, clock, s.prepareTimeoutMs(),
           Telemetry.NOOP);
       recovery = new Recovery(coordinator, writer, network, reads, clock, s.prepareTimeoutMs(), s.inDoubtTimeoutMs(),
           s.inFlightBoundMs(), s.recoveryBatchMax(), Telemetry.NOOP);

@@ -223,9 +223,9 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
 
   /**
    * Every node's answer for a request_id on any of the tenant's accounts: the operation if exactly
-   * one account has it; a transfer still being decided says so; on several accounts, or a node's
-   * refusal, the error (INVALID_ARGUMENT naming account_id); if a node could not be asked and none
-   * has it, uncertain (UNAVAILABLE), never NOT_FOUND.
+   * one account has it and every node answered; a transfer still being decided says so; on several
+   * accounts, or a node's refusal, the error (INVALID_ARGUMENT naming account_id); if a node could
+   * not be asked, uncertain (UNAVAILABLE), never NOT_FOUND nor another account's operation.
    */
   private CompletableFuture<GetOperationResponse> anyNode(GetOperationRequest r) {
     return forwarder.<LedgerServiceStub, GetOperationResponse>everyNode(forwarder.nodes()::ledger,
@@ -253,8 +253,12 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
             throw Errors.invalid("account_id", "request_id " + r.getRequestId() + " names operations on several "
                 + "accounts; give the account the mutation acted on (or hold_id for a hold's capture or release)");
           }
-          if (found.size() == 1) {
+          if (found.size() == 1 && unreachable == null) {
             return found.get(0).value();
+          }
+          if (found.size() == 1) {
+            // A node not heard from may hold the id too: the answer would not be the only one.
+            throw Errors.fromNode(unreachable.error(), unreachable.node().getNodeId());
           }
           Forwarder.Answer<GetOperationResponse> worst = unreachable != null ? unreachable : notFound;
           throw Errors.fromNode(worst.error(), worst.node().getNodeId());
