@@ -282,37 +282,14 @@ final class SimClient {
    * came before the deadline. The node's own acknowledgement is checked as it is sent.
    */
   private void send(Sent s, Consumer<Outcome> then) {
-    boolean[] answered = {false};
-    pending++;
-    Consumer<Outcome> once = o -> {
-      if (!answered[0]) {
-        answered[0] = true;
-        pending--;
-        then.accept(o);
-      }
-    };
-    sim.scheduler.after(sim.settings.clientTimeoutMs() * 1000, () -> once.accept(null));
-    SimNode node = sim.owner(s.account(), s.hold());
-    if (sim.lose()) {
-      return;
-    }
-    sim.scheduler.after(sim.messageDelayMicros(), () -> {
-      SimNode.Incarnation there = node.current;
-      if (there == null || !there.serving) {
-        return;
-      }
-      there.mutations.submit(s.request()).whenComplete((outcome, e) -> {
-        if (outcome instanceof Outcome.Ok) {
-          sim.invariants.acknowledged(node, Simulation.TENANT, s.account(), s.hold(), s.requestId());
-        }
-        if (!sim.lose()) {
-          sim.scheduler.after(sim.messageDelayMicros(), () -> once.accept(e != null ? null : outcome));
-        }
-      });
-    });
+    sendAll(List.of(s), outcomes -> then.accept(outcomes == null ? null : outcomes.get(0)));
   }
 
-  /** Sends requests on one account's node as one SubmitBatch; {@code then} gets their outcomes, or null. */
+  /**
+   * Sends requests on one account's (or hold's) node, as one SubmitBatch when there are several;
+   * {@code then} gets their outcomes, or null when no answer came before the deadline. The node's
+   * own acknowledgements are checked as they are sent.
+   */
   private void sendAll(List<Sent> batch, Consumer<List<Outcome>> then) {
     boolean[] answered = {false};
     pending++;
@@ -324,7 +301,7 @@ final class SimClient {
       }
     };
     sim.scheduler.after(sim.settings.clientTimeoutMs() * 1000, () -> once.accept(null));
-    SimNode node = sim.owner(batch.get(0).account(), null);
+    SimNode node = sim.owner(batch.get(0).account(), batch.get(0).hold());
     if (sim.lose()) {
       return;
     }
@@ -336,7 +313,8 @@ final class SimClient {
       there.mutations.submitAll(batch.stream().map(Sent::request).toList()).whenComplete((outcomes, e) -> {
         for (int i = 0; outcomes != null && i < batch.size(); i++) {
           if (outcomes.get(i) instanceof Outcome.Ok) {
-            sim.invariants.acknowledged(node, Simulation.TENANT, batch.get(i).account(), null, batch.get(i).requestId());
+            Sent s = batch.get(i);
+            sim.invariants.acknowledged(node, Simulation.TENANT, s.account(), s.hold(), s.requestId());
           }
         }
         if (!sim.lose()) {
