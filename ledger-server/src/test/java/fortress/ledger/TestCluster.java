@@ -134,6 +134,13 @@ public final class TestCluster implements AutoCloseable {
     }
   }
 
+  /** Opens an account with this prefix on the given node, funded with {@code deposit}; returns its id. */
+  public String openOn(String nodeId, String tenant, String prefix, long deposit) {
+    String account = accountOn(nodeId, tenant, prefix);
+    open(tenant, account, deposit);
+    return account;
+  }
+
   public Account open(String tenant, String account, long deposit) {
     return owner(tenant, account).open(tenant, account, deposit);
   }

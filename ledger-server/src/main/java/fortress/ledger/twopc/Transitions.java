@@ -47,7 +47,7 @@ public final class Transitions {
   private Transitions() {}
 
   /** True if a transaction in {@code role} may move from {@code from} to {@code to}. */
-  public static boolean legal(Role role, TransactionState from, TransactionState to) {
+  static boolean legal(Role role, TransactionState from, TransactionState to) {
     return LEGAL.get(role).getOrDefault(from, Set.of()).contains(to);
   }
 

@@ -102,12 +102,9 @@ class MoneySafetyTest {
   void aCoordinatorStalledPastItsTimeouts_neverAbortsTheLegOfATransferItCommits() throws Exception {
     String t = tenant();
     TestNode coordinator = cluster.node("ledger-1");
-    String a = cluster.accountOn("ledger-1", t, "a");
-    String b = cluster.accountOn("ledger-2", t, "b");
-    String filler = cluster.accountOn("ledger-1", t, "f");
-    cluster.open(t, a, 100);
-    cluster.open(t, b, 0);
-    cluster.open(t, filler, 0);
+    String a = cluster.openOn("ledger-1", t, "a", 100);
+    String b = cluster.openOn("ledger-2", t, "b", 0);
+    String filler = cluster.openOn("ledger-1", t, "f", 0);
     long preparingBefore = coordinated(coordinator, 1);
 
     Future<TransferResponse> sent;
@@ -136,10 +133,8 @@ class MoneySafetyTest {
   @Test
   void aRestartedCoordinator_reportsServingOnlyAfterItsStartUpRecovery() throws Exception {
     String t = tenant();
-    String a = cluster.accountOn("ledger-3", t, "a");
-    String b = cluster.accountOn("ledger-1", t, "b");
-    cluster.open(t, a, 100);
-    cluster.open(t, b, 0);
+    String a = cluster.openOn("ledger-3", t, "a", 100);
+    String b = cluster.openOn("ledger-1", t, "b", 0);
     long preparingBefore = sqlCount(cluster.node("ledger-3"), 1);
 
     try (Stall participant = Stall.of(cluster.node("ledger-1"))) {
@@ -163,10 +158,8 @@ class MoneySafetyTest {
   void aCommittedCreditThatCannotLand_isOverduePastTheBound_notInFlight() throws Exception {
     String t = tenant();
     TestNode coordinator = cluster.node("ledger-3");
-    String a = cluster.accountOn("ledger-3", t, "a");
-    String b = cluster.accountOn("ledger-2", t, "b");
-    cluster.open(t, a, 100);
-    cluster.open(t, b, 0);
+    String a = cluster.openOn("ledger-3", t, "a", 100);
+    String b = cluster.openOn("ledger-2", t, "b", 0);
     cluster.links().drop("ledger-3", "ledger-2", "Commit");
     cluster.links().drop("ledger-2", "ledger-3", "GetDecision");
 
@@ -227,10 +220,8 @@ class MoneySafetyTest {
   void getOperation_polledWhileTransfersCommit_neverAnswersNotFoundForOneThatTookEffect() throws Exception {
     String t = tenant();
     TestNode coordinator = cluster.node("ledger-2");
-    String a = cluster.accountOn("ledger-2", t, "a");
-    String b = cluster.accountOn("ledger-3", t, "b");
-    cluster.open(t, a, 1_000);
-    cluster.open(t, b, 0);
+    String a = cluster.openOn("ledger-2", t, "a", 1_000);
+    String b = cluster.openOn("ledger-3", t, "b", 0);
     ExecutorService pollers = Executors.newFixedThreadPool(4);
     try {
       for (int k = 0; k < 40; k++) {
@@ -305,10 +296,8 @@ class MoneySafetyTest {
   @Test
   void submitBatch_appliesACrossNodeTransferAfterTheOperationsBeforeIt() throws Exception {
     String t = tenant();
-    String a = cluster.accountOn("ledger-3", t, "a");
-    String b = cluster.accountOn("ledger-1", t, "b");
-    cluster.open(t, a, 0);
-    cluster.open(t, b, 0);
+    String a = cluster.openOn("ledger-3", t, "a", 0);
+    String b = cluster.openOn("ledger-1", t, "b", 0);
 
     SubmitBatchResponse r = cluster.node("ledger-3").stub().submitBatch(SubmitBatchRequest.newBuilder()
         .addOperations(BatchOperation.newBuilder().setDeposit(DepositRequest.newBuilder().setRequestId(id())
@@ -330,10 +319,8 @@ class MoneySafetyTest {
   void aRequestIdReusedWhileATransferIsUndecided_isRefused_andTheTransferCommits() throws Exception {
     String t = tenant();
     TestNode coordinator = cluster.node("ledger-1");
-    String a = cluster.accountOn("ledger-1", t, "a");
-    String b = cluster.accountOn("ledger-3", t, "b");
-    cluster.open(t, a, 100);
-    cluster.open(t, b, 0);
+    String a = cluster.openOn("ledger-1", t, "a", 100);
+    String b = cluster.openOn("ledger-3", t, "b", 0);
     long preparingBefore = coordinated(coordinator, 1);
     TransferRequest r = transfer(t, a, b, 40);
 
@@ -357,16 +344,11 @@ class MoneySafetyTest {
   void recovery_withAThousandStuckCommits_stillAbortsANewerOrphanedPrepare() throws Exception {
     String t = tenant();
     TestNode coordinator = cluster.node("ledger-2");
-    String a = cluster.accountOn("ledger-2", t, "a");
-    String b = cluster.accountOn("ledger-1", t, "b");
-    String c = cluster.accountOn("ledger-3", t, "c");
-    String orphanFrom = cluster.accountOn("ledger-2", t, "o");
-    String filler = cluster.accountOn("ledger-2", t, "f");
-    cluster.open(t, a, 10_000);
-    cluster.open(t, b, 0);
-    cluster.open(t, c, 0);
-    cluster.open(t, orphanFrom, 10);
-    cluster.open(t, filler, 0);
+    String a = cluster.openOn("ledger-2", t, "a", 10_000);
+    String b = cluster.openOn("ledger-1", t, "b", 0);
+    String c = cluster.openOn("ledger-3", t, "c", 0);
+    String orphanFrom = cluster.openOn("ledger-2", t, "o", 10);
+    String filler = cluster.openOn("ledger-2", t, "f", 0);
     cluster.links().drop("ledger-2", "ledger-1", "Commit");
     int committed = 0;
     while (committed < 1_000) {

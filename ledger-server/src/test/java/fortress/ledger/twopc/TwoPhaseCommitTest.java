@@ -89,10 +89,8 @@ class TwoPhaseCommitTest {
   @Test
   void crossNodeTransfer_movesCreditsAtomically_andLeavesTheHoldTrail() throws Exception {
     String t = tenant();
-    String a = cluster.accountOn("ledger-1", t, "a");
-    String b = cluster.accountOn("ledger-2", t, "b");
-    cluster.open(t, a, 100);
-    cluster.open(t, b, 5);
+    String a = cluster.openOn("ledger-1", t, "a", 100);
+    String b = cluster.openOn("ledger-2", t, "b", 5);
 
     TransferResponse r = cluster.node("ledger-1").stub().transfer(transfer(t, a, b, 30));
 
@@ -120,10 +118,8 @@ class TwoPhaseCommitTest {
   @Test
   void retryWithTheSameRequestId_returnsTheOriginal_andMovesOnce() throws Exception {
     String t = tenant();
-    String a = cluster.accountOn("ledger-2", t, "a");
-    String b = cluster.accountOn("ledger-3", t, "b");
-    cluster.open(t, a, 50);
-    cluster.open(t, b, 0);
+    String a = cluster.openOn("ledger-2", t, "a", 50);
+    String b = cluster.openOn("ledger-3", t, "b", 0);
     TransferRequest request = transfer(t, a, b, 20);
 
     TransferResponse first = cluster.node("ledger-2").stub().transfer(request);
@@ -142,9 +138,8 @@ class TwoPhaseCommitTest {
   @Test
   void missingReceiver_votesNo_andTheHoldIsReleased() throws Exception {
     String t = tenant();
-    String a = cluster.accountOn("ledger-1", t, "a");
+    String a = cluster.openOn("ledger-1", t, "a", 40);
     String ghost = cluster.accountOn("ledger-3", t, "ghost");
-    cluster.open(t, a, 40);
 
     assertRejected(() -> cluster.node("ledger-1").stub().transfer(transfer(t, a, ghost, 10)), Status.Code.NOT_FOUND,
         "ACCOUNT_NOT_FOUND");
@@ -159,10 +154,8 @@ class TwoPhaseCommitTest {
   @Test
   void insufficientFunds_isRefusedBeforeAnythingIsPrepared() throws Exception {
     String t = tenant();
-    String a = cluster.accountOn("ledger-3", t, "a");
-    String b = cluster.accountOn("ledger-1", t, "b");
-    cluster.open(t, a, 10);
-    cluster.open(t, b, 0);
+    String a = cluster.openOn("ledger-3", t, "a", 10);
+    String b = cluster.openOn("ledger-1", t, "b", 0);
 
     assertRejected(() -> cluster.node("ledger-3").stub().transfer(transfer(t, a, b, 11)),
         Status.Code.FAILED_PRECONDITION, "INSUFFICIENT_FUNDS");
@@ -173,8 +166,7 @@ class TwoPhaseCommitTest {
   @Test
   void anAccountOfAnotherNode_isRefusedWithWrongNode_namingTheOwner() {
     String t = tenant();
-    String a = cluster.accountOn("ledger-1", t, "a");
-    cluster.open(t, a, 10);
+    String a = cluster.openOn("ledger-1", t, "a", 10);
 
     ErrorInfo info = assertRejected(() -> cluster.node("ledger-2").stub().consume(ConsumeRequest.newBuilder()
             .setRequestId(id()).setTenantId(t).setAccountId(a).setAmount(1).build()),
@@ -187,13 +179,10 @@ class TwoPhaseCommitTest {
   @Test
   void submitBatch_mixesLocalAndCrossNodeTransfers_inOrder() throws Exception {
     String t = tenant();
-    String a = cluster.accountOn("ledger-1", t, "a");
-    String local = cluster.accountOn("ledger-1", t, "l");
-    String remote = cluster.accountOn("ledger-2", t, "r");
+    String a = cluster.openOn("ledger-1", t, "a", 100);
+    String local = cluster.openOn("ledger-1", t, "l", 0);
+    String remote = cluster.openOn("ledger-2", t, "r", 0);
     String foreign = cluster.accountOn("ledger-3", t, "f");
-    cluster.open(t, a, 100);
-    cluster.open(t, local, 0);
-    cluster.open(t, remote, 0);
 
     SubmitBatchResponse r = cluster.node("ledger-1").stub().submitBatch(SubmitBatchRequest.newBuilder()
         .addOperations(BatchOperation.newBuilder().setTransfer(transfer(t, a, remote, 10)))
@@ -265,8 +254,7 @@ class TwoPhaseCommitTest {
   @Test
   void aPreparedLegTheCoordinatorNeverHeardOf_isAbortedAfterTheInDoubtTimeout() throws Exception {
     String t = tenant();
-    String b = cluster.accountOn("ledger-2", t, "b");
-    cluster.open(t, b, 0);
+    String b = cluster.openOn("ledger-2", t, "b", 0);
     String txid = "tx-" + UUID.randomUUID();
 
     shard(cluster.node("ledger-2")).prepare(PrepareRequest.newBuilder().setTxid(txid).setCoordinatorNodeId("ledger-1")
