@@ -18,6 +18,7 @@ import fortress.ledger.v1.CreateAccountRequest;
 import fortress.ledger.v1.CreateHoldRequest;
 import fortress.ledger.v1.CreateHoldResponse;
 import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.DepositResponse;
 import fortress.ledger.v1.GetAccountRequest;
 import fortress.ledger.v1.GetOperationRequest;
@@ -43,6 +44,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import io.grpc.stub.MetadataUtils;
 import java.nio.file.Path;
+import fortress.rpc.v1.Effect;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.AbstractStub;
@@ -64,21 +66,25 @@ import java.util.function.Function;
  * <ul>
  *   <li>Every mutation gets a fresh {@code request_id} (a UUID) unless the request already has one,
  *       and the client's tenant unless the request names one.
- *   <li>A mutation that fails with UNAVAILABLE, DEADLINE_EXCEEDED or RESOURCE_EXHAUSTED may or may
- *       not have taken effect. Before each retry the client asks GetOperation: if the mutation was
- *       recorded, that response is returned; if not, the mutation is sent again with the same
- *       {@code request_id}, which the ledger applies at most once. When the retries run out the
- *       client throws {@link OutcomeUnknownException} naming the request_id.
+ *   <li>A mutation that fails with UNAVAILABLE, DEADLINE_EXCEEDED or RESOURCE_EXHAUSTED is tried
+ *       again. When the error certainly changed nothing (its reason's effect is EFFECT_NONE, such
+ *       as WRITER_QUEUE_FULL or STORAGE_UNAVAILABLE), the same request is sent again. When it may
+ *       have taken effect (EFFECT_UNKNOWN: NODE_UNAVAILABLE, OUTCOME_UNKNOWN, a lost connection, a
+ *       passed deadline), the client first asks GetOperation: if the mutation was recorded, that
+ *       response is returned; if not, it is sent again with the same {@code request_id}, which the
+ *       ledger applies at most once. When the retries run out after an uncertain error the client
+ *       throws {@link OutcomeUnknownException} naming the request_id.
  *   <li>Reads retry the same three codes.
  *   <li>Every attempt has a deadline ({@link Builder#callTimeout}), and all attempts of one call
  *       together have another ({@link Builder#retryTimeout}).
  *   <li>Any other failure throws at once, as a {@link FortressException} subclass that carries the
- *       ErrorInfo reason, e.g. {@link FailedPreconditionException} with {@link
- *       Reasons#INSUFFICIENT_FUNDS}.
+ *       ErrorInfo reason, e.g. {@link FailedPreconditionException} for which {@code
+ *       e.is(ErrorReason.INSUFFICIENT_FUNDS)} holds. Every reason is declared in the contract, as
+ *       the enums {@code fortress.ledger.v1.ErrorReason} and {@code fortress.auth.v1.ErrorReason}.
  * </ul>
  *
  * <p>A request_id you supply must identify one request: a different request under the same id is
- * refused with {@link Reasons#REQUEST_ID_REUSED}. Calls block; the client is thread-safe and meant
+ * refused with {@link ErrorReason#REQUEST_ID_REUSED}. Calls block; the client is thread-safe and meant
  * to be shared. The generated stubs remain available through {@link #ledgerStub()} and {@link
  * #clusterStub()}.
  */
@@ -273,9 +279,11 @@ public final class FortressClient implements AutoCloseable {
 
   /**
    * Many mutations in one call, one result per operation in order. Each operation gets a
-   * request_id and the tenant if it lacks them. Operations whose outcome was uncertain (the whole
-   * call failed, or its result is UNAVAILABLE or DEADLINE_EXCEEDED) are sent again with the same
-   * ids; one still uncertain when the retries run out keeps an UNAVAILABLE {@link OperationError}.
+   * request_id and the tenant if it lacks them. Operations that may succeed on another attempt
+   * (the whole call failed, or the result is UNAVAILABLE, DEADLINE_EXCEEDED or RESOURCE_EXHAUSTED)
+   * are sent again with the same ids, which is safe whether or not they took effect; one still
+   * failing when the retries run out has an UNAVAILABLE {@link OperationError}, reason
+   * OUTCOME_UNKNOWN.
    */
   public SubmitBatchResponse submitBatch(List<BatchOperation> operations) {
     List<BatchOperation> ops = operations.stream().map(this::fill).toList();
@@ -294,7 +302,7 @@ public final class FortressClient implements AutoCloseable {
         List<BatchResult> got = attempts.stub(ledger).submitBatch(request.build()).getResultsList();
         for (int k = 0; k < pending.size(); k++) {
           results[pending.get(k)] = got.get(k);
-          if (isUncertain(got.get(k))) {
+          if (isRetryable(got.get(k))) {
             uncertain.add(pending.get(k));
           }
         }
@@ -312,6 +320,7 @@ public final class FortressClient implements AutoCloseable {
         for (int i : pending) {
           results[i] = BatchResult.newBuilder().setError(OperationError.newBuilder()
               .setCode(Status.Code.UNAVAILABLE.value())
+              .setReason(ErrorReason.OUTCOME_UNKNOWN.name())
               .setMessage("outcome unknown after retries; resolve with GetOperation; last error " + lastError))
               .build();
         }
@@ -390,9 +399,11 @@ public final class FortressClient implements AutoCloseable {
         if (!(f instanceof UnavailableException last)) {
           throw f;
         }
-        uncertain = true;
+        // A certain refusal (WRITER_QUEUE_FULL, STORAGE_UNAVAILABLE, ...) is sent again as it is;
+        // after an uncertain one, GetOperation is asked first.
+        uncertain |= f.effect() == Effect.EFFECT_UNKNOWN;
         if (!attempts.backOff()) {
-          throw new OutcomeUnknownException(last);
+          throw uncertain ? new OutcomeUnknownException(last) : last;
         }
       }
     }
@@ -416,21 +427,23 @@ public final class FortressClient implements AutoCloseable {
     try {
       return Optional.of(stub.getOperation(r).getOperation());
     } catch (StatusRuntimeException e) {
-      if (e.getStatus().getCode() == Status.Code.NOT_FOUND
-          && Reasons.OPERATION_NOT_FOUND.equals(FortressException.errorInfo(e).getReason())) {
+      if (FortressException.from(e, r.getRequestId()).is(ErrorReason.OPERATION_NOT_FOUND)) {
         return Optional.empty();
       }
       throw e;
     }
   }
 
-  private static boolean isUncertain(BatchResult r) {
+  /** Whether a batch result is worth sending again with the same ids: UNAVAILABLE, DEADLINE_EXCEEDED or RESOURCE_EXHAUSTED. */
+  private static boolean isRetryable(BatchResult r) {
     if (!r.hasError()) {
       return false;
     }
     int code = r.getError().getCode();
-    return code == Status.Code.UNAVAILABLE.value() || code == Status.Code.DEADLINE_EXCEEDED.value();
+    return code == Status.Code.UNAVAILABLE.value() || code == Status.Code.DEADLINE_EXCEEDED.value()
+        || code == Status.Code.RESOURCE_EXHAUSTED.value();
   }
+
 
   /** The operation with its request's tenant and request_id filled in. */
   private BatchOperation fill(BatchOperation op) {

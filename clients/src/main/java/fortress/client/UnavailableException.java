@@ -1,7 +1,7 @@
 package fortress.client;
 
+import com.google.rpc.ErrorInfo;
 import io.grpc.Status;
-import java.util.Map;
 
 /**
  * The service could not answer in time (UNAVAILABLE, DEADLINE_EXCEEDED or RESOURCE_EXHAUSTED) and
@@ -9,8 +9,11 @@ import java.util.Map;
  * {@link OutcomeUnknownException} instead.
  */
 public class UnavailableException extends FortressException {
-  UnavailableException(Status.Code code, String reason, Map<String, String> metadata, String message,
-      String requestId, Throwable cause) {
-    super(code, reason, metadata, message, requestId, cause);
+  UnavailableException(Status.Code code, ErrorInfo info, String message, String requestId, Throwable cause) {
+    super(code, info, message, requestId, cause);
+  }
+
+  UnavailableException(UnavailableException last, String message) {
+    super(last, message);
   }
 }

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import fortress.client.FaultyLink.Fault;
 import fortress.ledger.TestCluster;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.BatchOperation;
 import fortress.ledger.v1.BatchResult;
@@ -206,24 +207,24 @@ class FortressClientTest {
 
     FailedPreconditionException poor = catchThrowableOfType(FailedPreconditionException.class,
         () -> c.consume(a, 11));
-    assertThat(poor.reason()).isEqualTo(Reasons.INSUFFICIENT_FUNDS);
+    assertThat(poor.is(ErrorReason.INSUFFICIENT_FUNDS)).as(poor.getMessage()).isTrue();
     assertThat(poor.code()).isEqualTo(Status.Code.FAILED_PRECONDITION);
     assertThat(link.calls(LedgerServiceGrpc.getConsumeMethod()) - consumes).isEqualTo(1);
     assertThat(c.getAccount(a).getBalance()).isEqualTo(10);
 
     InvalidArgumentException bad = catchThrowableOfType(InvalidArgumentException.class,
         () -> c.createAccount("not valid!"));
-    assertThat(bad.reason()).isEqualTo(Reasons.INVALID_FIELD);
+    assertThat(bad.is(ErrorReason.INVALID_FIELD)).as(bad.getMessage()).isTrue();
     assertThat(bad.field()).isEqualTo("account_id");
 
     NotFoundException missing = catchThrowableOfType(NotFoundException.class, () -> c.getAccount("nobody"));
-    assertThat(missing.reason()).isEqualTo(Reasons.ACCOUNT_NOT_FOUND);
+    assertThat(missing.is(ErrorReason.ACCOUNT_NOT_FOUND)).as(missing.getMessage()).isTrue();
 
     String id = UUID.randomUUID().toString();
     c.consume(ConsumeRequest.newBuilder().setRequestId(id).setAccountId(a).setAmount(1).build());
     AlreadyExistsException reused = catchThrowableOfType(AlreadyExistsException.class,
         () -> c.consume(ConsumeRequest.newBuilder().setRequestId(id).setAccountId(a).setAmount(2).build()));
-    assertThat(reused.reason()).isEqualTo(Reasons.REQUEST_ID_REUSED);
+    assertThat(reused.is(ErrorReason.REQUEST_ID_REUSED)).as(reused.getMessage()).isTrue();
     assertThat(reused.requestId()).isEqualTo(id);
     assertThat(c.getAccount(a).getBalance()).isEqualTo(9);
   }
@@ -246,7 +247,7 @@ class FortressClientTest {
     assertThat(results).hasSize(3);
     assertThat(results.get(0).getDeposit().getAccount().getBalance()).isEqualTo(7);
     assertThat(results.get(1).getDeposit().getAccount().getBalance()).isEqualTo(8);
-    assertThat(results.get(2).getError().getReason()).isEqualTo(Reasons.INSUFFICIENT_FUNDS);
+    assertThat(results.get(2).getError().getReason()).isEqualTo(ErrorReason.INSUFFICIENT_FUNDS.name());
     assertThat(c.getAccount(a).getBalance()).as("applied once").isEqualTo(7);
     assertThat(c.getAccount(b).getBalance()).isEqualTo(8);
   }

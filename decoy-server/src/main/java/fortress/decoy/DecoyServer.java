@@ -1,5 +1,7 @@
 package fortress.decoy;
 
+import fortress.core.Ports;
+import fortress.decoy.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import fortress.core.rpc.Servers;
@@ -105,8 +107,7 @@ public final class DecoyServer implements AutoCloseable {
   private static DecoyServer startOn(DecoyConfig config, ServerBuilder<?> builder, LocalPostgres postgres,
       Telemetry telemetry) throws IOException, InterruptedException {
     Database database = Database.open("decoy", config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword(),
-        config.poolSizeMax(), () -> new Rejection(Reason.STORAGE_UNAVAILABLE,
-            "the decoy database is unavailable; retry with the same request_id"));
+        config.poolSizeMax(), ErrorReason.STORAGE_UNAVAILABLE, ErrorReason.OUTCOME_UNKNOWN);
     ManagedChannel shadowChannel = config.shadowTarget().isEmpty() ? null
         : shadowChannel(config, telemetry);
     ShadowServiceGrpc.ShadowServiceBlockingStub shadow = shadowChannel == null ? null
@@ -128,15 +129,14 @@ public final class DecoyServer implements AutoCloseable {
     ExecutorService handlers = Executors.newFixedThreadPool(config.serverThreads(),
         new ThreadFactoryBuilder().setNameFormat("decoy-rpc-%d").setDaemon(true).build());
     HealthStatusManager health = new HealthStatusManager();
-    Server server = builder
+    ServerBuilder<?> configured = builder
         .executor(handlers)
         .intercept(guard(config.security()))
         .intercept(telemetry.serverInterceptor())
         .addService(StrictRequests.of(service.bindService()))
         .addService(StrictRequests.of(health.getHealthService().bindService()))
-        .addService(ProtoReflectionServiceV1.newInstance())
-        .build()
-        .start();
+        .addService(ProtoReflectionServiceV1.newInstance());
+    Server server = Ports.bind("grpc-port", config.host(), config.grpcPort(), () -> configured.build().start());
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
     health.setStatus(DecoyServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     log.info("decoy server serving gRPC on port {} and decoy HTTP on port {} ({})", server.getPort(), http.port(),

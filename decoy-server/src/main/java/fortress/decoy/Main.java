@@ -1,5 +1,6 @@
 package fortress.decoy;
 
+import fortress.core.Ports;
 import fortress.core.Settings;
 
 /** Runs the decoy server until SIGTERM or Ctrl-C. {@code --help} lists every flag. */
@@ -11,7 +12,7 @@ public final class Main {
     if (config == null) {
       return;
     }
-    DecoyServer server = DecoyServer.start(config);
+    DecoyServer server = Ports.startOrExit("decoy", () -> DecoyServer.start(config));
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "decoy-shutdown"));
     System.out.printf("""
         Fortress decoy server is ready.

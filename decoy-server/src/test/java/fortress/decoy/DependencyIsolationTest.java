@@ -10,19 +10,20 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The decoy server faces attackers, so it must carry nothing internal: no other server module and
- * no internal contract, only the shadow contract it exports to. The build writes the resolved
+ * no internal contract, only the shadow contract it exports to (and the error vocabulary every
+ * contract shares). The build writes the resolved
  * runtime dependencies to target/runtime-dependencies.txt; this test fails if they change.
  */
 class DependencyIsolationTest {
   @Test
-  void theOnlyFortressDependencies_areCore_theDecoyContract_andTheShadowContract() throws Exception {
+  void theOnlyFortressDependencies_areCore_theDecoyAndShadowContracts_andTheErrorVocabulary() throws Exception {
     List<String> fortress = Files.readAllLines(Path.of("target", "runtime-dependencies.txt")).stream()
         .map(String::trim)
         .filter(line -> line.startsWith("dev.fortress:"))
         .map(line -> line.split(":")[1])
         .sorted()
         .toList();
-    assertThat(fortress).containsExactly("fortress-core", "fortress-proto-decoy", "fortress-proto-shadow");
+    assertThat(fortress).containsExactly("fortress-core", "fortress-proto-decoy", "fortress-proto-rpc", "fortress-proto-shadow");
   }
 
   @Test

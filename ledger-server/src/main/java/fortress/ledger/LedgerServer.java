@@ -1,6 +1,7 @@
 package fortress.ledger;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import fortress.core.Ports;
 import fortress.core.rpc.StrictRequests;
 import fortress.core.security.Guard;
 import fortress.core.security.Security;
@@ -155,16 +156,15 @@ public final class LedgerServer implements AutoCloseable {
     long roundBoundMs = 2 * config.prepareTimeoutMs() + 1_000;
     finish(recovery.startUp(), roundBoundMs, "start-up");
     HealthStatusManager health = new HealthStatusManager();
-    Server server = builder
+    ServerBuilder<?> configured = builder
         .executor(handlers)
         .intercept(guard(config.security(), ring))
         .intercept(telemetry.serverInterceptor())
         .addService(StrictRequests.of(service.bindService()))
         .addService(StrictRequests.of(shard.bindService()))
         .addService(StrictRequests.of(health.getHealthService().bindService()))
-        .addService(ProtoReflectionServiceV1.newInstance())
-        .build()
-        .start();
+        .addService(ProtoReflectionServiceV1.newInstance());
+    Server server = Ports.bind("grpc-port", config.host(), config.grpcPort(), () -> configured.build().start());
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
     health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(ShardServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);

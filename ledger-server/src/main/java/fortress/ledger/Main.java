@@ -1,5 +1,6 @@
 package fortress.ledger;
 
+import fortress.core.Ports;
 import fortress.core.Settings;
 
 /** Runs one ledger node until SIGTERM or Ctrl-C. {@code --help} lists every flag. */
@@ -11,7 +12,7 @@ public final class Main {
     if (config == null) {
       return;
     }
-    LedgerServer server = LedgerServer.start(config);
+    LedgerServer server = Ports.startOrExit("ledger", () -> LedgerServer.start(config));
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "ledger-shutdown"));
     System.out.printf("""
         Fortress ledger node %s is ready.

@@ -1,5 +1,6 @@
 package fortress.ledger;
 
+import fortress.ledger.v1.ErrorReason;
 import fortress.cluster.v1.RingNode;
 import fortress.core.ring.HoldIds;
 import fortress.core.ring.Ring;
@@ -66,7 +67,7 @@ public final class Ownership {
     }
     Ring current = ring.current();
     String address = current.node(owner).map(RingNode::getAddress).orElse("");
-    return new Rejection(Reason.WRONG_NODE, what + " belongs to node " + owner + " under ring epoch "
+    return new Rejection(ErrorReason.WRONG_NODE, what + " belongs to node " + owner + " under ring epoch "
         + current.epoch() + ", not to " + nodeId,
         Map.of("owner", owner, "owner_address", address, "epoch", Long.toString(current.epoch())));
   }

@@ -1,43 +1,44 @@
 package fortress.ledger;
 
+import fortress.ledger.v1.ErrorReason;
 import java.util.Map;
 
-/** Why an operation did not take effect (or, for UNAVAILABLE reasons, may not have). */
-public record Rejection(Reason reason, String message, Map<String, String> metadata) {
+/** Why an operation did not take effect, or (for a reason of effect EFFECT_UNKNOWN) may not have. */
+public record Rejection(ErrorReason reason, String message, Map<String, String> metadata) {
   public Rejection {
     metadata = Map.copyOf(metadata);
   }
 
-  public static Rejection of(Reason reason, String message) {
+  public static Rejection of(ErrorReason reason, String message) {
     return new Rejection(reason, message, Map.of());
   }
 
-  public static Rejection of(Reason reason, String message, String key, String value) {
+  public static Rejection of(ErrorReason reason, String message, String key, String value) {
     return new Rejection(reason, message, Map.of(key, value));
   }
 
   public static Rejection accountNotFound(String accountId) {
-    return of(Reason.ACCOUNT_NOT_FOUND, "account " + accountId + " does not exist", "account_id", accountId);
+    return of(ErrorReason.ACCOUNT_NOT_FOUND, "account " + accountId + " does not exist", "account_id", accountId);
   }
 
   public static Rejection insufficientFunds(String accountId, long available, long requested) {
-    return new Rejection(Reason.INSUFFICIENT_FUNDS,
+    return new Rejection(ErrorReason.INSUFFICIENT_FUNDS,
         "account " + accountId + " has " + available + " available, " + requested + " requested",
         Map.of("account_id", accountId, "available", Long.toString(available)));
   }
 
   public static Rejection balanceOverflow(String accountId) {
-    return of(Reason.BALANCE_OVERFLOW, "account " + accountId + " would exceed the largest balance", "account_id",
+    return of(ErrorReason.BALANCE_OVERFLOW, "account " + accountId + " would exceed the largest balance", "account_id",
         accountId);
   }
 
   public static Rejection requestIdReused(String requestId) {
-    return of(Reason.REQUEST_ID_REUSED, "request_id " + requestId + " was already used for a different request",
+    return of(ErrorReason.REQUEST_ID_REUSED, "request_id " + requestId + " was already used for a different request",
         "request_id", requestId);
   }
 
   /** INVALID_ARGUMENT naming the field, e.g. {@code invalid("amount", "must be greater than 0")}. */
   public static Rejection invalid(String field, String problem) {
-    return new Rejection(Reason.INVALID_FIELD, field + ": " + problem, Map.of("field", field));
+    return new Rejection(ErrorReason.INVALID_FIELD, field + ": " + problem, Map.of("field", field));
   }
 }

@@ -156,7 +156,7 @@ class CrashDurabilityTest {
     Files.createDirectories(data);
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Process p = new ProcessBuilder(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-        "fortress.ledger.Main", "--data-dir=" + data, "--grpc-port=" + port))
+        "fortress.ledger.Main", "--data-dir=" + data, "--grpc-port=" + port, "--metrics-port=0"))
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(data.resolve("node.log").toFile()))
         .start();

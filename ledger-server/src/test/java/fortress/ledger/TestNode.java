@@ -1,5 +1,6 @@
 package fortress.ledger;
 
+import fortress.ledger.v1.ErrorReason;
 import fortress.core.store.TestPostgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
@@ -111,7 +112,7 @@ public final class TestNode implements AutoCloseable {
       }
     }).findFirst().orElseThrow(() -> new AssertionError("no ErrorInfo in " + e.getStatus()));
     assertThat(info.getReason()).as(e.getStatus().getDescription()).isEqualTo(reason);
-    assertThat(info.getDomain()).isEqualTo(Reason.DOMAIN);
+    assertThat(info.getDomain()).isEqualTo("ledger.fortress.dev");
     return info;
   }
 

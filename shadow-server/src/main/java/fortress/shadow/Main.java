@@ -1,5 +1,6 @@
 package fortress.shadow;
 
+import fortress.core.Ports;
 import fortress.core.Settings;
 
 /** Runs the shadow server until SIGTERM or Ctrl-C. {@code --help} lists every flag. */
@@ -11,7 +12,7 @@ public final class Main {
     if (config == null) {
       return;
     }
-    ShadowServer server = ShadowServer.start(config);
+    ShadowServer server = Ports.startOrExit("shadow", () -> ShadowServer.start(config));
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "shadow-shutdown"));
     System.out.printf("""
         Fortress shadow server is ready.

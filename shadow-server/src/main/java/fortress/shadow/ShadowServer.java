@@ -1,5 +1,7 @@
 package fortress.shadow;
 
+import fortress.core.Ports;
+import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import fortress.core.rpc.Servers;
@@ -106,8 +108,7 @@ public final class ShadowServer implements AutoCloseable {
   private static ShadowServer startOn(ShadowConfig config, ServerBuilder<?> builder, LocalPostgres postgres,
       Telemetry telemetry) throws IOException {
     Database database = Database.open("shadow", config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword(),
-        config.poolSizeMax(), () -> new Rejection(Reason.STORAGE_UNAVAILABLE,
-            "the shadow database is unavailable; retry with the same request_id"));
+        config.poolSizeMax(), ErrorReason.STORAGE_UNAVAILABLE, ErrorReason.OUTCOME_UNKNOWN);
     RuleCompiler compiler = new RuleCompiler(config.ruleCostMax(), config.ruleCacheSizeMax());
     EvaluationJobs jobs = new EvaluationJobs(database, compiler, Executors.newFixedThreadPool(
         config.evaluationThreads(), new ThreadFactoryBuilder().setNameFormat("shadow-eval-%d").setDaemon(true).build()));
@@ -123,15 +124,14 @@ public final class ShadowServer implements AutoCloseable {
     ExecutorService handlers = Executors.newFixedThreadPool(config.serverThreads(),
         new ThreadFactoryBuilder().setNameFormat("shadow-rpc-%d").setDaemon(true).build());
     HealthStatusManager health = new HealthStatusManager();
-    Server server = builder
+    ServerBuilder<?> configured = builder
         .executor(handlers)
         .intercept(guard(config.security()))
         .intercept(telemetry.serverInterceptor())
         .addService(StrictRequests.of(service.bindService()))
         .addService(StrictRequests.of(health.getHealthService().bindService()))
-        .addService(ProtoReflectionServiceV1.newInstance())
-        .build()
-        .start();
+        .addService(ProtoReflectionServiceV1.newInstance());
+    Server server = Ports.bind("grpc-port", config.host(), config.grpcPort(), () -> configured.build().start());
     jobs.resume();
     ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(
         new ThreadFactoryBuilder().setNameFormat("shadow-rollout").setDaemon(true).build());

@@ -3,7 +3,7 @@ package fortress.shadow;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.IOException;
+import fortress.core.Ports;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -18,7 +18,8 @@ class ShadowServerTest {
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       ShadowConfig config = ShadowConfig.parse(new String[] {"--metrics-port=0", "--grpc-port=" + taken.getLocalPort(),
           "--data-dir=" + data}, Map.of());
-      assertThatThrownBy(() -> ShadowServer.start(config)).isInstanceOf(IOException.class);
+      assertThatThrownBy(() -> ShadowServer.start(config)).isInstanceOf(Ports.InUse.class)
+          .hasMessageContaining("port " + taken.getLocalPort() + " on 127.0.0.1 (--grpc-port) is in use");
     }
     assertThat(data.resolve("pg").resolve("postmaster.pid")).as("PostgreSQL was stopped").doesNotExist();
   }

@@ -1,5 +1,6 @@
 package fortress.proxy;
 
+import fortress.core.Ports;
 import fortress.core.Settings;
 
 /** Runs the shard proxy until SIGTERM or Ctrl-C. {@code --help} lists every flag. */
@@ -13,7 +14,7 @@ public final class Main {
     }
     ProxyServer server;
     try {
-      server = ProxyServer.start(config);
+      server = Ports.startOrExit("shard-proxy", () -> ProxyServer.start(config));
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
       System.exit(2);

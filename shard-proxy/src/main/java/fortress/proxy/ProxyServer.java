@@ -1,6 +1,7 @@
 package fortress.proxy;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import fortress.core.Ports;
 import fortress.cluster.v1.ClusterServiceGrpc;
 import fortress.cluster.v1.RingNode;
 import fortress.core.ring.RingFile;
@@ -104,7 +105,7 @@ public final class ProxyServer implements AutoCloseable {
         : new RateLimiter(redis, config.rateLimitPerSecond(), config.rateLimitBurst(), telemetry.meter());
     BalanceCache cache = redis == null || config.cacheTtlMs() == 0 ? null
         : new BalanceCache(redis, config.cacheTtlMs(), telemetry.meter());
-    Server server = builder
+    ServerBuilder<?> configured = builder
         .executor(executor)
         .intercept(guard(config))
         .intercept(telemetry.serverInterceptor())
@@ -113,9 +114,8 @@ public final class ProxyServer implements AutoCloseable {
             .bindService()))
         .addService(StrictRequests.of(cluster.bindService()))
         .addService(StrictRequests.of(health.getHealthService().bindService()))
-        .addService(ProtoReflectionServiceV1.newInstance())
-        .build()
-        .start();
+        .addService(ProtoReflectionServiceV1.newInstance());
+    Server server = Ports.bind("grpc-port", config.host(), config.grpcPort(), () -> configured.build().start());
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
     health.setStatus(LedgerServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(ClusterServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);

@@ -17,6 +17,8 @@ import fortress.cluster.v1.Ring;
 import fortress.cluster.v1.VerifyClusterRequest;
 import fortress.cluster.v1.VerifyClusterResponse;
 import fortress.core.ring.RingFile;
+import fortress.core.rpc.Reflection;
+import fortress.core.rpc.TestCalls;
 import fortress.ledger.TestCluster;
 import fortress.ledger.v1.BatchOperation;
 import fortress.ledger.v1.CaptureHoldRequest;
@@ -318,6 +320,21 @@ class ProxyTest {
     assertThat(balance(t, a)).isEqualTo(45);
     assertRejected(() -> ledger().captureHold(CaptureHoldRequest.newBuilder().setRequestId(id()).setTenantId(t)
         .setHoldId("hold-unknown").build()), Status.Code.NOT_FOUND, "HOLD_NOT_FOUND");
+  }
+
+  /** grpcurl knows only what the proxy's reflection tells it; that is enough to print a refusal's details. */
+  @Test
+  void aRefusalThroughTheProxy_printsItsReasonThroughReflectionAlone() throws Exception {
+    String t = tenant();
+    open(t, "main", 70);
+    StatusRuntimeException overdraft = TestCalls.refused(() -> ledger().consume(ConsumeRequest.newBuilder()
+        .setRequestId(id()).setTenantId(t).setAccountId("main").setAmount(1000).build()));
+    assertThat(Reflection.details(channel, overdraft)).singleElement().asString()
+        .contains("\"reason\": \"INSUFFICIENT_FUNDS\"", "\"domain\": \"ledger.fortress.dev\"");
+    StatusRuntimeException invalid = TestCalls.refused(() -> admin().getRing(GetRingRequest.newBuilder()
+        .setTenantId(t).addAccountIds("bad id").build()));
+    assertThat(Reflection.details(channel, invalid)).anySatisfy(d -> assertThat(d)
+        .contains("google.rpc.BadRequest", "\"field\": \"account_ids[0]\""));
   }
 
   @Test

@@ -73,7 +73,7 @@ final class Client {
   }
 
   private static StatusRuntimeException status(FortressException e) {
-    return ErrorStatus.of(e.code(), "ledger.fortress.dev", e.reason(), e.getMessage(), e.metadata());
+    return ErrorStatus.of(e.code(), e.domain(), e.reason(), e.getMessage(), e.metadata());
   }
 
   static final long CALL_DEADLINE_MS = 5_000;

@@ -1,11 +1,13 @@
 package fortress.core.rpc;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.ProtocolMessageEnum;
 import com.google.rpc.BadRequest;
 import com.google.rpc.ErrorInfo;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
+import fortress.rpc.ErrorReasons;
 import java.util.Map;
 
 /**
@@ -15,6 +17,12 @@ import java.util.Map;
  */
 public final class ErrorStatus {
   private ErrorStatus() {}
+
+  /** The error for {@code reason}, with the status code and domain the contract declares for it. */
+  public static StatusRuntimeException of(ProtocolMessageEnum reason, String message, Map<String, String> metadata) {
+    ErrorReasons.Spec spec = ErrorReasons.spec(reason);
+    return of(spec.code(), spec.domain(), spec.reason(), message, metadata);
+  }
 
   public static StatusRuntimeException of(Status.Code code, String domain, String reason, String message,
       Map<String, String> metadata) {

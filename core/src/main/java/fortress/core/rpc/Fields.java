@@ -1,5 +1,6 @@
 package fortress.core.rpc;
 
+import com.google.protobuf.ProtocolMessageEnum;
 import java.util.regex.Pattern;
 
 /**
@@ -12,14 +13,14 @@ public final class Fields {
 
   private Fields() {}
 
-  public static void requestId(String value, Rejection.Reason invalid) {
+  public static void requestId(String value, ProtocolMessageEnum invalid) {
     if (!REQUEST_ID.matcher(value).matches()) {
       throw Rejection.invalid(invalid, "request_id", "must be 1-128 of [A-Za-z0-9._:-]");
     }
   }
 
   /** An identifier: 1-64 of [a-z0-9._-], starting with a letter or digit. */
-  public static void name(String field, String value, Rejection.Reason invalid) {
+  public static void name(String field, String value, ProtocolMessageEnum invalid) {
     if (!NAME.matcher(value).matches()) {
       throw Rejection.invalid(invalid, field, "must be 1-64 of [a-z0-9._-], starting with a letter or digit");
     }
@@ -29,7 +30,7 @@ public final class Fields {
    * Free text of at most {@code max} characters that PostgreSQL can store: no NUL (U+0000), which
    * a text column refuses.
    */
-  public static void text(String field, String value, int max, Rejection.Reason invalid) {
+  public static void text(String field, String value, int max, ProtocolMessageEnum invalid) {
     if (value.length() > max) {
       throw Rejection.invalid(invalid, field, "must be at most " + max + " characters");
     }
@@ -39,7 +40,7 @@ public final class Fields {
   }
 
   /** The page size to use: {@code requested}, or the default for 0; more than {@code max} is refused. */
-  public static int pageSize(int requested, int pageSizeDefault, int pageSizeMax, Rejection.Reason invalid) {
+  public static int pageSize(int requested, int pageSizeDefault, int pageSizeMax, ProtocolMessageEnum invalid) {
     if (requested < 0 || requested > pageSizeMax) {
       throw Rejection.invalid(invalid, "page_size", "must be 0-" + pageSizeMax + " (0 means " + pageSizeDefault
           + ")");

@@ -1,43 +1,37 @@
 package fortress.core.rpc;
 
-import io.grpc.Status;
+import com.google.protobuf.ProtocolMessageEnum;
 import io.grpc.StatusRuntimeException;
+import fortress.rpc.ErrorReasons;
 import java.util.Map;
 
 /**
- * Why a request did not take effect, in a server's own terms. Thrown from anywhere below a
- * server's gRPC glue, which answers with {@link #toStatus()}: the reason's status code, and an
- * ErrorInfo with the server's domain, the reason and the metadata (such as the bad field).
+ * Why a request did not take effect, as a value of one of the contract's ErrorReason enums.
+ * Thrown from anywhere below a server's gRPC glue, which answers with {@link #toStatus()}: the
+ * reason's declared status code, and an ErrorInfo with its domain, the reason and the metadata
+ * (such as the bad field).
  */
 public final class Rejection extends RuntimeException {
-  /** A server's reasons: an enum whose constants name their status code, under the server's domain. */
-  public interface Reason {
-    String name();
-
-    Status.Code code();
-
-    String domain();
-  }
-
-  private final Reason reason;
+  private final ProtocolMessageEnum reason;
   private final Map<String, String> metadata;
 
-  public Rejection(Reason reason, String message, Map<String, String> metadata) {
+  public Rejection(ProtocolMessageEnum reason, String message, Map<String, String> metadata) {
     super(message, null, false, false);
+    ErrorReasons.spec(reason); // a reason the contract does not declare fails here, not on the wire
     this.reason = reason;
     this.metadata = Map.copyOf(metadata);
   }
 
-  public Rejection(Reason reason, String message) {
+  public Rejection(ProtocolMessageEnum reason, String message) {
     this(reason, message, Map.of());
   }
 
   /** {@code reason} (a server's INVALID_FIELD) for {@code field}, named in the message and the metadata. */
-  public static Rejection invalid(Reason reason, String field, String problem) {
+  public static Rejection invalid(ProtocolMessageEnum reason, String field, String problem) {
     return new Rejection(reason, field + ": " + problem, Map.of("field", field));
   }
 
-  public Reason reason() {
+  public ProtocolMessageEnum reason() {
     return reason;
   }
 
@@ -46,6 +40,6 @@ public final class Rejection extends RuntimeException {
   }
 
   public StatusRuntimeException toStatus() {
-    return ErrorStatus.of(reason.code(), reason.domain(), reason.name(), getMessage(), metadata);
+    return ErrorStatus.of(reason, getMessage(), metadata);
   }
 }

@@ -1,5 +1,6 @@
 package fortress.core.security;
 
+import fortress.auth.v1.ErrorReason;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
 import fortress.core.rpc.Rejection;
@@ -24,7 +25,7 @@ import java.util.function.Supplier;
  * Lets a call reach its service only if the caller may make it. Each method (or whole service)
  * has a {@link Rule}; a method nobody listed needs the admin role. Refusals are
  * UNAUTHENTICATED (no, bad or expired credentials) or PERMISSION_DENIED (the wrong caller), with
- * an ErrorInfo reason from {@link AuthReason}, and the service never sees the call.
+ * an ErrorInfo reason from {@link ErrorReason} (fortress.auth.v1), and the service never sees the call.
  */
 public final class Guard implements ServerInterceptor {
   /** The header carrying the bearer token: {@code authorization: Bearer <jwt>}. */
@@ -178,17 +179,17 @@ public final class Guard implements ServerInterceptor {
     }
     String header = headers.get(AUTHORIZATION);
     if (header == null || header.isBlank()) {
-      throw new Rejection(AuthReason.TOKEN_MISSING, method + " needs a token: send 'authorization: Bearer <token>'");
+      throw new Rejection(ErrorReason.TOKEN_MISSING, method + " needs a token: send 'authorization: Bearer <token>'");
     }
     if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      throw new Rejection(AuthReason.TOKEN_INVALID, "the authorization header must be 'Bearer <token>'");
+      throw new Rejection(ErrorReason.TOKEN_INVALID, "the authorization header must be 'Bearer <token>'");
     }
     Caller caller = tokens.verify(header.substring(7).trim());
     if (rule == Rule.ADMIN && !caller.admin()) {
-      throw new Rejection(AuthReason.ADMIN_REQUIRED, method + " needs a token with the admin role");
+      throw new Rejection(ErrorReason.ADMIN_REQUIRED, method + " needs a token with the admin role");
     }
     if (rule == Rule.TENANT && caller.tenant() == null) {
-      throw new Rejection(AuthReason.TENANT_REQUIRED, method + " needs a token that names a tenant");
+      throw new Rejection(ErrorReason.TENANT_REQUIRED, method + " needs a token that names a tenant");
     }
     return caller;
   }
@@ -208,7 +209,7 @@ public final class Guard implements ServerInterceptor {
     if (token != null && members.nodeToken() != null && matches(token, members.nodeToken())) {
       return Caller.member("node-token");
     }
-    throw new Rejection(AuthReason.PEER_FORBIDDEN, method + " is for "
+    throw new Rejection(ErrorReason.PEER_FORBIDDEN, method + " is for "
         + (rule == Rule.NODE ? "ledger nodes" : "ledger nodes and the proxy")
         + " only: present a cluster certificate or the node token");
   }
@@ -231,7 +232,7 @@ public final class Guard implements ServerInterceptor {
           continue;
         }
         if (f.getName().equals("tenant_id")) {
-          return new Rejection(AuthReason.TENANT_FORBIDDEN, "tenant_id: the token is for another tenant",
+          return new Rejection(ErrorReason.TENANT_FORBIDDEN, "tenant_id: the token is for another tenant",
               Map.of("field", "tenant_id"));
         }
       } else if (f.getJavaType() == FieldDescriptor.JavaType.MESSAGE) {

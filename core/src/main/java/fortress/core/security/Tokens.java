@@ -1,5 +1,6 @@
 package fortress.core.security;
 
+import fortress.auth.v1.ErrorReason;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
@@ -106,11 +107,11 @@ public final class Tokens {
     try {
       claims = processor.process(token, null);
     } catch (ExpiredJWTException e) {
-      throw new Rejection(AuthReason.TOKEN_EXPIRED, "the bearer token has expired; get a new one");
+      throw new Rejection(ErrorReason.TOKEN_EXPIRED, "the bearer token has expired; get a new one");
     } catch (java.text.ParseException e) {
-      throw new Rejection(AuthReason.TOKEN_INVALID, "the bearer token is not a JWT");
+      throw new Rejection(ErrorReason.TOKEN_INVALID, "the bearer token is not a JWT");
     } catch (BadJOSEException | JOSEException e) {
-      throw new Rejection(AuthReason.TOKEN_INVALID, "the bearer token was refused: " + e.getMessage());
+      throw new Rejection(ErrorReason.TOKEN_INVALID, "the bearer token was refused: " + e.getMessage());
     }
     try {
       String tenant = claims.getStringClaim(tenantClaim);
@@ -118,7 +119,7 @@ public final class Tokens {
       return new Caller(claims.getSubject(), tenant == null || tenant.isEmpty() ? null : tenant,
           roles == null ? Set.of() : Set.copyOf(new HashSet<>(roles)), false);
     } catch (java.text.ParseException e) {
-      throw new Rejection(AuthReason.TOKEN_INVALID, "the bearer token's " + tenantClaim + " must be a string and "
+      throw new Rejection(ErrorReason.TOKEN_INVALID, "the bearer token's " + tenantClaim + " must be a string and "
           + ROLES_CLAIM + " a list of strings");
     }
   }

@@ -1,10 +1,11 @@
 package fortress.core.store;
 
+import com.google.protobuf.ProtocolMessageEnum;
+import fortress.core.rpc.Rejection;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.function.Supplier;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,7 +27,9 @@ public final class Database implements AutoCloseable {
   private static final int CONNECT_RETRY_INTERVAL_S = 5;
 
   private final HikariDataSource pool;
-  private final Supplier<RuntimeException> unavailable;
+  private final String name;
+  private final ProtocolMessageEnum unavailable;
+  private final ProtocolMessageEnum outcomeUnknown;
 
   /** Work inside one transaction. */
   @FunctionalInterface
@@ -34,17 +37,21 @@ public final class Database implements AutoCloseable {
     T run(Connection c) throws SQLException;
   }
 
-  private Database(HikariDataSource pool, Supplier<RuntimeException> unavailable) {
+  private Database(HikariDataSource pool, String name, ProtocolMessageEnum unavailable,
+      ProtocolMessageEnum outcomeUnknown) {
     this.pool = pool;
+    this.name = name;
     this.unavailable = unavailable;
+    this.outcomeUnknown = outcomeUnknown;
   }
 
   /**
    * Migrates the database with the scripts in {@code classpath:db/<name>} and opens a pool named
-   * {@code name}. {@code unavailable} is what a failed transaction throws.
+   * {@code name}. A failed transaction is rejected with the server's reason {@code unavailable}
+   * (nothing was written), or {@code outcomeUnknown} when the connection was lost during COMMIT.
    */
   public static Database open(String name, String jdbcUrl, String user, String password, int poolSizeMax,
-      Supplier<RuntimeException> unavailable) {
+      ProtocolMessageEnum unavailable, ProtocolMessageEnum outcomeUnknown) {
     migrate(name, jdbcUrl, user, password);
     HikariConfig c = new HikariConfig();
     c.setPoolName(name);
@@ -56,7 +63,7 @@ public final class Database implements AutoCloseable {
     c.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
     c.setAutoCommit(false);
     c.addDataSourceProperty("reWriteBatchedInserts", "true");
-    return new Database(new HikariDataSource(c), unavailable);
+    return new Database(new HikariDataSource(c), name, unavailable, outcomeUnknown);
   }
 
   /**
@@ -75,18 +82,29 @@ public final class Database implements AutoCloseable {
 
   /** Runs {@code work} in a transaction and commits it; anything thrown inside rolls it back. */
   public <T> T inTransaction(Work<T> work) {
+    boolean committing = false;
     try (Connection c = pool.getConnection()) {
       try {
         T result = work.run(c);
+        committing = true;
         c.commit();
         return result;
       } catch (SQLException | RuntimeException e) {
-        c.rollback();
+        if (!committing) {
+          c.rollback();
+        }
         throw e;
       }
     } catch (SQLException e) {
       log.warn("database call failed: {}", e.toString());
-      throw unavailable.get();
+      // Only a connection lost during COMMIT leaves the outcome open; a COMMIT answered with an
+      // error rolled back.
+      String state = e.getSQLState();
+      if (committing && (state == null || state.startsWith("08") || state.startsWith("57"))) {
+        throw new Rejection(outcomeUnknown, "the " + name + " database was lost while the write committed; send "
+            + "the request again with the same request_id to learn its outcome");
+      }
+      throw new Rejection(unavailable, "the " + name + " database is unavailable; nothing was written, retry");
     }
   }
 

@@ -1,5 +1,8 @@
 package fortress.core.telemetry;
 
+import fortress.core.Ports;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import fortress.core.Settings;
 import io.grpc.ClientInterceptor;
 import io.grpc.ServerInterceptor;
@@ -80,7 +83,14 @@ public final class Telemetry implements AutoCloseable {
     SdkMeterProviderBuilder meters = SdkMeterProvider.builder().setResource(resource);
     int port = c.metricsPort() == 0 ? freePort() : c.metricsPort();
     if (port > 0) {
-      meters.registerMetricReader(PrometheusHttpServer.builder().setHost(c.metricsHost()).setPort(port).build());
+      PrometheusHttpServer endpoint;
+      try {
+        endpoint = Ports.bind("metrics-port", c.metricsHost(), port,
+            () -> PrometheusHttpServer.builder().setHost(c.metricsHost()).setPort(port).build());
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      meters.registerMetricReader(endpoint);
     }
     // Without a collector no span is recorded (but trace context still travels on every call).
     SdkTracerProviderBuilder tracers = SdkTracerProvider.builder().setResource(resource)

@@ -1,5 +1,6 @@
 package fortress.core.security;
 
+import fortress.auth.v1.ErrorReason;
 import static fortress.core.rpc.TestCalls.info;
 import static fortress.core.rpc.TestCalls.refused;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -131,7 +132,7 @@ class GuardTest {
     StatusRuntimeException missing = refused(() -> stub.getAccount(read("acme")));
     assertThat(missing.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
     assertThat(reason(missing)).isEqualTo("TOKEN_MISSING");
-    assertThat(info(missing).getDomain()).isEqualTo(AuthReason.DOMAIN);
+    assertThat(info(missing).getDomain()).isEqualTo("auth.fortress.dev");
     assertThat(reason(refused(() -> stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(basic))
         .getAccount(read("acme"))))).isEqualTo("TOKEN_INVALID");
     assertThat(reason(refused(() -> stub.withInterceptors(Security.bearer("x.y.z")).getAccount(read("acme")))))

@@ -1,5 +1,6 @@
 package fortress.core.security;
 
+import fortress.auth.v1.ErrorReason;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
@@ -39,11 +40,11 @@ class TokensTest {
     return Settings.parse(args, Map.of(), Tokens::read);
   }
 
-  private static AuthReason refusal(Tokens tokens, String token) {
+  private static ErrorReason refusal(Tokens tokens, String token) {
     Rejection r = catchThrowableOfType(Rejection.class, () -> tokens.verify(token));
     assertThat(r).as("refused").isNotNull();
     assertThat(r.getMessage()).doesNotContain(token);
-    return (AuthReason) r.reason();
+    return (ErrorReason) r.reason();
   }
 
   private static JWTClaimsSet.Builder claims() {
@@ -71,11 +72,11 @@ class TokensTest {
     byte[] other = "fedcba9876543210fedcba9876543210".getBytes();
 
     assertThat(refusal(tokens, Tokens.hs256(other, "x", "acme", List.of(), Duration.ofMinutes(5))))
-        .isEqualTo(AuthReason.TOKEN_INVALID);
+        .isEqualTo(ErrorReason.TOKEN_INVALID);
     assertThat(refusal(tokens, Tokens.hs256(KEY, "x", "acme", List.of(), Duration.ofMinutes(-5))))
-        .isEqualTo(AuthReason.TOKEN_EXPIRED);
-    assertThat(refusal(tokens, "abc.def.ghi")).isEqualTo(AuthReason.TOKEN_INVALID);
-    assertThat(refusal(tokens, new PlainJWT(claims().build()).serialize())).isEqualTo(AuthReason.TOKEN_INVALID);
+        .isEqualTo(ErrorReason.TOKEN_EXPIRED);
+    assertThat(refusal(tokens, "abc.def.ghi")).isEqualTo(ErrorReason.TOKEN_INVALID);
+    assertThat(refusal(tokens, new PlainJWT(claims().build()).serialize())).isEqualTo(ErrorReason.TOKEN_INVALID);
   }
 
   @Test
@@ -85,13 +86,13 @@ class TokensTest {
 
     assertThat(tokens.verify(sign(good.build())).tenant()).isEqualTo("acme");
     assertThat(refusal(tokens, sign(claims().issuer("https://evil.example").audience("fortress").build())))
-        .isEqualTo(AuthReason.TOKEN_INVALID);
+        .isEqualTo(ErrorReason.TOKEN_INVALID);
     assertThat(refusal(tokens, sign(claims().issuer("https://id.example").audience("other").build())))
-        .isEqualTo(AuthReason.TOKEN_INVALID);
+        .isEqualTo(ErrorReason.TOKEN_INVALID);
     assertThat(refusal(hs256(), sign(new JWTClaimsSet.Builder().subject("svc").build())))
-        .as("no exp").isEqualTo(AuthReason.TOKEN_INVALID);
+        .as("no exp").isEqualTo(ErrorReason.TOKEN_INVALID);
     assertThat(refusal(hs256(), sign(claims().claim("roles", "admin").build())))
-        .as("roles must be a list").isEqualTo(AuthReason.TOKEN_INVALID);
+        .as("roles must be a list").isEqualTo(ErrorReason.TOKEN_INVALID);
   }
 
   @Test
@@ -112,9 +113,9 @@ class TokensTest {
 
     assertThat(tokens.verify(byRsa.serialize()).tenant()).isEqualTo("acme");
     assertThat(tokens.verify(byEc.serialize()).tenant()).isEqualTo("acme");
-    assertThat(refusal(tokens, forged.serialize())).isEqualTo(AuthReason.TOKEN_INVALID);
+    assertThat(refusal(tokens, forged.serialize())).isEqualTo(ErrorReason.TOKEN_INVALID);
     assertThat(refusal(tokens, Tokens.hs256(KEY, "x", "acme", List.of(), Duration.ofMinutes(5))))
-        .as("no HS256 secret configured").isEqualTo(AuthReason.TOKEN_INVALID);
+        .as("no HS256 secret configured").isEqualTo(ErrorReason.TOKEN_INVALID);
   }
 
   @Test

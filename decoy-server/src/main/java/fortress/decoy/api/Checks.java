@@ -1,7 +1,8 @@
 package fortress.decoy.api;
 
+import fortress.core.rpc.Rejection;
 import fortress.core.rpc.Fields;
-import fortress.decoy.Reason;
+import fortress.decoy.v1.ErrorReason;
 
 /** Input validation: each check throws INVALID_ARGUMENT naming the first bad field. */
 final class Checks {
@@ -18,15 +19,15 @@ final class Checks {
   private Checks() {}
 
   static void requestId(String value) {
-    Fields.requestId(value, Reason.INVALID_FIELD);
+    Fields.requestId(value, ErrorReason.INVALID_FIELD);
   }
 
   static void name(String field, String value) {
-    Fields.name(field, value, Reason.INVALID_FIELD);
+    Fields.name(field, value, ErrorReason.INVALID_FIELD);
   }
 
   static int pageSize(int requested, int pageSizeDefault, int pageSizeMax) {
-    return Fields.pageSize(requested, pageSizeDefault, pageSizeMax, Reason.INVALID_FIELD);
+    return Fields.pageSize(requested, pageSizeDefault, pageSizeMax, ErrorReason.INVALID_FIELD);
   }
 
   /** A number in [min, max], with 0 meaning {@code byDefault}. */
@@ -35,7 +36,7 @@ final class Checks {
       return byDefault;
     }
     if (asked < min || asked > max) {
-      throw Reason.invalid(field, "must be " + min + "-" + max + " (or 0 for " + byDefault + ")");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, field, "must be " + min + "-" + max + " (or 0 for " + byDefault + ")");
     }
     return asked;
   }

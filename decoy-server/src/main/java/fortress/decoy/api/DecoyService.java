@@ -2,7 +2,7 @@ package fortress.decoy.api;
 
 import fortress.core.store.Database;
 import fortress.core.store.Rows;
-import fortress.decoy.Reason;
+import fortress.decoy.v1.ErrorReason;
 import fortress.core.rpc.Fields;
 import fortress.core.rpc.Rejection;
 import fortress.core.rpc.Reply;
@@ -96,13 +96,13 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
 
   private Generation generation(GenerateRequest r) {
     if (r.getKind() == RecordKind.RECORD_KIND_UNSPECIFIED || r.getKind() == RecordKind.UNRECOGNIZED) {
-      throw Reason.invalid("kind", "must be USER_PROFILE, TRANSACTION, LOG_LINE or TEXT");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, "kind", "must be USER_PROFILE, TRANSACTION, LOG_LINE or TEXT");
     }
     if (r.getCount() < 1 || r.getCount() > limits.generateCountMax()) {
-      throw Reason.invalid("count", "must be 1-" + limits.generateCountMax());
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, "count", "must be 1-" + limits.generateCountMax());
     }
     if (r.getEntityKey().length() > Checks.ENTITY_KEY_LENGTH_MAX) {
-      throw Reason.invalid("entity_key", "must be at most " + Checks.ENTITY_KEY_LENGTH_MAX + " characters");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, "entity_key", "must be at most " + Checks.ENTITY_KEY_LENGTH_MAX + " characters");
     }
     int batch = (int) Checks.range("batch_size", r.getBatchSize(), 1, Checks.BATCH_SIZE_MAX,
         Checks.BATCH_SIZE_DEFAULT);
@@ -117,7 +117,7 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
     Checks.name("model", name);
     MarkovText model = models.get(name);
     if (model == null) {
-      throw new Rejection(Reason.MODEL_NOT_FOUND, "model " + name + " does not exist; train it with TrainText",
+      throw new Rejection(ErrorReason.MODEL_NOT_FOUND, "model " + name + " does not exist; train it with TrainText",
           Map.of("model", name));
     }
     return model;
@@ -173,17 +173,17 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
       Checks.requestId(r.getRequestId());
       Checks.name("model", r.getModel());
       if (r.getModel().equals(MarkovText.BUILT_IN)) {
-        throw Reason.invalid("model", "\"default\" is the built-in model and cannot be replaced");
+        throw Rejection.invalid(ErrorReason.INVALID_FIELD, "model", "\"default\" is the built-in model and cannot be replaced");
       }
       if (r.getCorpus().getBytes(StandardCharsets.UTF_8).length > Checks.CORPUS_BYTES_MAX) {
-        throw Reason.invalid("corpus", "must be at most " + Checks.CORPUS_BYTES_MAX + " bytes");
+        throw Rejection.invalid(ErrorReason.INVALID_FIELD, "corpus", "must be at most " + Checks.CORPUS_BYTES_MAX + " bytes");
       }
-      Fields.text("corpus", r.getCorpus(), Checks.CORPUS_BYTES_MAX, Reason.INVALID_FIELD);
+      Fields.text("corpus", r.getCorpus(), Checks.CORPUS_BYTES_MAX, ErrorReason.INVALID_FIELD);
       MarkovText model;
       try {
         model = MarkovText.train(r.getModel(), r.getCorpus());
       } catch (IllegalArgumentException e) {
-        throw Reason.invalid("corpus", e.getMessage() + " and one whole sentence");
+        throw Rejection.invalid(ErrorReason.INVALID_FIELD, "corpus", e.getMessage() + " and one whole sentence");
       }
       TrainTextResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
           TrainTextResponse.parser(), () -> {
@@ -206,7 +206,7 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
       CreateTemplateResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
           CreateTemplateResponse.parser(), () -> {
             if (!DecoyStore.insertTemplate(c, t)) {
-              throw new Rejection(Reason.TEMPLATE_EXISTS, "template " + t.getTemplateId() + " already exists; "
+              throw new Rejection(ErrorReason.TEMPLATE_EXISTS, "template " + t.getTemplateId() + " already exists; "
                   + "delete it first to replace it", Map.of("template_id", t.getTemplateId()));
             }
             return CreateTemplateResponse.newBuilder().setTemplate(DecoyStore.template(c, t.getTemplateId())
@@ -262,7 +262,7 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
   public void listInteractions(ListInteractionsRequest r, StreamObserver<ListInteractionsResponse> out) {
     reply(out, () -> {
       int size = Checks.pageSize(r.getPageSize(), limits.pageSizeDefault(), limits.pageSizeMax());
-      Fields.text("client_ip", r.getClientIp(), 64, Reason.INVALID_FIELD);
+      Fields.text("client_ip", r.getClientIp(), 64, ErrorReason.INVALID_FIELD);
       long before = r.getPageToken().isEmpty() ? Long.MAX_VALUE : number(pageKey(r.getPageToken()));
       List<Interaction> page = database.inTransaction(c -> fortress.decoy.capture.InteractionStore.newest(c, before,
           r.getClientIp(), size + 1));
@@ -281,7 +281,7 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
       Checks.requestId(r.getRequestId());
       Checks.name("dataset", r.getDataset());
       long after = r.getAfterInteractionId().isEmpty() ? 0 : Rows.number(fortress.decoy.capture.InteractionStore.PREFIX,
-          r.getAfterInteractionId()).orElseThrow(() -> Reason.invalid("after_interaction_id",
+          r.getAfterInteractionId()).orElseThrow(() -> Rejection.invalid(ErrorReason.INVALID_FIELD, "after_interaction_id",
           "must be an interaction_id such as i-42"));
       long max = Checks.range("max_interactions", r.getMaxInteractions(), 1, Checks.EXPORT_MAX, Checks.EXPORT_DEFAULT);
       return export.run(r, after, max);
@@ -289,23 +289,23 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
   }
 
   private static Rejection notFound(String templateId) {
-    return new Rejection(Reason.TEMPLATE_NOT_FOUND, "template " + templateId + " does not exist",
+    return new Rejection(ErrorReason.TEMPLATE_NOT_FOUND, "template " + templateId + " does not exist",
         Map.of("template_id", templateId));
   }
 
   private static String pageKey(String token) {
-    return Rows.pageKey(token, 1).orElseThrow(() -> Reason.invalid("page_token",
+    return Rows.pageKey(token, 1).orElseThrow(() -> Rejection.invalid(ErrorReason.INVALID_FIELD, "page_token",
         "is not a token this server issued")).get(0);
   }
 
   private static long number(String interactionId) {
     return Rows.number(fortress.decoy.capture.InteractionStore.PREFIX, interactionId)
-        .orElseThrow(() -> Reason.invalid("page_token", "is not a token this server issued"));
+        .orElseThrow(() -> Rejection.invalid(ErrorReason.INVALID_FIELD, "page_token", "is not a token this server issued"));
   }
 
   /** Runs a handler and answers with its response or its status. */
   private static <T> void reply(StreamObserver<T> out, Reply.Handler<T> handler) {
-    Reply.unary(out, handler, () -> new Rejection(Reason.STORAGE_UNAVAILABLE, "the decoy server could not "
+    Reply.unary(out, handler, () -> new Rejection(ErrorReason.OUTCOME_UNKNOWN, "the decoy server could not "
         + "complete the call; retry with the same request_id").toStatus());
   }
 }

@@ -2,7 +2,7 @@ package fortress.decoy.api;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import fortress.core.store.Database;
-import fortress.decoy.Reason;
+import fortress.decoy.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import fortress.decoy.capture.InteractionStore;
 import fortress.decoy.v1.ExportInteractionsRequest;
@@ -56,7 +56,7 @@ public final class Export {
   ExportInteractionsResponse run(ExportInteractionsRequest r, long after, long max) {
     ShadowServiceGrpc.ShadowServiceBlockingStub stub = shadow.get();
     if (stub == null) {
-      throw new Rejection(Reason.SHADOW_NOT_CONFIGURED, "no shadow endpoint is configured; start the decoy server "
+      throw new Rejection(ErrorReason.SHADOW_NOT_CONFIGURED, "no shadow endpoint is configured; start the decoy server "
           + "with --shadow-target=HOST:PORT");
     }
     Progress p = database.inTransaction(c -> begin(c, r, after));
@@ -84,7 +84,7 @@ public final class Export {
         recorded = stub.withDeadlineAfter(CALL_DEADLINE_SECONDS, TimeUnit.SECONDS).recordSamples(samples.build());
       } catch (StatusRuntimeException e) {
         log.warn("export {}: the shadow server refused a page: {}", r.getRequestId(), e.getStatus());
-        throw new Rejection(Reason.SHADOW_UNAVAILABLE, "the shadow server did not take the samples ("
+        throw new Rejection(ErrorReason.SHADOW_UNAVAILABLE, "the shadow server did not take the samples ("
             + e.getStatus().getCode() + "); retry with the same request_id to resume");
       }
       datasetCount = recorded.getDatasetSampleCount();

@@ -2,7 +2,7 @@ package fortress.decoy.api;
 
 import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
-import fortress.decoy.Reason;
+import fortress.decoy.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -18,7 +18,7 @@ final class Operations {
   }
 
   static Rejection reused(String requestId) {
-    return new Rejection(Reason.REQUEST_ID_REUSED, "request_id " + requestId
+    return new Rejection(ErrorReason.REQUEST_ID_REUSED, "request_id " + requestId
         + " was already used for a different request", Map.of("request_id", requestId));
   }
 }

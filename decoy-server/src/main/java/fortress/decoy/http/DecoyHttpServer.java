@@ -1,5 +1,6 @@
 package fortress.decoy.http;
 
+import fortress.core.Ports;
 import fortress.decoy.capture.Capture;
 import fortress.decoy.template.Endpoints;
 import io.netty.bootstrap.ServerBootstrap;
@@ -18,6 +19,7 @@ import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.timeout.ReadTimeoutHandler;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
@@ -45,7 +47,7 @@ public final class DecoyHttpServer implements AutoCloseable {
 
   /** Serves plain HTTP, or HTTPS when {@code tls} is given. */
   public static DecoyHttpServer start(String host, int port, Endpoints endpoints, Capture capture, Limits limits,
-      SslContext tls) throws InterruptedException {
+      SslContext tls) throws IOException {
     EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     EventLoopGroup workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
     RateLimiter rates = new RateLimiter(limits.ratePerClientPerSecond(), limits.burstPerClient());
@@ -75,9 +77,10 @@ public final class DecoyHttpServer implements AutoCloseable {
           }
         });
     try {
-      Channel channel = b.bind(new InetSocketAddress(host, port)).sync().channel();
+      Channel channel = Ports.bind("http-port", host, port,
+          () -> b.bind(new InetSocketAddress(host, port)).sync().channel());
       return new DecoyHttpServer(boss, workers, channel);
-    } catch (RuntimeException | InterruptedException e) {
+    } catch (IOException | RuntimeException e) {
       boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
       workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
       throw e;

@@ -1,7 +1,7 @@
 package fortress.decoy.template;
 
 import fortress.core.rpc.Rejection;
-import fortress.decoy.Reason;
+import fortress.decoy.v1.ErrorReason;
 import fortress.decoy.generate.Logs;
 import fortress.decoy.generate.MarkovText;
 import fortress.decoy.generate.Profiles;
@@ -78,12 +78,12 @@ public final class Endpoint {
   /** Validates the template, naming the first bad field under {@code field}. */
   public static Endpoint compile(String field, Template t) {
     if (!METHODS.contains(t.getMethod())) {
-      throw Reason.invalid(field + ".method", "must be one of " + String.join(", ", METHODS.stream().sorted()
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + ".method", "must be one of " + String.join(", ", METHODS.stream().sorted()
           .toList()));
     }
     String path = t.getPathPattern();
     if (!path.startsWith("/") || path.length() > PATH_PATTERN_LENGTH_MAX) {
-      throw Reason.invalid(field + ".path_pattern", "must start with / and be at most " + PATH_PATTERN_LENGTH_MAX
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + ".path_pattern", "must start with / and be at most " + PATH_PATTERN_LENGTH_MAX
           + " characters");
     }
     List<String> segments = new ArrayList<>();
@@ -92,7 +92,7 @@ public final class Endpoint {
       Matcher v = VARIABLE.matcher(segment);
       if (v.matches()) {
         if (variables.contains(v.group(1))) {
-          throw Reason.invalid(field + ".path_pattern", "names {" + v.group(1) + "} twice");
+          throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + ".path_pattern", "names {" + v.group(1) + "} twice");
         }
         segments.add(null);
         variables.add(v.group(1));
@@ -100,27 +100,27 @@ public final class Endpoint {
         segments.add(segment);
         variables.add(null);
       } else {
-        throw Reason.invalid(field + ".path_pattern", "segment '" + segment + "' must be literal URL characters "
+        throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + ".path_pattern", "segment '" + segment + "' must be literal URL characters "
             + "or {name} with name of [a-z0-9_]");
       }
     }
     if (t.getStatus() < 200 || t.getStatus() > 599) {
-      throw Reason.invalid(field + ".status", "must be 200-599");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + ".status", "must be 200-599");
     }
     if (t.getHeadersCount() > HEADERS_MAX) {
-      throw Reason.invalid(field + ".headers", "at most " + HEADERS_MAX + " headers");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + ".headers", "at most " + HEADERS_MAX + " headers");
     }
     for (Map.Entry<String, String> h : t.getHeadersMap().entrySet()) {
       if (!TOKEN.matcher(h.getKey()).matches() || RESERVED_HEADERS.contains(h.getKey().toLowerCase(Locale.ROOT))) {
-        throw Reason.invalid(field + ".headers", "'" + h.getKey() + "' is not a header name a template may set");
+        throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + ".headers", "'" + h.getKey() + "' is not a header name a template may set");
       }
       if (h.getValue().length() > HEADER_VALUE_LENGTH_MAX || h.getValue().chars().anyMatch(c -> c < 0x20 || c > 0x7e)) {
-        throw Reason.invalid(field + ".headers", "the value of '" + h.getKey() + "' must be at most "
+        throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + ".headers", "the value of '" + h.getKey() + "' must be at most "
             + HEADER_VALUE_LENGTH_MAX + " printable ASCII characters");
       }
     }
     if (t.getBody().length() > BODY_LENGTH_MAX) {
-      throw Reason.invalid(field + ".body", "must be at most " + BODY_LENGTH_MAX + " characters");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + ".body", "must be at most " + BODY_LENGTH_MAX + " characters");
     }
     List<String> text = new ArrayList<>();
     List<String[]> placeholders = new ArrayList<>();
@@ -134,11 +134,11 @@ public final class Endpoint {
     text.add(t.getBody().substring(from));
     switch (t.getFamily()) {
       case TEMPLATE_FAMILY_JSON_API, TEMPLATE_FAMILY_NGINX_HTML, TEMPLATE_FAMILY_IIS -> { }
-      default -> throw Reason.invalid(field + ".family", "must be set");
+      default -> throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + ".family", "must be set");
     }
     String key = t.getClientKey();
     if (!key.isEmpty() && !(key.startsWith("header:") && TOKEN.matcher(key.substring(7)).matches())) {
-      throw Reason.invalid(field + ".client_key", "must be empty or header:NAME");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + ".client_key", "must be empty or header:NAME");
     }
     return new Endpoint(t, segments, variables, text, placeholders);
   }
@@ -156,7 +156,7 @@ public final class Endpoint {
       default -> false;
     };
     if (!valid) {
-      throw Reason.invalid(field, "unknown placeholder {{" + name + "}}");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, field, "unknown placeholder {{" + name + "}}");
     }
     return parts;
   }

@@ -6,6 +6,7 @@ import static fortress.decoy.TestDecoy.invalid;
 import static fortress.core.rpc.TestCalls.refused;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import fortress.core.rpc.Reflection;
 import fortress.decoy.TestDecoy;
 import fortress.decoy.generate.Generators;
 import fortress.decoy.v1.*;
@@ -127,6 +128,14 @@ class DecoyApiTest {
         .build()))).getReason()).isEqualTo("TEMPLATE_NOT_FOUND");
     assertThat(info(refused(() -> decoy.stub.deleteTemplate(delete.toBuilder().setRequestId(id()).build())))
         .getReason()).isEqualTo("TEMPLATE_NOT_FOUND");
+  }
+
+  /** grpcurl knows only what reflection tells it; that is enough to print a refusal's details. */
+  @Test
+  void aRefusalsDetails_areReadableThroughReflectionAlone() throws Exception {
+    var missing = refused(() -> decoy.stub.getTemplate(GetTemplateRequest.newBuilder().setTemplateId("absent").build()));
+    assertThat(Reflection.details(decoy.stub.getChannel(), missing)).singleElement().asString()
+        .contains("\"reason\": \"TEMPLATE_NOT_FOUND\"", "\"domain\": \"decoy.fortress.dev\"");
   }
 
   @Test

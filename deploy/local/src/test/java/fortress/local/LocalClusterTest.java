@@ -17,7 +17,7 @@ import fortress.decoy.v1.ExportInteractionsRequest;
 import fortress.decoy.v1.ListInteractionsRequest;
 import fortress.decoy.v1.Template;
 import fortress.decoy.v1.TemplateFamily;
-import fortress.ledger.Reflection;
+import fortress.core.rpc.Reflection;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.CreateAccountRequest;
 import fortress.ledger.v1.DepositRequest;

@@ -1,7 +1,7 @@
 package fortress.ledger.api;
 
 import com.google.protobuf.Message;
-import fortress.ledger.Reason;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.Rejection;
 import fortress.ledger.journal.JournalVerifier;
 import fortress.ledger.store.LedgerReader;
@@ -131,7 +131,7 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
       }
       return GetAccountResponse.newBuilder()
           .setAccount(reader.accountAsOf(found, r.getAsOfSequence()).orElseThrow(() -> new Refused(Rejection.of(
-              Reason.ACCOUNT_NOT_FOUND, "account " + r.getAccountId() + " did not exist at sequence "
+              ErrorReason.ACCOUNT_NOT_FOUND, "account " + r.getAccountId() + " did not exist at sequence "
                   + r.getAsOfSequence(), "account_id", r.getAccountId()))))
           .build();
     });
@@ -193,17 +193,17 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
     mutations.operation(r.getTenantId(), account, hold, r.getRequestId()).whenComplete((found, e) -> {
       if (e != null) {
         log.warn("GetOperation read failed: {}", e.toString());
-        Replies.fail(out, Rejection.of(Reason.STORAGE_UNAVAILABLE, "the ledger database is unavailable; retry"));
+        Replies.fail(out, Rejection.of(ErrorReason.STORAGE_UNAVAILABLE, "the ledger database is unavailable; retry"));
       } else if (found instanceof Lookup.Found f) {
         send(out, GetOperationResponse.newBuilder().setOperation(f.operation()).build());
       } else if (found instanceof Lookup.Ambiguous) {
         Replies.fail(out, Rejection.invalid("account_id", "request_id " + r.getRequestId() + " names operations on "
             + "several accounts; give the account the mutation acted on (or hold_id for a hold's capture or release)"));
       } else if (found instanceof Lookup.InProgress p) {
-        Replies.fail(out, Rejection.of(Reason.TRANSFER_IN_PROGRESS, "transfer " + p.txid() + " with request_id "
+        Replies.fail(out, Rejection.of(ErrorReason.TRANSFER_IN_PROGRESS, "transfer " + p.txid() + " with request_id "
             + r.getRequestId() + " is still being decided; ask again shortly", "txid", p.txid()));
       } else {
-        Replies.fail(out, Rejection.of(Reason.OPERATION_NOT_FOUND, "no operation with request_id "
+        Replies.fail(out, Rejection.of(ErrorReason.OPERATION_NOT_FOUND, "no operation with request_id "
             + r.getRequestId() + " has taken effect; retrying it with the same request_id is safe", "request_id",
             r.getRequestId()));
       }
@@ -267,7 +267,7 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
   }
 
   private LedgerReader.Found found(String tenantId, String accountId) throws SQLException, Refused {
-    return reader.account(tenantId, accountId).orElseThrow(() -> new Refused(Rejection.of(Reason.ACCOUNT_NOT_FOUND,
+    return reader.account(tenantId, accountId).orElseThrow(() -> new Refused(Rejection.of(ErrorReason.ACCOUNT_NOT_FOUND,
         "account " + accountId + " does not exist", "account_id", accountId)));
   }
 

@@ -1,6 +1,6 @@
 package fortress.ledger.api;
 
-import fortress.ledger.Reason;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.Rejection;
 import fortress.ledger.write.Outcome;
 import io.grpc.StatusRuntimeException;
@@ -43,7 +43,7 @@ final class Replies {
       return;
     } catch (SQLException | RuntimeException e) {
       log.warn("read failed: {}", e.toString());
-      fail(out, Rejection.of(Reason.STORAGE_UNAVAILABLE, "the ledger database is unavailable; retry"));
+      fail(out, Rejection.of(ErrorReason.STORAGE_UNAVAILABLE, "the ledger database is unavailable; retry"));
       return;
     }
     send(out, response);
@@ -59,7 +59,7 @@ final class Replies {
   }
 
   static Outcome uncertain() {
-    return Outcome.failed(Rejection.of(Reason.STORAGE_UNAVAILABLE,
+    return Outcome.failed(Rejection.of(ErrorReason.OUTCOME_UNKNOWN,
         "the outcome is uncertain; resolve it with GetOperation"));
   }
 

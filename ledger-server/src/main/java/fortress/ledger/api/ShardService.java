@@ -1,7 +1,7 @@
 package fortress.ledger.api;
 
 import fortress.ledger.Ownership;
-import fortress.ledger.Reason;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.Rejection;
 import fortress.ledger.store.TwoPhaseReader;
 import fortress.ledger.twopc.Coordinator;
@@ -101,7 +101,7 @@ public final class ShardService extends ShardServiceGrpc.ShardServiceImplBase {
     }
     coordinator.decision(r).whenComplete((d, e) -> {
       if (e != null) {
-        Replies.fail(out, Rejection.of(Reason.STORAGE_UNAVAILABLE, "the ledger database is unavailable; retry"));
+        Replies.fail(out, Rejection.of(ErrorReason.STORAGE_UNAVAILABLE, "the ledger database is unavailable; retry"));
       } else {
         Replies.send(out, GetDecisionResponse.newBuilder().setDecision(d).build());
       }

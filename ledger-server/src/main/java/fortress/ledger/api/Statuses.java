@@ -2,8 +2,9 @@ package fortress.ledger.api;
 
 import com.google.protobuf.Any;
 import com.google.rpc.ErrorInfo;
+import fortress.rpc.ErrorReasons;
 import fortress.core.rpc.ErrorStatus;
-import fortress.ledger.Reason;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.Rejection;
 import fortress.ledger.v1.OperationError;
 import io.grpc.StatusRuntimeException;
@@ -16,12 +17,12 @@ public final class Statuses {
   private Statuses() {}
 
   public static StatusRuntimeException toException(Rejection r) {
-    return ErrorStatus.of(r.reason().code(), Reason.DOMAIN, r.reason().name(), r.message(), r.metadata());
+    return ErrorStatus.of(r.reason(), r.message(), r.metadata());
   }
 
   static OperationError toOperationError(Rejection r) {
     return OperationError.newBuilder()
-        .setCode(r.reason().code().value())
+        .setCode(ErrorReasons.code(r.reason()).value())
         .setReason(r.reason().name())
         .setMessage(r.message())
         .putAllMetadata(r.metadata())
@@ -41,9 +42,9 @@ public final class Statuses {
       if (detail.is(ErrorInfo.class)) {
         try {
           ErrorInfo info = detail.unpack(ErrorInfo.class);
-          Reason reason = Reason.valueOf(info.getReason());
-          return Optional.of(new Rejection(reason, status.getMessage(), info.getMetadataMap()));
-        } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
+          return ErrorReasons.find(ErrorReason.getDescriptor(), info)
+              .map(value -> new Rejection(ErrorReason.valueOf(value), status.getMessage(), info.getMetadataMap()));
+        } catch (InvalidProtocolBufferException e) {
           return Optional.empty();
         }
       }

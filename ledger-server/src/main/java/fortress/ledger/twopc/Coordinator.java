@@ -1,7 +1,7 @@
 package fortress.ledger.twopc;
 
 import fortress.core.telemetry.Telemetry;
-import fortress.ledger.Reason;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.Rejection;
 import fortress.ledger.api.Statuses;
 import fortress.ledger.store.Lookup;
@@ -56,7 +56,7 @@ public final class Coordinator implements AutoCloseable {
   private static final AttributeKey<String> PHASE = AttributeKey.stringKey("phase");
   private static final AttributeKey<String> OUTCOME = AttributeKey.stringKey("outcome");
   /** What a participant may refuse a leg for that the client can act on; any other no vote is TRANSFER_ABORTED. */
-  private static final Set<Reason> CLIENT_REASONS = Set.of(Reason.ACCOUNT_NOT_FOUND, Reason.BALANCE_OVERFLOW);
+  private static final Set<ErrorReason> CLIENT_REASONS = Set.of(ErrorReason.ACCOUNT_NOT_FOUND, ErrorReason.BALANCE_OVERFLOW);
 
   private final String nodeId;
   private final Writer writer;
@@ -145,7 +145,7 @@ public final class Coordinator implements AutoCloseable {
         result.complete(uncertain(txid));
       } else if (begun instanceof Outcome.Failed failed) {
         // A retry of a transfer still being decided joins it when this process drives it.
-        CompletableFuture<Outcome> running = failed.rejection().reason() == Reason.TRANSFER_IN_PROGRESS
+        CompletableFuture<Outcome> running = failed.rejection().reason() == ErrorReason.TRANSFER_IN_PROGRESS
             ? live.get(failed.rejection().metadata().get("txid")) : null;
         if (running != null && running != result) {
           running.whenComplete((o, e) -> result.complete(e != null ? uncertain(txid) : o));
@@ -186,7 +186,7 @@ public final class Coordinator implements AutoCloseable {
       failpoints.hit(Failpoints.COORDINATOR_AFTER_VOTE);
     } else {
       no = Statuses.fromException(error).filter(x -> CLIENT_REASONS.contains(x.reason()))
-          .orElse(Rejection.of(Reason.TRANSFER_ABORTED, "the transfer was aborted because node " + participant
+          .orElse(Rejection.of(ErrorReason.TRANSFER_ABORTED, "the transfer was aborted because node " + participant
               + " did not vote yes in time (" + error.getMessage() + "); nothing was moved", "txid", txid));
       log.debug("transaction {}: {} voted no: {}", txid, participant, no.message());
     }
@@ -225,11 +225,11 @@ public final class Coordinator implements AutoCloseable {
       return ok.response() instanceof TransferResponse;
     }
     Rejection why = ((Outcome.Failed) outcome).rejection();
-    return why.reason() == Reason.TRANSACTION_DECIDED ? "COMMITTED".equals(why.metadata().get("decision")) : null;
+    return why.reason() == ErrorReason.TRANSACTION_DECIDED ? "COMMITTED".equals(why.metadata().get("decision")) : null;
   }
 
   private static Rejection aborted(String txid) {
-    return Rejection.of(Reason.TRANSFER_ABORTED, "the transfer was aborted; nothing was moved", "txid", txid);
+    return Rejection.of(ErrorReason.TRANSFER_ABORTED, "the transfer was aborted; nothing was moved", "txid", txid);
   }
 
   /** The response recorded by the commit of a transfer (decided before this path could). */
@@ -240,7 +240,7 @@ public final class Coordinator implements AutoCloseable {
   }
 
   private static Outcome uncertain(String txid) {
-    return Outcome.failed(Rejection.of(Reason.STORAGE_UNAVAILABLE,
+    return Outcome.failed(Rejection.of(ErrorReason.OUTCOME_UNKNOWN,
         "the outcome of transaction " + txid + " is uncertain; resolve it with GetOperation", "txid", txid));
   }
 
@@ -261,8 +261,8 @@ public final class Coordinator implements AutoCloseable {
         .handle((done, e) -> {
           if (e != null) {
             Rejection refused = Statuses.fromException(e).orElse(null);
-            if (refused != null && (refused.reason() == Reason.TRANSACTION_DECIDED
-                || refused.reason() == Reason.TRANSACTION_NOT_FOUND)) {
+            if (refused != null && (refused.reason() == ErrorReason.TRANSACTION_DECIDED
+                || refused.reason() == ErrorReason.TRANSACTION_NOT_FOUND)) {
               conflicts.add(1);
               log.error("transaction {}: committed here, but participant {} answers {}: its credit will not land",
                   txid, participant, refused.message());
@@ -297,7 +297,7 @@ public final class Coordinator implements AutoCloseable {
   /** Answers every transfer still being driven: its outcome is uncertain, recovery finishes it. */
   @Override
   public void close() {
-    live.values().forEach(f -> f.complete(Outcome.failed(Rejection.of(Reason.SHUTTING_DOWN,
+    live.values().forEach(f -> f.complete(Outcome.failed(Rejection.of(ErrorReason.OUTCOME_UNKNOWN,
         "the ledger node is shutting down; the transfer's outcome is uncertain, resolve it with GetOperation"))));
   }
 }

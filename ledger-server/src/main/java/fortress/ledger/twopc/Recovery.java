@@ -1,7 +1,7 @@
 package fortress.ledger.twopc;
 
 import fortress.core.telemetry.Telemetry;
-import fortress.ledger.Reason;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.store.Pending;
 import fortress.ledger.store.Reads;
 import fortress.ledger.store.Records;
@@ -161,7 +161,7 @@ public final class Recovery {
     log.info("transaction {}: no decision since {}; aborting (presumed abort)", p.txid(), p.clockMicros());
     return writer.submit(Steps.abort(p.txid())).thenCompose(outcome -> {
       Boolean committed = Coordinator.inForce(outcome);
-      if (committed == null && ((Outcome.Failed) outcome).rejection().reason() == Reason.TRANSACTION_NOT_FOUND) {
+      if (committed == null && ((Outcome.Failed) outcome).rejection().reason() == ErrorReason.TRANSACTION_NOT_FOUND) {
         coordinator.letGo().remove(p.txid());
         log.error("transaction {}: to be aborted, but this node has no record of it", p.txid());
         return CompletableFuture.completedFuture(null);

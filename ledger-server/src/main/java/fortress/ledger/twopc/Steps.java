@@ -2,7 +2,7 @@ package fortress.ledger.twopc;
 
 import static com.google.common.base.Preconditions.checkState;
 
-import fortress.ledger.Reason;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.Rejection;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.EntryKind;
@@ -216,7 +216,7 @@ public final class Steps {
   private static Outcome commitLeg(Batch b, String txid) {
     ParticipantRow p = b.participant(txid);
     if (p == null) {
-      return Outcome.failed(Rejection.of(Reason.TRANSACTION_NOT_FOUND, "no prepared leg of " + txid, "txid", txid));
+      return Outcome.failed(Rejection.of(ErrorReason.TRANSACTION_NOT_FOUND, "no prepared leg of " + txid, "txid", txid));
     }
     if (p.state() == TransactionState.TRANSACTION_STATE_ABORTED) {
       return decided(txid, p.state());
@@ -249,14 +249,14 @@ public final class Steps {
   }
 
   private static Outcome notFound(String txid) {
-    return Outcome.failed(Rejection.of(Reason.TRANSACTION_NOT_FOUND, "no transaction " + txid, "txid", txid));
+    return Outcome.failed(Rejection.of(ErrorReason.TRANSACTION_NOT_FOUND, "no transaction " + txid, "txid", txid));
   }
 
   /** TRANSACTION_DECIDED naming the decision in force, in the metadata key {@code decision}. */
   static Outcome decided(String txid, TransactionState state) {
     boolean committed = Boolean.TRUE.equals(Transitions.committed(state));
     String decision = committed ? "COMMITTED" : "ABORTED";
-    return Outcome.failed(new Rejection(Reason.TRANSACTION_DECIDED,
+    return Outcome.failed(new Rejection(ErrorReason.TRANSACTION_DECIDED,
         "transaction " + txid + " is already " + decision.toLowerCase(), Map.of("txid", txid, "decision", decision)));
   }
 }

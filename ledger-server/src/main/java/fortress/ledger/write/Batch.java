@@ -6,7 +6,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import fortress.core.ring.HoldIds;
 import fortress.core.ring.Ring;
-import fortress.ledger.Reason;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.Rejection;
 import fortress.ledger.card.CardVault;
 import fortress.ledger.journal.Chain;
@@ -236,7 +236,7 @@ public final class Batch {
       CoordinatorRow running = snapshot.undecided.get(key);
       if (running != null && running.state() == TransactionState.TRANSACTION_STATE_PREPARING) {
         return Arrays.equals(running.requestHash, fingerprint)
-            ? Outcome.failed(Rejection.of(Reason.TRANSFER_IN_PROGRESS, "transfer " + running.txid
+            ? Outcome.failed(Rejection.of(ErrorReason.TRANSFER_IN_PROGRESS, "transfer " + running.txid
                 + " with this request_id is still being decided; retry with the same request_id", "txid",
                 running.txid))
             : Outcome.failed(Rejection.requestIdReused(op.requestId()));
@@ -274,7 +274,7 @@ public final class Batch {
 
   private Outcome createAccount(Op op, CreateAccountRequest r) {
     if (account(r.getTenantId(), r.getAccountId()) != null) {
-      return Outcome.failed(Rejection.of(Reason.ACCOUNT_ALREADY_EXISTS,
+      return Outcome.failed(Rejection.of(ErrorReason.ACCOUNT_ALREADY_EXISTS,
           "account " + r.getAccountId() + " already exists", "account_id", r.getAccountId()));
     }
     AccountRow a = snapshot.add(new AccountRow(++accountId, r.getTenantId(), r.getAccountId(), 0, 0, 0,
@@ -368,7 +368,7 @@ public final class Batch {
     }
     long amount = r.hasAmount() ? r.getAmount() : h.amount;
     if (amount > h.amount) {
-      return Outcome.failed(Rejection.of(Reason.CAPTURE_EXCEEDS_HOLD,
+      return Outcome.failed(Rejection.of(ErrorReason.CAPTURE_EXCEEDS_HOLD,
           "capture of " + amount + " exceeds hold " + h.holdId + " of " + h.amount, "hold_id", h.holdId));
     }
     AccountRow a = h.account;
@@ -386,7 +386,7 @@ public final class Batch {
   private Outcome releaseHold(Op op, ReleaseHoldRequest r) {
     HoldRow h = snapshot.holds.get(r.getHoldId());
     Rejection unusable = unusable(h, r.getTenantId(), r.getHoldId());
-    if (unusable != null && unusable.reason() != Reason.HOLD_EXPIRED) {
+    if (unusable != null && unusable.reason() != ErrorReason.HOLD_EXPIRED) {
       return Outcome.failed(unusable);
     }
     AccountRow a = h.account;
@@ -399,14 +399,14 @@ public final class Batch {
   /** Why a hold cannot be captured or released, or null if it can. Another tenant's hold is not found. */
   private Rejection unusable(HoldRow h, String tenantId, String holdId) {
     if (h == null || h.txid != null || !h.account.tenantId.equals(tenantId)) {
-      return Rejection.of(Reason.HOLD_NOT_FOUND, "hold " + holdId + " does not exist", "hold_id", holdId);
+      return Rejection.of(ErrorReason.HOLD_NOT_FOUND, "hold " + holdId + " does not exist", "hold_id", holdId);
     }
     if (h.state != HoldState.HOLD_STATE_ACTIVE) {
-      return new Rejection(Reason.HOLD_NOT_ACTIVE, "hold " + holdId + " is already " + h.state,
+      return new Rejection(ErrorReason.HOLD_NOT_ACTIVE, "hold " + holdId + " is already " + h.state,
           Map.of("hold_id", holdId, "state", h.state.name()));
     }
     if (h.expireMicros != null && h.expireMicros <= nowMicros) {
-      return Rejection.of(Reason.HOLD_EXPIRED, "hold " + holdId + " has expired", "hold_id", holdId);
+      return Rejection.of(ErrorReason.HOLD_EXPIRED, "hold " + holdId + " has expired", "hold_id", holdId);
     }
     return null;
   }

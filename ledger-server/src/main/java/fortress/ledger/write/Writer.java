@@ -2,7 +2,7 @@ package fortress.ledger.write;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import fortress.ledger.Reason;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.Rejection;
 import fortress.ledger.Times;
 import fortress.ledger.card.CardVault;
@@ -42,7 +42,7 @@ public final class Writer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Writer.class);
   private static final long IDLE_POLL_MS = 50;
   private static final Rejection SHUTTING_DOWN =
-      Rejection.of(Reason.SHUTTING_DOWN, "the ledger node is shutting down");
+      Rejection.of(ErrorReason.SHUTTING_DOWN, "the ledger node is shutting down");
 
   /** Operations that must land together, in order, with their outcomes. */
   private record Submission(List<Op> ops, CompletableFuture<List<Outcome>> done) {}
@@ -114,7 +114,7 @@ public final class Writer implements AutoCloseable {
     }
     if (queuedOps.addAndGet(ops.size()) > queueDepthMax || !queue.offer(new Submission(ops, done))) {
       queuedOps.addAndGet(-ops.size());
-      return CompletableFuture.completedFuture(refuseAll(ops, Rejection.of(Reason.WRITER_QUEUE_FULL,
+      return CompletableFuture.completedFuture(refuseAll(ops, Rejection.of(ErrorReason.WRITER_QUEUE_FULL,
           "the ledger node's write queue is full; retry with backoff")));
     }
     return done;
@@ -190,17 +190,15 @@ public final class Writer implements AutoCloseable {
       }
     } catch (SQLException | RuntimeException e) {
       head = null;
-      boolean uncertain = e instanceof SQLException sql && isConnectionProblem(sql);
-      if (uncertain || ops.size() <= 1) {
-        if (e instanceof SQLException sql) {
+      Throwable cause = e instanceof CommitLost lost ? lost.getCause() : e;
+      boolean unreachable = cause instanceof SQLException sql && isConnectionProblem(sql);
+      if (unreachable || ops.size() <= 1) {
+        if (cause instanceof SQLException sql) {
           log.warn("write of {} operations failed ({}): {}", ops.size(), sql.getSQLState(), sql.getMessage());
         } else {
           log.error("write of {} operations broke an invariant and was rolled back", ops.size(), e);
         }
-        fail(submissions, uncertain || e instanceof SQLException
-            ? Rejection.of(Reason.STORAGE_UNAVAILABLE,
-                "the ledger database is unavailable; the outcome is uncertain, resolve it with GetOperation")
-            : Rejection.of(Reason.STORAGE_UNAVAILABLE, "the ledger node refused the write"));
+        fail(submissions, failure(e, unreachable));
         return;
       }
       log.warn("batch of {} operations refused; retrying one by one: {}", ops.size(), e.toString());
@@ -220,7 +218,30 @@ public final class Writer implements AutoCloseable {
     } catch (SQLException | RuntimeException e) {
       head = null;
       log.error("operation {} {} refused", op.kind(), op.requestId() != null ? op.requestId() : op.tx(), e);
-      return Outcome.failed(Rejection.of(Reason.STORAGE_UNAVAILABLE, "the ledger database refused the write"));
+      Throwable cause = e instanceof CommitLost lost ? lost.getCause() : e;
+      return Outcome.failed(failure(e, cause instanceof SQLException sql && isConnectionProblem(sql)));
+    }
+  }
+
+  /**
+   * What a failed write tells its callers. Only a connection lost during COMMIT leaves the outcome
+   * open: before it nothing was committed, and a COMMIT the database answered with an error rolled
+   * back.
+   */
+  private static Rejection failure(Exception e, boolean unreachable) {
+    if (e instanceof CommitLost) {
+      return Rejection.of(ErrorReason.OUTCOME_UNKNOWN,
+          "the ledger database was lost while the write committed; resolve the outcome with GetOperation");
+    }
+    return unreachable
+        ? Rejection.of(ErrorReason.STORAGE_UNAVAILABLE, "the ledger database is unavailable; nothing was written, retry")
+        : Rejection.of(ErrorReason.STORAGE_REFUSED, "the ledger database refused the write; nothing was written");
+  }
+
+  /** The connection failed during COMMIT: the write may or may not be durable. */
+  private static final class CommitLost extends RuntimeException {
+    CommitLost(SQLException cause) {
+      super(cause.getMessage(), cause, false, false);
     }
   }
 
@@ -245,7 +266,14 @@ public final class Writer implements AutoCloseable {
       }
       if (batch.changed()) {
         tx.write(batch);
-        tx.commit();
+        try {
+          tx.commit();
+        } catch (SQLException e) {
+          if (isConnectionProblem(e)) {
+            throw new CommitLost(e);
+          }
+          throw e;
+        }
       }
       head = batch.head();
       return outcomes;

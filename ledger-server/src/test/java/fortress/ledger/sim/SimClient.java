@@ -1,7 +1,6 @@
 package fortress.ledger.sim;
 
 import com.google.protobuf.Message;
-import fortress.ledger.Reason;
 import fortress.ledger.store.Lookup;
 import fortress.ledger.v1.CaptureHoldRequest;
 import fortress.ledger.v1.ConsumeRequest;
@@ -9,13 +8,15 @@ import fortress.ledger.v1.CreateAccountRequest;
 import fortress.ledger.v1.CreateHoldRequest;
 import fortress.ledger.v1.CreateHoldResponse;
 import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.ReleaseHoldRequest;
 import fortress.ledger.v1.TransferRequest;
 import fortress.ledger.write.Outcome;
+import fortress.rpc.ErrorReasons;
+import io.grpc.Status;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -27,9 +28,6 @@ import java.util.function.Consumer;
  * it retries every uncertain request until each is settled.
  */
 final class SimClient {
-  private static final Set<Reason> UNCERTAIN = Set.of(Reason.STORAGE_UNAVAILABLE, Reason.TRANSFER_IN_PROGRESS,
-      Reason.SHUTTING_DOWN);
-
   /** One request: its body, and the scope its request_id belongs to (an account, or for hold calls a hold). */
   private record Sent(Message request, String requestId, String account, String hold) {}
 
@@ -272,7 +270,9 @@ final class SimClient {
   }
 
   private static boolean isUncertain(Outcome outcome) {
-    return outcome instanceof Outcome.Failed f && UNCERTAIN.contains(f.rejection().reason());
+    // UNAVAILABLE: uncertain (OUTCOME_UNKNOWN, TRANSFER_IN_PROGRESS) or worth another try
+    // (STORAGE_UNAVAILABLE, SHUTTING_DOWN), as the contract declares each reason.
+    return outcome instanceof Outcome.Failed f && ErrorReasons.code(f.rejection().reason()) == Status.Code.UNAVAILABLE;
   }
 
   // The link to the nodes.

@@ -1,7 +1,8 @@
 package fortress.shadow.api;
 
+import fortress.core.rpc.Rejection;
 import fortress.core.rpc.Fields;
-import fortress.shadow.Reason;
+import fortress.shadow.v1.ErrorReason;
 import fortress.shadow.v1.Action;
 import fortress.shadow.v1.BetaPrior;
 import fortress.shadow.v1.Label;
@@ -31,16 +32,16 @@ final class Checks {
   private Checks() {}
 
   static void requestId(String value) {
-    Fields.requestId(value, Reason.INVALID_FIELD);
+    Fields.requestId(value, ErrorReason.INVALID_FIELD);
   }
 
   static void name(String field, String value) {
-    Fields.name(field, value, Reason.INVALID_FIELD);
+    Fields.name(field, value, ErrorReason.INVALID_FIELD);
   }
 
   static void version(String field, String value) {
     if (!VERSION.matcher(value).matches()) {
-      throw Reason.invalid(field, "must be 16 lower-case hex digits (a rule version)");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, field, "must be 16 lower-case hex digits (a rule version)");
     }
   }
 
@@ -53,18 +54,18 @@ final class Checks {
   }
 
   static void text(String field, String value, int max) {
-    Fields.text(field, value, max, Reason.INVALID_FIELD);
+    Fields.text(field, value, max, ErrorReason.INVALID_FIELD);
   }
 
   static void action(Action action) {
     if (action == Action.ACTION_UNSPECIFIED || action == Action.UNRECOGNIZED) {
-      throw Reason.invalid("action", "must be ACTION_ALLOW, ACTION_DENY, ACTION_DECEIVE or ACTION_CHALLENGE");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, "action", "must be ACTION_ALLOW, ACTION_DENY, ACTION_DECEIVE or ACTION_CHALLENGE");
     }
   }
 
   static void expression(String expression) {
     if (expression.isBlank()) {
-      throw Reason.invalid("expression", "must not be empty");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, "expression", "must not be empty");
     }
     text("expression", expression, EXPRESSION_LENGTH_MAX);
   }
@@ -78,39 +79,39 @@ final class Checks {
     attribute(field, "user_agent", a.getUserAgent());
     attribute(field, "country", a.getCountry());
     if (a.getHeadersCount() > HEADERS_MAX) {
-      throw Reason.invalid(field + ".headers", "must hold at most " + HEADERS_MAX + " headers");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + ".headers", "must hold at most " + HEADERS_MAX + " headers");
     }
     for (Map.Entry<String, String> h : a.getHeadersMap().entrySet()) {
       String name = h.getKey();
       if (name.isEmpty() || name.length() > 256 || name.chars().anyMatch(Character::isUpperCase)) {
-        throw Reason.invalid(field + ".headers", "names must be 1-256 lower-case characters");
+        throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + ".headers", "names must be 1-256 lower-case characters");
       }
       if (h.getValue().length() > ATTRIBUTE_LENGTH_MAX) {
         attribute(field, "headers[" + name + "]", h.getValue());
       }
     }
     if (a.getBytes() < 0) {
-      throw Reason.invalid(field + ".bytes", "must not be negative");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + ".bytes", "must not be negative");
     }
     if (a.getRequestsPerMinute() < 0) {
-      throw Reason.invalid(field + ".requests_per_minute", "must not be negative");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + ".requests_per_minute", "must not be negative");
     }
   }
 
   private static void attribute(String field, String name, String value) {
     if (value.length() > ATTRIBUTE_LENGTH_MAX) {
-      throw Reason.invalid(field + "." + name, "must be at most " + ATTRIBUTE_LENGTH_MAX + " characters");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, field + "." + name, "must be at most " + ATTRIBUTE_LENGTH_MAX + " characters");
     }
   }
 
   static void samples(List<Sample> samples, int max) {
     if (samples.isEmpty() || samples.size() > max) {
-      throw Reason.invalid("samples", "must hold 1-" + max + " samples");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, "samples", "must hold 1-" + max + " samples");
     }
     for (int i = 0; i < samples.size(); i++) {
       Sample s = samples.get(i);
       if (s.getLabel() != Label.LABEL_MALICIOUS && s.getLabel() != Label.LABEL_BENIGN) {
-        throw Reason.invalid("samples[" + i + "].label", "must be LABEL_MALICIOUS or LABEL_BENIGN");
+        throw Rejection.invalid(ErrorReason.INVALID_FIELD, "samples[" + i + "].label", "must be LABEL_MALICIOUS or LABEL_BENIGN");
       }
       attributes("samples[" + i + "].attributes", s.getAttributes());
     }
@@ -118,17 +119,17 @@ final class Checks {
 
   static void prior(BetaPrior p) {
     if (p.getAlpha() < 0 || p.getAlpha() > PRIOR_MAX) {
-      throw Reason.invalid("prior.alpha", "must be 1-" + PRIOR_MAX + " (0 means 1)");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, "prior.alpha", "must be 1-" + PRIOR_MAX + " (0 means 1)");
     }
     if (p.getBeta() < 0 || p.getBeta() > PRIOR_MAX) {
-      throw Reason.invalid("prior.beta", "must be 1-" + PRIOR_MAX + " (0 means 1)");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, "prior.beta", "must be 1-" + PRIOR_MAX + " (0 means 1)");
     }
   }
 
   /** Checks settings that already carry their defaults. */
   static void settings(VerdictSettings s) {
     if (s.getPrimaryMetricValue() < 0 || s.getPrimaryMetricValue() > 2) {
-      throw Reason.invalid("settings.primary_metric", "must be METRIC_RECALL or METRIC_FALSE_POSITIVE_RATE");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, "settings.primary_metric", "must be METRIC_RECALL or METRIC_FALSE_POSITIVE_RATE");
     }
     range("settings.probability_threshold", s.getProbabilityThreshold(), 0.5, 0.9999);
     range("settings.loss_tolerance", s.getLossTolerance(), 0.0001, 0.5);
@@ -138,17 +139,17 @@ final class Checks {
 
   static void stages(List<Integer> stages) {
     if (stages.size() > STAGES_MAX) {
-      throw Reason.invalid("stages", "must hold at most " + STAGES_MAX + " stages");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, "stages", "must hold at most " + STAGES_MAX + " stages");
     }
     int previous = 0;
     for (int i = 0; i < stages.size(); i++) {
       if (stages.get(i) <= previous || stages.get(i) > 100) {
-        throw Reason.invalid("stages[" + i + "]", "stages must be strictly increasing percentages from 1 to 100");
+        throw Rejection.invalid(ErrorReason.INVALID_FIELD, "stages[" + i + "]", "stages must be strictly increasing percentages from 1 to 100");
       }
       previous = stages.get(i);
     }
     if (previous != 100) {
-      throw Reason.invalid("stages", "the last stage must be 100");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, "stages", "the last stage must be 100");
     }
   }
 
@@ -166,7 +167,7 @@ final class Checks {
 
   static void range(String field, double value, double min, double max) {
     if (!(value >= min && value <= max)) {
-      throw Reason.invalid(field, "must be from " + format(min) + " to " + format(max));
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, field, "must be from " + format(min) + " to " + format(max));
     }
   }
 
@@ -175,13 +176,13 @@ final class Checks {
   }
 
   static int pageSize(int requested, int pageSizeDefault, int pageSizeMax) {
-    return Fields.pageSize(requested, pageSizeDefault, pageSizeMax, Reason.INVALID_FIELD);
+    return Fields.pageSize(requested, pageSizeDefault, pageSizeMax, ErrorReason.INVALID_FIELD);
   }
 
   static void requestKey(String key, String ip) {
     text("request_key", key, REQUEST_KEY_LENGTH_MAX);
     if (key.isEmpty() && ip.isEmpty()) {
-      throw Reason.invalid("request_key", "must be set when attributes.ip is empty: it keys the canary split");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, "request_key", "must be set when attributes.ip is empty: it keys the canary split");
     }
   }
 
@@ -191,7 +192,7 @@ final class Checks {
 
   static void label(Label label) {
     if (label == Label.UNRECOGNIZED) {
-      throw Reason.invalid("label", "must be LABEL_UNSPECIFIED, LABEL_MALICIOUS or LABEL_BENIGN");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, "label", "must be LABEL_UNSPECIFIED, LABEL_MALICIOUS or LABEL_BENIGN");
     }
   }
 }

@@ -1,6 +1,6 @@
 package fortress.shadow.api;
 
-import fortress.shadow.Reason;
+import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import fortress.core.rpc.Reply;
 import fortress.shadow.eval.EvaluationJobs;
@@ -285,7 +285,7 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
       return database.inTransaction(c -> Operations.once(c, r.getRequestId(), r, ReportOutcomeResponse.parser(),
           () -> {
             if (!RolloutStore.addOutcome(c, r.getDecisionId(), d, r.getLabel(), r.getError(), r.getLatencyMs())) {
-              throw new Rejection(Reason.OUTCOME_ALREADY_REPORTED, "decision " + r.getDecisionId()
+              throw new Rejection(ErrorReason.OUTCOME_ALREADY_REPORTED, "decision " + r.getDecisionId()
                   + " already has an outcome", Map.of("decision_id", r.getDecisionId()));
             }
             boolean counted = d.rolloutId() > 0 && RolloutStore.active(c)
@@ -298,7 +298,7 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
   }
 
   private static List<String> pageKey(String token, int parts) {
-    return Rows.pageKey(token, parts).orElseThrow(() -> Reason.invalid("page_token",
+    return Rows.pageKey(token, parts).orElseThrow(() -> Rejection.invalid(ErrorReason.INVALID_FIELD, "page_token",
         "is not a token this server issued"));
   }
 
@@ -306,13 +306,13 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
     try {
       return Long.parseLong(s);
     } catch (NumberFormatException e) {
-      throw Reason.invalid("page_token", "is not a token this server issued");
+      throw Rejection.invalid(ErrorReason.INVALID_FIELD, "page_token", "is not a token this server issued");
     }
   }
 
   /** Runs a handler and answers with its response or its status. */
   private static <T> void reply(StreamObserver<T> out, Reply.Handler<T> handler) {
-    Reply.unary(out, handler, () -> new Rejection(Reason.STORAGE_UNAVAILABLE, "the shadow server could not "
+    Reply.unary(out, handler, () -> new Rejection(ErrorReason.OUTCOME_UNKNOWN, "the shadow server could not "
         + "complete the call; retry with the same request_id").toStatus());
   }
 }

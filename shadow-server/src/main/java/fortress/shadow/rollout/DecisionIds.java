@@ -1,6 +1,6 @@
 package fortress.shadow.rollout;
 
-import fortress.shadow.Reason;
+import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import fortress.shadow.v1.Arm;
 import java.nio.charset.StandardCharsets;
@@ -75,7 +75,7 @@ public final class DecisionIds {
   }
 
   private static Rejection notFound(String id) {
-    return new Rejection(Reason.DECISION_NOT_FOUND, "decision_id was not issued by this server's Decide",
+    return new Rejection(ErrorReason.DECISION_NOT_FOUND, "decision_id was not issued by this server's Decide",
         Map.of("field", "decision_id"));
   }
 }

@@ -1,6 +1,6 @@
 package fortress.shadow.rollout;
 
-import fortress.shadow.Reason;
+import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import fortress.shadow.rule.CompiledRule;
 import fortress.shadow.rule.RuleCompiler;
@@ -87,7 +87,7 @@ public final class RolloutController {
     }
     Optional<RolloutStore.Row> active = RolloutStore.active(c);
     if (active.isPresent() && active.get().rule().getRuleId().equals(ref.getRuleId())) {
-      throw new Rejection(Reason.ROLLOUT_IN_PROGRESS, "rule " + ref.getRuleId() + " is being rolled out by "
+      throw new Rejection(ErrorReason.ROLLOUT_IN_PROGRESS, "rule " + ref.getRuleId() + " is being rolled out by "
           + active.get().rolloutId() + "; abort it first", Map.of("rollout_id", active.get().rolloutId()));
     }
     String evaluationId = requirePass(c, ref);
@@ -106,7 +106,7 @@ public final class RolloutController {
     }
     Optional<RolloutStore.Row> active = RolloutStore.active(c);
     if (active.isPresent()) {
-      throw new Rejection(Reason.ROLLOUT_IN_PROGRESS, "rollout " + active.get().rolloutId() + " of rule "
+      throw new Rejection(ErrorReason.ROLLOUT_IN_PROGRESS, "rollout " + active.get().rolloutId() + " of rule "
           + active.get().rule().getRuleId() + " is still " + active.get().state() + "; one rollout runs at a time",
           Map.of("rollout_id", active.get().rolloutId()));
     }
@@ -241,19 +241,19 @@ public final class RolloutController {
   }
 
   private static String requirePass(Connection c, RuleRef ref) throws SQLException {
-    return EvaluationStore.passed(c, ref).orElseThrow(() -> new Rejection(Reason.SHADOW_EVALUATION_REQUIRED,
+    return EvaluationStore.passed(c, ref).orElseThrow(() -> new Rejection(ErrorReason.SHADOW_EVALUATION_REQUIRED,
         "rule " + ref.getRuleId() + " version " + ref.getVersion() + " has no PASS evaluation; run StartEvaluation "
             + "with it as the challenger and wait for VERDICT_PASS",
         Map.of("rule_id", ref.getRuleId(), "version", ref.getVersion())));
   }
 
   private static Rejection alreadyChampion(RuleRef ref) {
-    return new Rejection(Reason.ALREADY_CHAMPION, "rule " + ref.getRuleId() + " version " + ref.getVersion()
+    return new Rejection(ErrorReason.ALREADY_CHAMPION, "rule " + ref.getRuleId() + " version " + ref.getVersion()
         + " is already the champion", Map.of("rule_id", ref.getRuleId(), "version", ref.getVersion()));
   }
 
   private static Rejection notActive(RolloutStore.Row row, String why) {
-    return new Rejection(Reason.ROLLOUT_NOT_ACTIVE, "rollout " + row.rolloutId() + " is " + row.state() + "; " + why,
+    return new Rejection(ErrorReason.ROLLOUT_NOT_ACTIVE, "rollout " + row.rolloutId() + " is " + row.state() + "; " + why,
         Map.of("rollout_id", row.rolloutId(), "state", row.state().name()));
   }
 }

@@ -19,7 +19,7 @@ import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelRuntimeFactory;
 import dev.cel.runtime.CelStandardFunctions;
-import fortress.shadow.Reason;
+import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import fortress.shadow.v1.Action;
 import java.nio.charset.StandardCharsets;
@@ -87,13 +87,13 @@ public final class RuleCompiler {
       CelIssue first = e.getErrors().get(0);
       int line = first.getSourceLocation().getLine();
       int column = first.getSourceLocation().getColumn() + 1;
-      throw new Rejection(Reason.INVALID_EXPRESSION, "expression: " + e.getMessage(), Map.of(
+      throw new Rejection(ErrorReason.INVALID_EXPRESSION, "expression: " + e.getMessage(), Map.of(
           "field", "expression", "line", Integer.toString(line), "column", Integer.toString(column)));
     }
     checkPatterns(ast.getExpr(), ast);
     long cost = RuleCost.of(ast.getExpr());
     if (cost > costMax) {
-      throw new Rejection(Reason.EXPRESSION_TOO_COSTLY, "expression: estimated cost " + cost
+      throw new Rejection(ErrorReason.EXPRESSION_TOO_COSTLY, "expression: estimated cost " + cost
           + " exceeds the limit " + costMax + "; avoid nested comprehensions and regular expressions inside them",
           Map.of("field", "expression", "cost", Long.toString(cost), "cost_max", Long.toString(costMax)));
     }
@@ -123,7 +123,7 @@ public final class RuleCompiler {
             Pattern.compile(arg.constant().stringValue());
           } catch (PatternSyntaxException ex) {
             var at = ast.getSource().getOffsetLocation(ast.getSource().getPositionsMap().getOrDefault(arg.id(), 0));
-            throw new Rejection(Reason.INVALID_EXPRESSION, "expression: invalid regular expression: "
+            throw new Rejection(ErrorReason.INVALID_EXPRESSION, "expression: invalid regular expression: "
                 + ex.getDescription(), Map.of("field", "expression",
                 "line", Integer.toString(at.map(l -> l.getLine()).orElse(1)),
                 "column", Integer.toString(at.map(l -> l.getColumn() + 1).orElse(1))));

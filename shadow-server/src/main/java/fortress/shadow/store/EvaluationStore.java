@@ -3,7 +3,7 @@ package fortress.shadow.store;
 import fortress.core.store.Rows;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import fortress.shadow.Reason;
+import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import fortress.shadow.v1.Evaluation;
 import fortress.shadow.v1.EvaluationResult;
@@ -148,7 +148,7 @@ public final class EvaluationStore {
   }
 
   private static Rejection notFound(String id) {
-    return new Rejection(Reason.EVALUATION_NOT_FOUND, "evaluation " + id + " does not exist",
+    return new Rejection(ErrorReason.EVALUATION_NOT_FOUND, "evaluation " + id + " does not exist",
         Map.of("evaluation_id", id));
   }
 }

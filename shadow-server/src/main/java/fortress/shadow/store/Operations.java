@@ -2,7 +2,7 @@ package fortress.shadow.store;
 
 import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
-import fortress.shadow.Reason;
+import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -15,7 +15,7 @@ public final class Operations {
   public static <T extends Message> T once(Connection c, String requestId, Message request, Parser<T> parser,
       fortress.core.store.Operations.Mutation<T> mutation) throws SQLException {
     return fortress.core.store.Operations.once(c, requestId, request, parser, mutation,
-        id -> new Rejection(Reason.REQUEST_ID_REUSED, "request_id " + id + " was already used for a different request",
+        id -> new Rejection(ErrorReason.REQUEST_ID_REUSED, "request_id " + id + " was already used for a different request",
             Map.of("request_id", id)));
   }
 }

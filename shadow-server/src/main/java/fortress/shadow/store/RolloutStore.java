@@ -3,7 +3,7 @@ package fortress.shadow.store;
 import fortress.core.store.Rows;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import fortress.shadow.Reason;
+import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import fortress.shadow.rollout.DecisionCounts;
 import fortress.shadow.rollout.DecisionIds;
@@ -270,7 +270,7 @@ public final class RolloutStore {
   }
 
   private static Rejection notFound(String rolloutId) {
-    return new Rejection(Reason.ROLLOUT_NOT_FOUND, "rollout " + rolloutId + " does not exist",
+    return new Rejection(ErrorReason.ROLLOUT_NOT_FOUND, "rollout " + rolloutId + " does not exist",
         Map.of("rollout_id", rolloutId));
   }
 }

@@ -2,7 +2,7 @@ package fortress.shadow.store;
 
 import fortress.core.store.Rows;
 
-import fortress.shadow.Reason;
+import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import fortress.shadow.v1.Action;
 import fortress.shadow.v1.Rule;
@@ -34,7 +34,7 @@ public final class RuleStore {
     Optional<Rule> existing = find(c, rule.getRuleId(), rule.getVersion());
     if (existing.isPresent()) {
       if (existing.get().getAction() != rule.getAction()) {
-        throw new Rejection(Reason.RULE_VERSION_EXISTS, "rule " + rule.getRuleId() + " already has this expression "
+        throw new Rejection(ErrorReason.RULE_VERSION_EXISTS, "rule " + rule.getRuleId() + " already has this expression "
             + "as version " + rule.getVersion() + " with action " + existing.get().getAction()
             + "; a version is its expression, so change the expression or create another rule",
             Map.of("rule_id", rule.getRuleId(), "version", rule.getVersion()));
@@ -73,7 +73,7 @@ public final class RuleStore {
 
   /** The version asked for, or RULE_NOT_FOUND. */
   public static Rule get(Connection c, String ruleId, String version) throws SQLException {
-    return find(c, ruleId, version).orElseThrow(() -> new Rejection(Reason.RULE_NOT_FOUND, "rule " + ruleId
+    return find(c, ruleId, version).orElseThrow(() -> new Rejection(ErrorReason.RULE_NOT_FOUND, "rule " + ruleId
         + (version.isEmpty() ? "" : " version " + version) + " does not exist",
         Map.of("rule_id", ruleId, "version", version)));
   }

@@ -1,7 +1,7 @@
 package fortress.shadow.store;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import fortress.shadow.Reason;
+import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import fortress.shadow.v1.Label;
 import fortress.shadow.v1.RequestAttributes;
@@ -30,7 +30,7 @@ public final class SampleStore {
     }
     long before = countForUpdate(c, dataset);
     if (before + samples.size() > samplesMax) {
-      throw new Rejection(Reason.DATASET_FULL, "dataset " + dataset + " holds " + before + " samples; "
+      throw new Rejection(ErrorReason.DATASET_FULL, "dataset " + dataset + " holds " + before + " samples; "
           + samples.size() + " more would pass the limit of " + samplesMax,
           Map.of("dataset", dataset, "samples_max", Long.toString(samplesMax)));
     }
@@ -58,7 +58,7 @@ public final class SampleStore {
       s.setString(1, dataset);
       try (ResultSet rs = s.executeQuery()) {
         if (!rs.next()) {
-          throw new Rejection(Reason.DATASET_NOT_FOUND, "dataset " + dataset + " does not exist; record samples "
+          throw new Rejection(ErrorReason.DATASET_NOT_FOUND, "dataset " + dataset + " does not exist; record samples "
               + "into it first", Map.of("dataset", dataset));
         }
         return rs.getLong(1);

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.google.rpc.ErrorInfo;
+import fortress.core.rpc.Reflection;
 import fortress.shadow.TestShadow;
 import fortress.shadow.v1.*;
 import io.grpc.Status;
@@ -63,6 +64,16 @@ class RuleApiTest {
     StatusRuntimeException e = refused(() -> shadow.stub.createRule(request.toBuilder().setExpression("true").build()));
     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
     assertThat(info(e).getReason()).isEqualTo("REQUEST_ID_REUSED");
+  }
+
+  /** grpcurl knows only what reflection tells it; that is enough to print a refusal's details. */
+  @Test
+  void aRefusalsDetails_areReadableThroughReflectionAlone() throws Exception {
+    StatusRuntimeException e = refused(() -> shadow.stub.createRule(rule("pth == '/x'").setRuleId("bad-cel").build()));
+    assertThat(Reflection.details(shadow.stub.getChannel(), e))
+        .anySatisfy(d -> assertThat(d).contains("\"reason\": \"INVALID_EXPRESSION\"",
+            "\"domain\": \"shadow.fortress.dev\""))
+        .anySatisfy(d -> assertThat(d).contains("google.rpc.BadRequest", "\"field\": \"expression\""));
   }
 
   @Test

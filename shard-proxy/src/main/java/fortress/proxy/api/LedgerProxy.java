@@ -12,6 +12,7 @@ import fortress.ledger.v1.CreateAccountResponse;
 import fortress.ledger.v1.CreateHoldRequest;
 import fortress.ledger.v1.CreateHoldResponse;
 import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.DepositResponse;
 import fortress.ledger.v1.GetAccountRequest;
 import fortress.ledger.v1.GetAccountResponse;
@@ -33,7 +34,6 @@ import fortress.proxy.route.Errors;
 import fortress.proxy.route.Forwarder;
 import fortress.proxy.route.Keys;
 import fortress.core.rpc.ErrorStatus;
-import fortress.core.security.AuthReason;
 import fortress.ledger.v1.Account;
 import io.grpc.StatusRuntimeException;
 import fortress.proxy.redis.BalanceCache;
@@ -80,8 +80,7 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
     if (crossTenantTransfers || r.getToTenantId().isEmpty() || r.getToTenantId().equals(r.getTenantId())) {
       return null;
     }
-    return ErrorStatus.of(io.grpc.Status.Code.PERMISSION_DENIED, AuthReason.DOMAIN,
-        AuthReason.TENANT_FORBIDDEN.name(), "to_tenant_id: transfers to another tenant's accounts are not enabled "
+    return ErrorStatus.of(fortress.auth.v1.ErrorReason.TENANT_FORBIDDEN, "to_tenant_id: transfers to another tenant's accounts are not enabled "
             + "on this cluster", Map.of("field", "to_tenant_id"));
   }
 
@@ -235,12 +234,12 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
           Forwarder.Answer<GetOperationResponse> unreachable = null;
           Forwarder.Answer<GetOperationResponse> notFound = null;
           for (Forwarder.Answer<GetOperationResponse> a : answers) {
-            String reason = a.error() == null ? null : Errors.reason(a.error());
+            ErrorReason reason = a.error() == null ? null : Errors.reason(a.error());
             if (a.error() == null) {
               found.add(a);
-            } else if ("TRANSFER_IN_PROGRESS".equals(reason) || "INVALID_FIELD".equals(reason)) {
+            } else if (reason == ErrorReason.TRANSFER_IN_PROGRESS || reason == ErrorReason.INVALID_FIELD) {
               refused = refused == null ? a : refused;
-            } else if ("OPERATION_NOT_FOUND".equals(reason)) {
+            } else if (reason == ErrorReason.OPERATION_NOT_FOUND) {
               notFound = a;
             } else {
               unreachable = unreachable == null ? a : unreachable;
@@ -336,7 +335,7 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
                 BatchResult result = error != null
                     ? BatchResult.newBuilder().setError(Errors.operationError(error, node.getNodeId())).build()
                     : response.getResults(k);
-                if (firstRound && result.hasError() && Errors.WRONG_NODE.equals(result.getError().getReason())) {
+                if (firstRound && result.hasError() && Errors.reason(result.getError()) == ErrorReason.WRONG_NODE) {
                   misrouted.add(indexes.get(k));
                 }
                 results[indexes.get(k)] = result;

@@ -2,8 +2,10 @@ package fortress.proxy.route;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.rpc.BadRequest;
 import com.google.rpc.ErrorInfo;
+import fortress.rpc.ErrorReasons;
+import fortress.core.rpc.ErrorStatus;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.OperationError;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -12,52 +14,35 @@ import java.util.Map;
 import java.util.concurrent.CompletionException;
 
 /**
- * The proxy's errors, in the ledger contract's form: a canonical code plus one ErrorInfo in the
- * domain {@code ledger.fortress.dev}. A node's own error passes through untouched; an error that
+ * The proxy's errors, in the ledger contract's form: a {@link ErrorReason} with its declared code,
+ * as one ErrorInfo in the domain {@code ledger.fortress.dev}. A node's own error passes through untouched; an error that
  * never reached a node (it was down, or the deadline passed) is given a reason here, so nothing
  * leaves the proxy as UNKNOWN or without an ErrorInfo.
  */
 public final class Errors {
-  public static final String DOMAIN = "ledger.fortress.dev";
-  public static final String NODE_UNAVAILABLE = "NODE_UNAVAILABLE";
-  public static final String WRONG_NODE = "WRONG_NODE";
-
   private Errors() {}
 
-  public static StatusRuntimeException of(Status.Code code, String reason, String message, Map<String, String> meta) {
-    return StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
-        .setCode(code.value())
-        .setMessage(message)
-        .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(reason).setDomain(DOMAIN).putAllMetadata(meta).build()))
-        .build());
+  public static StatusRuntimeException of(ErrorReason reason, String message, Map<String, String> meta) {
+    return ErrorStatus.of(reason, message, meta);
   }
 
-  /** INVALID_ARGUMENT naming the field, as the nodes report it. */
   /**
    * RESOURCE_EXHAUSTED / RATE_LIMITED: the tenant's calls are over its rate; RetryInfo says when
    * one would be allowed. Nothing was forwarded.
    */
   public static StatusRuntimeException rateLimited(String tenant, long retryAfterMs) {
-    return StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
-        .setCode(Status.Code.RESOURCE_EXHAUSTED.value())
-        .setMessage("tenant " + tenant + " is over its rate limit; retry after " + retryAfterMs + " ms")
-        .addDetails(Any.pack(ErrorInfo.newBuilder().setReason("RATE_LIMITED").setDomain(DOMAIN)
-            .putMetadata("tenant_id", tenant).putMetadata("retry_after_ms", Long.toString(retryAfterMs)).build()))
+    com.google.rpc.Status status = StatusProto.fromThrowable(of(ErrorReason.RATE_LIMITED,
+        "tenant " + tenant + " is over its rate limit; retry after " + retryAfterMs + " ms",
+        Map.of("tenant_id", tenant, "retry_after_ms", Long.toString(retryAfterMs))));
+    return StatusProto.toStatusRuntimeException(status.toBuilder()
         .addDetails(Any.pack(com.google.rpc.RetryInfo.newBuilder().setRetryDelay(com.google.protobuf.Duration
             .newBuilder().setSeconds(retryAfterMs / 1000).setNanos((int) (retryAfterMs % 1000) * 1_000_000)).build()))
         .build());
   }
 
+  /** INVALID_ARGUMENT naming the field, as the nodes report it. */
   public static StatusRuntimeException invalid(String field, String problem) {
-    String message = field + ": " + problem;
-    return StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
-        .setCode(Status.Code.INVALID_ARGUMENT.value())
-        .setMessage(message)
-        .addDetails(Any.pack(ErrorInfo.newBuilder().setReason("INVALID_FIELD").setDomain(DOMAIN)
-            .putMetadata("field", field).build()))
-        .addDetails(Any.pack(BadRequest.newBuilder().addFieldViolations(
-            BadRequest.FieldViolation.newBuilder().setField(field).setDescription(message)).build()))
-        .build());
+    return of(ErrorReason.INVALID_FIELD, field + ": " + problem, Map.of("field", field));
   }
 
   /** The ErrorInfo a node put in its error, or null when there is none. */
@@ -78,9 +63,20 @@ public final class Errors {
     return null;
   }
 
-  public static String reason(Throwable t) {
+  /** The ledger reason a node's error names; ERROR_REASON_UNSPECIFIED when it names none. */
+  public static ErrorReason reason(Throwable t) {
     ErrorInfo info = info(t);
-    return info == null ? null : info.getReason();
+    return info == null ? ErrorReason.ERROR_REASON_UNSPECIFIED : reason(info.getDomain(), info.getReason());
+  }
+
+  /** The ledger reason of one SubmitBatch result's error. */
+  public static ErrorReason reason(OperationError error) {
+    return reason(ErrorReasons.domain(ErrorReason.getDescriptor()), error.getReason());
+  }
+
+  private static ErrorReason reason(String domain, String reason) {
+    return ErrorReasons.find(ErrorReason.getDescriptor(), ErrorInfo.newBuilder().setDomain(domain).setReason(reason)
+        .build()).map(ErrorReason::valueOf).orElse(ErrorReason.ERROR_REASON_UNSPECIFIED);
   }
 
   /** What the client sees for a failed call to a node. */
@@ -91,10 +87,10 @@ public final class Errors {
     }
     Status status = Status.fromThrowable(cause);
     return switch (status.getCode()) {
-      case DEADLINE_EXCEEDED -> of(Status.Code.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", "the deadline passed before "
+      case DEADLINE_EXCEEDED -> of(ErrorReason.DEADLINE_EXCEEDED, "the deadline passed before "
           + "node " + nodeId + " answered; the outcome is uncertain, resolve it with GetOperation", Map.of("node", nodeId));
-      case CANCELLED -> of(Status.Code.CANCELLED, "CANCELLED", "the call was cancelled", Map.of("node", nodeId));
-      default -> of(Status.Code.UNAVAILABLE, NODE_UNAVAILABLE, "ledger node " + nodeId + " is unavailable; "
+      case CANCELLED -> of(ErrorReason.CANCELLED, "the call was cancelled", Map.of("node", nodeId));
+      default -> of(ErrorReason.NODE_UNAVAILABLE, "ledger node " + nodeId + " is unavailable; "
           + "the outcome is uncertain, resolve it with GetOperation or retry with the same request_id",
           Map.of("node", nodeId));
     };

@@ -3,6 +3,7 @@ package fortress.proxy.route;
 import fortress.cluster.v1.RingNode;
 import fortress.core.ring.Ring;
 import fortress.core.rpc.UnaryFuture;
+import fortress.ledger.v1.ErrorReason;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
@@ -85,8 +86,8 @@ public final class Forwarder {
         result.complete(value);
         return;
       }
-      String reason = Errors.reason(error);
-      boolean wrongNode = Errors.WRONG_NODE.equals(reason);
+      ErrorReason reason = Errors.reason(error);
+      boolean wrongNode = reason == ErrorReason.WRONG_NODE;
       boolean unavailable = Status.fromThrowable(Errors.unwrap(error)).getCode() == Status.Code.UNAVAILABLE;
       Deadline deadline = context.getDeadline();
       boolean time = deadline == null || !deadline.isExpired();

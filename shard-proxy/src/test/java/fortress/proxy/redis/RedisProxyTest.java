@@ -5,6 +5,7 @@ import static fortress.core.rpc.TestCalls.refused;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.rpc.RetryInfo;
+import fortress.core.rpc.Reflection;
 import fortress.ledger.TestCluster;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.CreateAccountRequest;
@@ -121,6 +122,9 @@ class RedisProxyTest {
         .filter(d -> d.is(RetryInfo.class)).findFirst().orElseThrow().unpack(RetryInfo.class);
     assertThat(retry.getRetryDelay().getNanos() + retry.getRetryDelay().getSeconds() * 1_000_000_000L)
         .as("when one call will be allowed again").isPositive();
+    assertThat(Reflection.details(a.getChannel(), over)).as("as grpcurl prints them, through reflection alone")
+        .anySatisfy(d -> assertThat(d).contains("\"reason\": \"RATE_LIMITED\""))
+        .anySatisfy(d -> assertThat(d).contains("google.rpc.RetryInfo", "\"retryDelay\""));
     open(b, other, "main");
     assertThat(b.getAccount(read(other, "main")).getAccount().getAccountId())
         .as("another tenant has its own bucket").isEqualTo("main");
