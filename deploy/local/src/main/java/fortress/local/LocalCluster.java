@@ -1,8 +1,7 @@
 package fortress.local;
 
-import fortress.cluster.v1.Ring;
-import fortress.cluster.v1.RingNode;
-import fortress.core.ring.RingFile;
+import static com.google.common.base.Preconditions.checkState;
+
 import fortress.ledger.DevKeys;
 import fortress.core.store.LocalPostgres;
 import io.grpc.ManagedChannel;
@@ -11,7 +10,6 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import fortress.core.security.Caller;
 import fortress.core.security.Guard;
-import fortress.core.security.Security;
 import fortress.core.security.Tls;
 import fortress.core.security.Tokens;
 import io.grpc.Metadata;
@@ -19,22 +17,31 @@ import io.grpc.stub.MetadataUtils;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A whole Fortress cluster on this machine: one embedded PostgreSQL (fsync, synchronous_commit
  * and full_page_writes on) with a database per service, the ledger nodes, the shard proxy, the
- * shadow server and the decoy server, each server in its own process so any one can be killed alone. Server output goes to
- * {@code dataDir/logs/<name>.log}.
+ * shadow server and the decoy server, each server in its own process so any one can be killed
+ * alone. Server output goes to {@code dataDir/logs/<name>.log}. The servers run from copies of
+ * their jars in {@code dataDir/bin} (see {@link JarCopies}), so a build that rewrites
+ * {@code target/} meanwhile does not touch them. One cluster at a time runs on a data folder
+ * ({@link DataDirLock}); its fixed ports are checked before anything starts ({@link PortPlan}).
+ *
+ * <p>A server that dies is left dead unless a {@link Supervisor} watches the cluster: the tests
+ * and benchmarks kill, pause and restart servers on purpose and watch none; {@code deploy/local/run}
+ * supervises. {@link #kill}, {@link #stop} and {@link #close} mark the process they end as ended on
+ * purpose, so a supervisor never restarts it.
  */
 public final class LocalCluster implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LocalCluster.class);
@@ -44,44 +51,96 @@ public final class LocalCluster implements AutoCloseable {
   private static final long HEALTHY_WITHIN_MS = 90_000;
 
   /**
-   * Where things are and how many; a port of 0 picks a free one. {@code ledgerOnly} starts the
-   * nodes and the proxy without the shadow and decoy servers (benchmarks and the ledger's fault
-   * harness need only those). {@code tls} runs every hop over mTLS with a throwaway CA.
+   * Where things are and how many; a port of 0 picks a free one, and each port is named like the
+   * launcher flag that sets it ({@code proxyPort} is {@code --proxy-port}). {@code ledgerOnly}
+   * starts the nodes and the proxy without the shadow and decoy servers (benchmarks and the
+   * ledger's fault harness need only those). {@code tls} runs every hop over mTLS with a throwaway
+   * CA. {@code metricsPortBase} is the proxy's metrics port; the other servers' follow.
    */
   public record Options(Path root, Path dataDir, int nodes, String host, int proxyPort, int shadowPort,
-      int decoyPort, int decoyHttpPort, int nodePortBase, String javaHeap, boolean ledgerOnly, boolean tls) {}
+      int decoyPort, int decoyHttpPort, int nodePortBase, String javaHeap, boolean ledgerOnly, boolean tls,
+      int metricsPortBase) {
+    /** Metrics ports fixed from {@value #METRICS_PORT_BASE_DEFAULT} when the node ports are fixed, free otherwise. */
+    public Options(Path root, Path dataDir, int nodes, String host, int proxyPort, int shadowPort, int decoyPort,
+        int decoyHttpPort, int nodePortBase, String javaHeap, boolean ledgerOnly, boolean tls) {
+      this(root, dataDir, nodes, host, proxyPort, shadowPort, decoyPort, decoyHttpPort, nodePortBase, javaHeap,
+          ledgerOnly, tls, nodePortBase == 0 ? 0 : METRICS_PORT_BASE_DEFAULT);
+    }
+  }
+
+  /** The proxy's metrics port when metrics ports are fixed; each other server's follows. */
+  public static final int METRICS_PORT_BASE_DEFAULT = 9464;
+
+  /**
+   * A start refused before anything was started: the data folder is in use by another cluster,
+   * or a fixed port is taken. The message is one line naming what to change.
+   */
+  public static final class StartRefused extends IllegalStateException {
+    StartRefused(String message) {
+      super(message);
+    }
+  }
+
+  /** A server process that ended without {@link #kill}, {@link #stop} or {@link #close} ending it. */
+  record Exit(String name, long pid, int status) {}
+
+  /** One start of a server's process; {@code deliberate} once this class ends it on purpose. */
+  private static final class Run {
+    final Process process;
+    volatile boolean deliberate;
+
+    Run(Process process) {
+      this.process = process;
+    }
+  }
 
   /** The certificate name of the launcher's own client (health checks, tests, tools). */
   public static final String CLIENT = "client";
   private static final Duration DEV_TOKEN_TTL = Duration.ofDays(30);
   /** Large enough for a whole decoy Generate batch. */
   private static final int MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
-  private static final int METRICS_PORT_BASE = 9464;
   /** The tenant the printed development token is scoped to. */
   public static final String DEV_TENANT = "acme";
 
   private final Options options;
+  private final DataDirLock lock;
+  private final PortPlan ports;
   private volatile LocalPostgres postgres;
   private final Path ringFile;
-  private final Map<String, List<String>> commands = new LinkedHashMap<>();
-  private final Map<String, Process> processes = new java.util.concurrent.ConcurrentHashMap<>();
-  private final Map<String, String> addresses = new LinkedHashMap<>();
-  private final Map<String, Integer> metricsPorts = new LinkedHashMap<>();
+  private final Map<String, List<String>> commands;
+  private final Map<String, Run> runs = new ConcurrentHashMap<>();
   private final byte[] authKey;
   private final String nodeToken;
   private final Tls clientTls;
   private final String devToken;
-  private String httpAddress;
+  private volatile Consumer<Exit> unexpectedExits;
+  private volatile boolean closed;
 
-  private LocalCluster(Options options, LocalPostgres postgres, Path ringFile, byte[] authKey, String nodeToken,
-      Tls clientTls) {
+  /**
+   * Writes the ring file, the development secrets and, with {@code tls}, a throwaway CA, and
+   * builds every server's command; starts nothing.
+   */
+  private LocalCluster(Options options, DataDirLock lock, PortPlan ports, Map<String, List<String>> jars,
+      LocalPostgres postgres, Map<String, List<String>> extraFlags) throws Exception {
     this.options = options;
+    this.lock = lock;
+    this.ports = ports;
     this.postgres = postgres;
-    this.ringFile = ringFile;
-    this.authKey = authKey;
-    this.nodeToken = nodeToken;
-    this.clientTls = clientTls;
+    this.ringFile = ServerCommands.writeRing(options, ports);
+    // Development secrets, kept in the data folder like the nodes' keys: the token signing key
+    // and the node token. With --tls, a fresh CA and a certificate per server.
+    Path secrets = options.dataDir().resolve("cluster");
+    this.authKey = DevKeys.loadOrCreate(secrets, "auth-hs256");
+    this.nodeToken = Files.readString(DevKeys.file(secrets, "node-token"), StandardCharsets.US_ASCII).trim();
+    LocalCa ca = options.tls() ? LocalCa.create(options.dataDir().resolve("tls")) : null;
+    if (ca != null) {
+      ca.issue(CLIENT, options.host());
+    }
+    this.clientTls = ca == null ? Tls.OFF : new Tls(ca.certFile(CLIENT), ca.keyFile(CLIENT), ca.caFile(), false);
     this.devToken = token("dev", DEV_TENANT, List.of(Caller.ADMIN), DEV_TOKEN_TTL);
+    Files.writeString(options.dataDir().resolve("dev-token"), devToken + "\n", StandardCharsets.US_ASCII);
+    this.commands = new ServerCommands(options, ports, jars, secrets, ca, authKey).build(postgres, ringFile,
+        extraFlags);
   }
 
   /** Starts PostgreSQL, every node and the proxy, and returns once all report SERVING. */
@@ -94,93 +153,32 @@ public final class LocalCluster implements AutoCloseable {
    * every restart has them too. (A failpoint for one start goes to {@link #launch} instead.)
    */
   public static LocalCluster start(Options o, Map<String, List<String>> extraFlags) throws Exception {
-    Files.createDirectories(o.dataDir().resolve("logs"));
-    LocalPostgres postgres = LocalPostgres.start(o.dataDir());
-    Ring.Builder ring = Ring.newBuilder().setEpoch(1);
-    List<Integer> ports = new ArrayList<>();
-    for (int i = 1; i <= o.nodes(); i++) {
-      int port = o.nodePortBase() == 0 ? freePort() : o.nodePortBase() + i - 1;
-      ports.add(port);
-      ring.addNodes(RingNode.newBuilder().setNodeId("ledger-" + i).setAddress(o.host() + ":" + port));
-    }
-    Path ringFile = o.dataDir().resolve("ring.txtpb");
-    RingFile.write(ringFile, ring.build());
-    // Development secrets, kept in the data folder like the nodes' keys: the token signing key
-    // and the node token. With --tls, a fresh CA and a certificate per server.
-    Path secrets = o.dataDir().resolve("cluster");
-    byte[] authKey = DevKeys.loadOrCreate(secrets, "auth-hs256");
-    Path authKeyFile = DevKeys.file(secrets, "auth-hs256");
-    Path nodeTokenFile = DevKeys.file(secrets, "node-token");
-    LocalCa ca = o.tls() ? LocalCa.create(o.dataDir().resolve("tls")) : null;
-    if (ca != null) {
-      ca.issue(CLIENT, o.host());
-    }
-    Tls clientTls = ca == null ? Tls.OFF : new Tls(ca.certFile(CLIENT), ca.keyFile(CLIENT), ca.caFile(), false);
-    LocalCluster cluster = new LocalCluster(o, postgres, ringFile, authKey,
-        Files.readString(nodeTokenFile, StandardCharsets.US_ASCII).trim(), clientTls);
-    Files.writeString(o.dataDir().resolve("dev-token"), cluster.devToken + "\n", StandardCharsets.US_ASCII);
+    DataDirLock lock = DataDirLock.tryAcquire(o.dataDir())
+        .orElseThrow(() -> new StartRefused(DataDirLock.heldMessage(o.dataDir())));
+    LocalPostgres postgres = null;
+    LocalCluster cluster;
     try {
-      for (int i = 1; i <= o.nodes(); i++) {
-        String nodeId = "ledger-" + i;
-        Path nodeDir = o.dataDir().resolve(nodeId);
-        String jdbc = postgres.ensureDatabase("ledger_" + i);
-        List<String> command = cluster.java(o.root().resolve("ledger-server/target/ledger-server.jar"));
-        command.addAll(List.of("--node-id=" + nodeId, "--host=" + o.host(), "--grpc-port=" + ports.get(i - 1),
-            "--jdbc-url=" + jdbc, "--ring-file=" + ringFile, "--data-dir=" + nodeDir,
-            "--journal-key-file=" + DevKeys.file(nodeDir, "journal"), "--card-key-file=" + DevKeys.file(nodeDir, "card"),
-            "--node-token-file=" + nodeTokenFile));
-        command.addAll(tlsFlags(ca, nodeId, o.host()));
-        cluster.commands.put(nodeId, command);
-        cluster.addresses.put(nodeId, o.host() + ":" + ports.get(i - 1));
+      PortPlan ports = PortPlan.choose(o);
+      Optional<String> problem = ports.problem(o.host());
+      if (problem.isPresent()) {
+        throw new StartRefused(problem.get());
       }
-      int proxyPort = o.proxyPort() == 0 ? freePort() : o.proxyPort();
-      List<String> proxy = cluster.java(o.root().resolve("shard-proxy/target/shard-proxy.jar"));
-      proxy.addAll(List.of("--host=" + o.host(), "--grpc-port=" + proxyPort, "--ring-file=" + ringFile,
-          "--auth-hs256-key-file=" + authKeyFile, "--node-token-file=" + nodeTokenFile));
-      proxy.addAll(tlsFlags(ca, Security.PROXY_NAME, o.host()));
-      cluster.commands.put(PROXY, proxy);
-      cluster.addresses.put(PROXY, o.host() + ":" + proxyPort);
-      if (!o.ledgerOnly()) {
-        int shadowPort = o.shadowPort() == 0 ? freePort() : o.shadowPort();
-        List<String> shadow = cluster.java(o.root().resolve("shadow-server/target/shadow-server.jar"));
-        shadow.addAll(List.of("--host=" + o.host(), "--grpc-port=" + shadowPort,
-            "--jdbc-url=" + postgres.ensureDatabase("shadow"), "--data-dir=" + o.dataDir().resolve(SHADOW),
-            "--auth-hs256-key-file=" + authKeyFile));
-        shadow.addAll(tlsFlags(ca, SHADOW, o.host()));
-        cluster.commands.put(SHADOW, shadow);
-        cluster.addresses.put(SHADOW, o.host() + ":" + shadowPort);
-        // The decoy faces attackers: its own database, no ring, no keys; it reaches only the shadow server.
-        int decoyPort = o.decoyPort() == 0 ? freePort() : o.decoyPort();
-        int decoyHttpPort = o.decoyHttpPort() == 0 ? freePort() : o.decoyHttpPort();
-        List<String> decoy = cluster.java(o.root().resolve("decoy-server/target/decoy-server.jar"));
-        decoy.addAll(List.of("--host=" + o.host(), "--grpc-port=" + decoyPort, "--http-host=" + o.host(),
-            "--http-port=" + decoyHttpPort, "--jdbc-url=" + postgres.ensureDatabase("decoy"),
-            "--data-dir=" + o.dataDir().resolve(DECOY), "--shadow-target=" + o.host() + ":" + shadowPort,
-            "--auth-hs256-key-file=" + authKeyFile, "--shadow-token-file=" + cluster.writeServiceToken(DECOY)));
-        decoy.addAll(tlsFlags(ca, DECOY, o.host()));
-        cluster.commands.put(DECOY, decoy);
-        cluster.addresses.put(DECOY, o.host() + ":" + decoyPort);
-        cluster.httpAddress = o.host() + ":" + decoyHttpPort;
+      Map<String, List<String>> jars = ServerCommands.copyJars(o);
+      Files.createDirectories(o.dataDir().resolve("logs"));
+      postgres = LocalPostgres.start(o.dataDir());
+      cluster = new LocalCluster(o, lock, ports, jars, postgres, extraFlags);
+    } catch (Exception | Error e) {
+      if (postgres != null) {
+        postgres.stopLogged();
       }
-      // Prometheus endpoints: with fixed gRPC ports (the launcher), fixed ones from 9464 (the proxy,
-      // then each node, the shadow and the decoy server); otherwise free ones.
-      int next = METRICS_PORT_BASE;
-      cluster.metricsPorts.put(PROXY, o.nodePortBase() == 0 ? freePort() : next++);
-      for (String name : cluster.commands.keySet()) {
-        if (!name.equals(PROXY)) {
-          cluster.metricsPorts.put(name, o.nodePortBase() == 0 ? freePort() : next++);
-        }
+      try {
+        lock.close();
+      } catch (IOException unlocking) {
+        e.addSuppressed(unlocking);
       }
-      for (String name : cluster.commands.keySet()) {
-        int metricsPort = cluster.metricsPorts.get(name);
-        cluster.commands.get(name).addAll(List.of("--metrics-host=" + o.host(), "--metrics-port=" + metricsPort));
-      }
-      extraFlags.forEach((name, flags) -> {
-        if (!cluster.commands.containsKey(name)) {
-          throw new IllegalArgumentException("extra flags for " + name + ", which this cluster does not run");
-        }
-        cluster.commands.get(name).addAll(flags);
-      });
+      throw e;
+    }
+    try {
       for (String name : cluster.commands.keySet()) {
         cluster.launch(name, List.of());
       }
@@ -192,23 +190,6 @@ public final class LocalCluster implements AutoCloseable {
       cluster.close();
       throw e;
     }
-  }
-
-  /** The TLS flags of one server under the throwaway CA: its own certificate, and mTLS both ways. */
-  private static List<String> tlsFlags(LocalCa ca, String name, String host) throws Exception {
-    if (ca == null) {
-      return List.of();
-    }
-    ca.issue(name, host);
-    return List.of("--tls-cert-file=" + ca.certFile(name), "--tls-key-file=" + ca.keyFile(name),
-        "--tls-ca-file=" + ca.caFile(), "--tls-client-auth=true");
-  }
-
-  /** A token for a service that calls another (the decoy exporting to the shadow server), in a file. */
-  private Path writeServiceToken(String name) throws IOException {
-    Path file = options.dataDir().resolve("cluster").resolve(name + ".jwt");
-    Files.writeString(file, token(name, null, List.of(), Duration.ofDays(365)), StandardCharsets.US_ASCII);
-    return file;
   }
 
   /** A token signed with the cluster's key: {@code tenant} may be null, roles may be empty. */
@@ -237,13 +218,13 @@ public final class LocalCluster implements AutoCloseable {
     } else {
       headers.put(Guard.AUTHORIZATION, "Bearer " + token);
     }
-    return clientTls.channel(addresses.get(name)).intercept(MetadataUtils.newAttachHeadersInterceptor(headers))
+    return clientTls.channel(address(name)).intercept(MetadataUtils.newAttachHeadersInterceptor(headers))
         .maxInboundMessageSize(MESSAGE_BYTES_MAX).build();
   }
 
   /** A channel to a server with no token: what an anonymous caller gets (TLS still applies). */
   public ManagedChannel anonymousChannel(String name) {
-    return clientTls.channel(addresses.get(name)).build();
+    return clientTls.channel(address(name)).build();
   }
 
   /** The launcher's client TLS settings (CA, client certificate and key); {@link Tls#OFF} without --tls. */
@@ -251,23 +232,64 @@ public final class LocalCluster implements AutoCloseable {
     return clientTls;
   }
 
-  private List<String> java(Path jar) {
-    if (!Files.exists(jar)) {
-      throw new IllegalStateException(jar + " is missing: build it first (mvn -DskipTests package)");
-    }
-    String java = ProcessHandle.current().info().command().orElse("java");
-    return new ArrayList<>(List.of(java, "-Xmx" + options.javaHeap(), "-jar", jar.toString()));
-  }
-
   /** Starts a server's process (again), with extra flags; does not wait for it. */
   public synchronized void launch(String name, List<String> extraFlags) throws IOException {
+    checkState(!closed, "the cluster is closed; %s is not started again", name);
     List<String> command = new ArrayList<>(commands.get(name));
     command.addAll(extraFlags);
-    Path logFile = options.dataDir().resolve("logs").resolve(name + ".log");
+    Path logFile = logFile(name);
     Process p = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
-    processes.put(name, p);
+    Run run = new Run(p);
+    runs.put(name, run);
+    p.onExit().thenRun(() -> exited(name, run));
     log.info("started {} (pid {}), log in {}", name, p.pid(), logFile);
+  }
+
+  /** Tells the {@link #onUnexpectedExit} listener about a run that ended without being asked to. */
+  private void exited(String name, Run run) {
+    Consumer<Exit> listener = unexpectedExits;
+    if (listener == null || run.deliberate || closed) {
+      return;
+    }
+    try {
+      listener.accept(new Exit(name, run.process.pid(), run.process.exitValue()));
+    } catch (RuntimeException e) {
+      log.error("handling the exit of {} (pid {}) failed", name, run.process.pid(), e);
+    }
+  }
+
+  /**
+   * Has {@code listener} called, on a JDK thread that reaps processes, for each server process that exits
+   * without {@link #kill}, {@link #stop} or {@link #close} ending it. One listener per cluster.
+   */
+  void onUnexpectedExit(Consumer<Exit> listener) {
+    checkState(unexpectedExits == null, "this cluster already has an exit listener");
+    unexpectedExits = listener;
+  }
+
+  /**
+   * Starts {@code name} again with its own command (no extra flags), unless meanwhile the cluster
+   * was closed or the dead run, process {@code deadPid}, was stopped on purpose or replaced by a
+   * newer one. Returns whether it started.
+   */
+  synchronized boolean relaunch(String name, long deadPid) throws IOException {
+    Run run = runs.get(name);
+    if (closed || run.deliberate || run.process.pid() != deadPid || run.process.isAlive()) {
+      return false;
+    }
+    launch(name, List.of());
+    return true;
+  }
+
+  /** Where the server's output goes: {@code dataDir/logs/<name>.log}, appended to by every start. */
+  public Path logFile(String name) {
+    return options.dataDir().resolve("logs").resolve(name + ".log");
+  }
+
+  /** The process id of the server's latest start. */
+  public long pid(String name) {
+    return runs.get(name).process.pid();
   }
 
   /** Restarts a stopped or killed server without extra flags and waits until it serves. */
@@ -282,7 +304,7 @@ public final class LocalCluster implements AutoCloseable {
     ManagedChannel channel = anonymousChannel(name);
     try {
       while (true) {
-        Process p = processes.get(name);
+        Process p = runs.get(name).process;
         if (!p.isAlive()) {
           throw new IllegalStateException(name + " exited with status " + p.exitValue() + "; see "
               + options.dataDir().resolve("logs").resolve(name + ".log"));
@@ -307,9 +329,10 @@ public final class LocalCluster implements AutoCloseable {
 
   /** SIGKILL: the server gets no chance to flush or say goodbye. */
   public void kill(String name) throws InterruptedException {
-    Process p = processes.get(name);
-    p.destroyForcibly();
-    p.waitFor();
+    Run run = runs.get(name);
+    run.deliberate = true;
+    run.process.destroyForcibly();
+    run.process.waitFor();
   }
 
   /** SIGSTOP: the process freezes with its connections open, as under a long GC pause or a hung disk. */
@@ -323,16 +346,27 @@ public final class LocalCluster implements AutoCloseable {
   }
 
   private void signal(String name, String signal) throws IOException, InterruptedException {
-    Process p = processes.get(name);
-    if (p != null && p.isAlive()) {
-      new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start().waitFor();
+    Run run = runs.get(name);
+    if (run == null || !run.process.isAlive()) {
+      return;
+    }
+    Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(run.process.pid()))
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    // kill fails when the process exits meanwhile, which is no failure here.
+    if (kill.waitFor() != 0 && run.process.isAlive()) {
+      throw new IOException("kill -" + signal + " " + run.process.pid() + " (" + name + ") failed");
     }
   }
 
   /** SIGTERM (after SIGCONT, in case it is paused), then waits for a clean exit (SIGKILL after 30 s). */
   public void stop(String name) throws InterruptedException {
-    Process p = processes.get(name);
-    if (p == null || !p.isAlive()) {
+    Run run = runs.get(name);
+    if (run == null) {
+      return;
+    }
+    run.deliberate = true;
+    Process p = run.process;
+    if (!p.isAlive()) {
       return;
     }
     try {
@@ -349,26 +383,27 @@ public final class LocalCluster implements AutoCloseable {
 
   /** Whether the server's process is alive (started and not exited). */
   public boolean isRunning(String name) {
-    Process p = processes.get(name);
-    return p != null && p.isAlive();
+    Run run = runs.get(name);
+    return run != null && run.process.isAlive();
   }
 
   /** Waits for a server to exit by itself (a failpoint, say); returns its exit status. */
   public int awaitExit(String name, long timeoutMs) throws InterruptedException {
-    Process p = processes.get(name);
+    Process p = runs.get(name).process;
     if (!p.waitFor(timeoutMs, TimeUnit.MILLISECONDS)) {
       throw new IllegalStateException(name + " still running after " + timeoutMs + " ms");
     }
     return p.exitValue();
   }
 
+  /** host:port of the server's gRPC listener. */
   public String address(String name) {
-    return addresses.get(name);
+    return options.host() + ":" + ports.grpc(name);
   }
 
   /** The server's Prometheus endpoint, {@code http://host:port/metrics}. */
   public String metricsUrl(String name) {
-    return "http://" + options.host() + ":" + metricsPorts.get(name) + "/metrics";
+    return "http://" + options.host() + ":" + ports.metrics(name) + "/metrics";
   }
 
   /** Every server's name, in start order. */
@@ -384,9 +419,9 @@ public final class LocalCluster implements AutoCloseable {
     return ringFile;
   }
 
-  /** host:port of the decoy HTTP listener. */
+  /** host:port of the decoy HTTP listener; null when the cluster runs no decoy server. */
   public String decoyHttpAddress() {
-    return httpAddress;
+    return options.ledgerOnly() ? null : options.host() + ":" + ports.decoyHttp();
   }
 
   public LocalPostgres postgres() {
@@ -418,27 +453,35 @@ public final class LocalCluster implements AutoCloseable {
     startPostgres();
   }
 
-  /** Stops the proxy, the decoy and the shadow server, then the nodes, then PostgreSQL. */
+  /**
+   * Stops the proxy, the decoy and the shadow server, then the nodes, then PostgreSQL, and frees
+   * the data folder. Nothing is started again afterwards, by a supervisor or anyone. Idempotent.
+   */
   @Override
   public void close() throws InterruptedException, IOException {
-    stop(PROXY);
-    stop(DECOY);
-    stop(SHADOW);
-    for (String nodeId : nodeIds()) {
-      Process p = processes.get(nodeId);
-      if (p != null && p.isAlive()) {
-        p.destroy();
+    synchronized (this) {
+      if (closed) {
+        return;
       }
+      closed = true;
     }
-    for (String nodeId : nodeIds()) {
-      stop(nodeId);
-    }
-    postgres.close();
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
+    try {
+      stop(PROXY);
+      stop(DECOY);
+      stop(SHADOW);
+      for (String nodeId : nodeIds()) {
+        Run run = runs.get(nodeId);
+        if (run != null && run.process.isAlive()) {
+          run.deliberate = true;
+          run.process.destroy();
+        }
+      }
+      for (String nodeId : nodeIds()) {
+        stop(nodeId);
+      }
+      postgres.close();
+    } finally {
+      lock.close();
     }
   }
 }

@@ -1,0 +1,135 @@
+package fortress.local;
+
+import fortress.cluster.v1.Ring;
+import fortress.cluster.v1.RingNode;
+import fortress.core.ring.RingFile;
+import fortress.core.security.Security;
+import fortress.core.security.Tokens;
+import fortress.core.store.LocalPostgres;
+import fortress.ledger.DevKeys;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The command line of each server of a local cluster, in start order (the nodes, the proxy, the
+ * shadow, the decoy): the java to run (the jar copies of {@link JarCopies}), its ports, database,
+ * keys, TLS files and Prometheus endpoint. Every start and restart of a server uses its command.
+ */
+final class ServerCommands {
+  private static final Duration SERVICE_TOKEN_TTL = Duration.ofDays(365);
+
+  private final LocalCluster.Options options;
+  private final PortPlan ports;
+  private final Map<String, List<String>> jars;
+  private final Path secrets;
+  private final LocalCa ca;
+  private final byte[] authKey;
+  private final Map<String, List<String>> commands = new LinkedHashMap<>();
+
+  /** {@code ca} is null without TLS; {@code secrets} holds the signing key and the node token. */
+  ServerCommands(LocalCluster.Options options, PortPlan ports, Map<String, List<String>> jars, Path secrets,
+      LocalCa ca, byte[] authKey) {
+    this.options = options;
+    this.ports = ports;
+    this.jars = jars;
+    this.secrets = secrets;
+    this.ca = ca;
+    this.authKey = authKey;
+  }
+
+  /** Copies the jars of every server module {@code o} runs into {@code dataDir/bin}; each module's java arguments. */
+  static Map<String, List<String>> copyJars(LocalCluster.Options o) throws IOException {
+    JarCopies copies = new JarCopies(o.dataDir().resolve("bin"));
+    List<String> modules = o.ledgerOnly() ? List.of("ledger-server", "shard-proxy")
+        : List.of("ledger-server", "shard-proxy", "shadow-server", "decoy-server");
+    Map<String, List<String>> arguments = new LinkedHashMap<>();
+    for (String module : modules) {
+      arguments.put(module, copies.runArguments(o.root().resolve(module + "/target/" + module + ".jar")));
+    }
+    copies.deleteUnused();
+    return arguments;
+  }
+
+  /** Writes the ring file of the nodes' addresses, epoch 1. */
+  static Path writeRing(LocalCluster.Options o, PortPlan ports) throws IOException {
+    Ring.Builder ring = Ring.newBuilder().setEpoch(1);
+    for (int i = 1; i <= o.nodes(); i++) {
+      String nodeId = "ledger-" + i;
+      ring.addNodes(RingNode.newBuilder().setNodeId(nodeId).setAddress(o.host() + ":" + ports.grpc(nodeId)));
+    }
+    Path ringFile = o.dataDir().resolve("ring.txtpb");
+    RingFile.write(ringFile, ring.build());
+    return ringFile;
+  }
+
+  /** Every server's command, by name in start order, with {@code extraFlags} for some servers at the end. */
+  Map<String, List<String>> build(LocalPostgres postgres, Path ringFile, Map<String, List<String>> extraFlags)
+      throws Exception {
+    String host = options.host();
+    Path authKeyFile = DevKeys.file(secrets, "auth-hs256");
+    Path nodeTokenFile = DevKeys.file(secrets, "node-token");
+    for (int i = 1; i <= options.nodes(); i++) {
+      String nodeId = "ledger-" + i;
+      Path nodeDir = options.dataDir().resolve(nodeId);
+      add(nodeId, "ledger-server", List.of("--node-id=" + nodeId, "--host=" + host,
+          "--grpc-port=" + ports.grpc(nodeId), "--jdbc-url=" + postgres.ensureDatabase("ledger_" + i),
+          "--ring-file=" + ringFile, "--data-dir=" + nodeDir, "--journal-key-file=" + DevKeys.file(nodeDir, "journal"),
+          "--card-key-file=" + DevKeys.file(nodeDir, "card"), "--node-token-file=" + nodeTokenFile));
+    }
+    add(LocalCluster.PROXY, "shard-proxy", List.of("--host=" + host, "--grpc-port=" + ports.grpc(LocalCluster.PROXY),
+        "--ring-file=" + ringFile, "--auth-hs256-key-file=" + authKeyFile, "--node-token-file=" + nodeTokenFile));
+    if (!options.ledgerOnly()) {
+      add(LocalCluster.SHADOW, "shadow-server", List.of("--host=" + host,
+          "--grpc-port=" + ports.grpc(LocalCluster.SHADOW), "--jdbc-url=" + postgres.ensureDatabase("shadow"),
+          "--data-dir=" + options.dataDir().resolve(LocalCluster.SHADOW), "--auth-hs256-key-file=" + authKeyFile));
+      // The decoy faces attackers: its own database, no ring, no keys; it reaches only the shadow server.
+      add(LocalCluster.DECOY, "decoy-server", List.of("--host=" + host, "--grpc-port=" + ports.grpc(LocalCluster.DECOY),
+          "--http-host=" + host, "--http-port=" + ports.decoyHttp(), "--jdbc-url=" + postgres.ensureDatabase("decoy"),
+          "--data-dir=" + options.dataDir().resolve(LocalCluster.DECOY),
+          "--shadow-target=" + host + ":" + ports.grpc(LocalCluster.SHADOW), "--auth-hs256-key-file=" + authKeyFile,
+          "--shadow-token-file=" + writeServiceToken(LocalCluster.DECOY)));
+    }
+    extraFlags.forEach((name, flags) -> {
+      if (!commands.containsKey(name)) {
+        throw new IllegalArgumentException("extra flags for " + name + ", which this cluster does not run");
+      }
+      commands.get(name).addAll(flags);
+    });
+    return commands;
+  }
+
+  /** A server's command: this JVM's java, the heap, the module's jar copies, its flags, TLS and metrics. */
+  private void add(String name, String module, List<String> flags) throws Exception {
+    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+        "-Xmx" + options.javaHeap()));
+    command.addAll(jars.get(module));
+    command.addAll(flags);
+    command.addAll(tlsFlags(name.equals(LocalCluster.PROXY) ? Security.PROXY_NAME : name));
+    command.addAll(List.of("--metrics-host=" + options.host(), "--metrics-port=" + ports.metrics(name)));
+    commands.put(name, command);
+  }
+
+  /** The TLS flags of one server under the throwaway CA: its own certificate, and mTLS both ways. */
+  private List<String> tlsFlags(String certificateName) throws Exception {
+    if (ca == null) {
+      return List.of();
+    }
+    ca.issue(certificateName, options.host());
+    return List.of("--tls-cert-file=" + ca.certFile(certificateName), "--tls-key-file=" + ca.keyFile(certificateName),
+        "--tls-ca-file=" + ca.caFile(), "--tls-client-auth=true");
+  }
+
+  /** A token for a service that calls another (the decoy exporting to the shadow server), in a file. */
+  private Path writeServiceToken(String name) throws IOException {
+    Path file = secrets.resolve(name + ".jwt");
+    Files.writeString(file, Tokens.hs256(authKey, name, null, List.of(), SERVICE_TOKEN_TTL), StandardCharsets.US_ASCII);
+    return file;
+  }
+}
