@@ -20,6 +20,7 @@ import {
   type FortressClientOptions,
 } from "../src/index.js";
 import { LocalCluster } from "./support/cluster.js";
+import { rejection } from "./support/rejection.js";
 import { FaultHop } from "./support/fault-hop.js";
 
 const CLUSTER_START_TIMEOUT_MS = 300_000;
@@ -59,16 +60,6 @@ function recorder(): { calls: string[]; requestIds: string[]; interceptor: Inter
 
 function fresh(name: string): string {
   return `${name}-${randomUUID().slice(0, 8)}`;
-}
-
-async function rejection(call: Promise<unknown>): Promise<FortressError> {
-  try {
-    await call;
-  } catch (e) {
-    assert.ok(e instanceof FortressError, `expected a FortressError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail("the call succeeded");
 }
 
 async function funded(ledger: FortressClient, amount: bigint, name = "acct"): Promise<string> {

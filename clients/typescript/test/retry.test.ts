@@ -14,6 +14,7 @@ import {
   type FortressClientOptions,
 } from "../src/index.js";
 import { FakeLedger, NOT_FOUND, refusal } from "./support/fake-ledger.js";
+import { rejection } from "./support/rejection.js";
 
 const CALL_TIMEOUT_MS = 2_000;
 
@@ -26,16 +27,6 @@ async function open(options: Partial<FortressClientOptions> = {}): Promise<void>
     address, tenant: "acme", callTimeoutMs: CALL_TIMEOUT_MS, retryTimeoutMs: 10_000, backoffInitialMs: 5, backoffMaxMs: 20,
     ...options,
   });
-}
-
-async function rejection(call: Promise<unknown>): Promise<FortressError> {
-  try {
-    await call;
-  } catch (e) {
-    assert.ok(e instanceof FortressError, `expected a FortressError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail("the call succeeded");
 }
 
 const deposited = (balance: bigint) => ({ ok: { account: { accountId: "a", balance }, entrySequence: 7n } });

@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import fortress.client.FaultyLink.Fault;
 import fortress.ledger.TestCluster;
-import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.BatchOperation;
 import fortress.ledger.v1.BatchResult;
@@ -16,6 +15,7 @@ import fortress.ledger.v1.CreateHoldResponse;
 import fortress.ledger.v1.DepositRequest;
 import fortress.ledger.v1.DepositResponse;
 import fortress.ledger.v1.EntryKind;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.ledger.v1.ListEntriesRequest;
 import fortress.ledger.v1.Operation;

@@ -1,10 +1,10 @@
 package fortress.ledger;
 
-import fortress.ledger.v1.ErrorReason;
 import fortress.cluster.v1.RingNode;
 import fortress.core.ring.HoldIds;
 import fortress.core.ring.Ring;
 import fortress.core.ring.RingFile;
+import fortress.ledger.v1.ErrorReason;
 import java.util.Map;
 import java.util.OptionalLong;
 

@@ -1,18 +1,18 @@
 package fortress.ledger;
 
-import fortress.ledger.v1.ErrorReason;
-import fortress.core.store.TestPostgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.rpc.ErrorInfo;
+import fortress.cluster.v1.RingNode;
+import fortress.core.store.TestPostgres;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.CreateAccountRequest;
 import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.GetAccountRequest;
 import fortress.ledger.v1.LedgerServiceGrpc;
-import fortress.cluster.v1.RingNode;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;

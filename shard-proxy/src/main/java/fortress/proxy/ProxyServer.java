@@ -1,22 +1,22 @@
 package fortress.proxy;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
-import fortress.core.Ports;
 import fortress.cluster.v1.ClusterServiceGrpc;
 import fortress.cluster.v1.RingNode;
+import fortress.core.Ports;
 import fortress.core.ring.RingFile;
 import fortress.core.rpc.Servers;
 import fortress.core.rpc.StrictRequests;
 import fortress.core.security.Guard;
 import fortress.core.security.Security;
 import fortress.core.telemetry.Telemetry;
+import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.proxy.api.ClusterProxy;
+import fortress.proxy.api.LedgerProxy;
 import fortress.proxy.audit.Audit;
 import fortress.proxy.redis.BalanceCache;
 import fortress.proxy.redis.RateLimiter;
 import fortress.proxy.redis.RedisStore;
-import fortress.ledger.v1.LedgerServiceGrpc;
-import fortress.proxy.api.ClusterProxy;
-import fortress.proxy.api.LedgerProxy;
 import fortress.proxy.route.Forwarder;
 import fortress.proxy.route.Nodes;
 import io.grpc.ManagedChannel;

@@ -4,10 +4,10 @@ import com.google.protobuf.Any;
 import com.google.protobuf.ProtocolMessageEnum;
 import com.google.rpc.BadRequest;
 import com.google.rpc.ErrorInfo;
+import fortress.rpc.ErrorReasons;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
-import fortress.rpc.ErrorReasons;
 import java.util.Map;
 
 /**

@@ -1,8 +1,8 @@
 package fortress.core.rpc;
 
 import com.google.protobuf.ProtocolMessageEnum;
-import io.grpc.StatusRuntimeException;
 import fortress.rpc.ErrorReasons;
+import io.grpc.StatusRuntimeException;
 import java.util.Map;
 
 /**

@@ -1,8 +1,8 @@
 package fortress.core.security;
 
-import fortress.auth.v1.ErrorReason;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
+import fortress.auth.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import io.grpc.Context;
 import io.grpc.Contexts;

@@ -1,6 +1,5 @@
 package fortress.core.security;
 
-import fortress.auth.v1.ErrorReason;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
@@ -18,6 +17,7 @@ import com.nimbusds.jwt.SignedJWT;
 import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import com.nimbusds.jwt.proc.ExpiredJWTException;
+import fortress.auth.v1.ErrorReason;
 import fortress.core.Settings;
 import fortress.core.rpc.Rejection;
 import java.nio.file.Path;

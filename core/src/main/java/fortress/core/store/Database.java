@@ -1,9 +1,9 @@
 package fortress.core.store;
 
 import com.google.protobuf.ProtocolMessageEnum;
-import fortress.core.rpc.Rejection;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import fortress.core.rpc.Rejection;
 import java.sql.Connection;
 import java.sql.SQLException;
 import org.flywaydb.core.Flyway;

@@ -1,8 +1,6 @@
 package fortress.core.telemetry;
 
 import fortress.core.Ports;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import fortress.core.Settings;
 import io.grpc.ClientInterceptor;
 import io.grpc.ServerInterceptor;
@@ -26,6 +24,8 @@ import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.SdkTracerProviderBuilder;
 import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
 import io.opentelemetry.sdk.trace.samplers.Sampler;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,10 +1,10 @@
 package fortress.core.security;
 
-import fortress.auth.v1.ErrorReason;
 import static fortress.core.rpc.TestCalls.info;
 import static fortress.core.rpc.TestCalls.refused;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import fortress.auth.v1.ErrorReason;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.BatchOperation;
 import fortress.ledger.v1.DepositRequest;

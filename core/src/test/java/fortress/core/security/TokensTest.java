@@ -1,6 +1,5 @@
 package fortress.core.security;
 
-import fortress.auth.v1.ErrorReason;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
@@ -17,6 +16,7 @@ import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
+import fortress.auth.v1.ErrorReason;
 import fortress.core.Settings;
 import fortress.core.rpc.Rejection;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
 package fortress.decoy.api;
 
-import fortress.core.rpc.Rejection;
 import fortress.core.rpc.Fields;
+import fortress.core.rpc.Rejection;
 import fortress.decoy.v1.ErrorReason;
 
 /** Input validation: each check throws INVALID_ARGUMENT naming the first bad field. */

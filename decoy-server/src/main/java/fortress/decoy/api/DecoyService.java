@@ -1,11 +1,10 @@
 package fortress.decoy.api;
 
-import fortress.core.store.Database;
-import fortress.core.store.Rows;
-import fortress.decoy.v1.ErrorReason;
 import fortress.core.rpc.Fields;
 import fortress.core.rpc.Rejection;
 import fortress.core.rpc.Reply;
+import fortress.core.store.Database;
+import fortress.core.store.Rows;
 import fortress.decoy.fidelity.Fidelity;
 import fortress.decoy.generate.Generators;
 import fortress.decoy.generate.MarkovText;
@@ -13,6 +12,7 @@ import fortress.decoy.generate.Seeds;
 import fortress.decoy.template.Endpoint;
 import fortress.decoy.template.Endpoints;
 import fortress.decoy.v1.*;
+import fortress.decoy.v1.ErrorReason;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;

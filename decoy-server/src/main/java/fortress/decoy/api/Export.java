@@ -1,10 +1,10 @@
 package fortress.decoy.api;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import fortress.core.store.Database;
-import fortress.decoy.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
+import fortress.core.store.Database;
 import fortress.decoy.capture.InteractionStore;
+import fortress.decoy.v1.ErrorReason;
 import fortress.decoy.v1.ExportInteractionsRequest;
 import fortress.decoy.v1.ExportInteractionsResponse;
 import fortress.decoy.v1.Interaction;

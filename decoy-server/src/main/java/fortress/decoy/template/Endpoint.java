@@ -1,12 +1,12 @@
 package fortress.decoy.template;
 
 import fortress.core.rpc.Rejection;
-import fortress.decoy.v1.ErrorReason;
 import fortress.decoy.generate.Logs;
 import fortress.decoy.generate.MarkovText;
 import fortress.decoy.generate.Profiles;
 import fortress.decoy.generate.Seeds;
 import fortress.decoy.generate.Transactions;
+import fortress.decoy.v1.ErrorReason;
 import fortress.decoy.v1.RecordKind;
 import fortress.decoy.v1.Template;
 import fortress.decoy.v1.Transaction;

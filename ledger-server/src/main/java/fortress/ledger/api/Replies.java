@@ -1,7 +1,7 @@
 package fortress.ledger.api;
 
-import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.Rejection;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.write.Outcome;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;

@@ -1,11 +1,11 @@
 package fortress.ledger.api;
 
 import fortress.ledger.Ownership;
-import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.Rejection;
 import fortress.ledger.store.TwoPhaseReader;
 import fortress.ledger.twopc.Coordinator;
 import fortress.ledger.twopc.Participant;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.write.Outcome;
 import fortress.shard.v1.AbortRequest;
 import fortress.shard.v1.AbortResponse;

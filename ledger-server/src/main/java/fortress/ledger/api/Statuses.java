@@ -1,15 +1,15 @@
 package fortress.ledger.api;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.rpc.ErrorInfo;
-import fortress.rpc.ErrorReasons;
 import fortress.core.rpc.ErrorStatus;
-import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.Rejection;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.OperationError;
+import fortress.rpc.ErrorReasons;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
-import com.google.protobuf.InvalidProtocolBufferException;
 import java.util.Optional;
 
 /** The one place domain rejections become gRPC statuses: a canonical code plus one ErrorInfo. */

@@ -1,12 +1,12 @@
 package fortress.ledger.twopc;
 
 import fortress.core.telemetry.Telemetry;
-import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.Rejection;
 import fortress.ledger.api.Statuses;
 import fortress.ledger.store.Lookup;
 import fortress.ledger.store.Pending;
 import fortress.ledger.store.Reads;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.TransferRequest;
 import fortress.ledger.v1.TransferResponse;
 import fortress.ledger.write.Op;

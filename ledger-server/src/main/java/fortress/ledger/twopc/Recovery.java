@@ -1,10 +1,10 @@
 package fortress.ledger.twopc;
 
 import fortress.core.telemetry.Telemetry;
-import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.store.Pending;
 import fortress.ledger.store.Reads;
 import fortress.ledger.store.Records;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.write.Outcome;
 import fortress.ledger.write.Writer;
 import fortress.shard.v1.Decision;

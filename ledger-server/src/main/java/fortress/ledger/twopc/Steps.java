@@ -2,10 +2,10 @@ package fortress.ledger.twopc;
 
 import static com.google.common.base.Preconditions.checkState;
 
-import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.Rejection;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.EntryKind;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.HoldState;
 import fortress.ledger.v1.TransferRequest;
 import fortress.ledger.v1.TransferResponse;

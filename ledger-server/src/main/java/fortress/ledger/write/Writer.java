@@ -2,25 +2,25 @@ package fortress.ledger.write;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.Rejection;
 import fortress.ledger.Times;
 import fortress.ledger.card.CardVault;
 import fortress.ledger.journal.Chain;
+import fortress.ledger.v1.ErrorReason;
+import io.opentelemetry.api.metrics.LongHistogram;
+import io.opentelemetry.api.metrics.Meter;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
-import io.opentelemetry.api.metrics.LongHistogram;
-import io.opentelemetry.api.metrics.Meter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

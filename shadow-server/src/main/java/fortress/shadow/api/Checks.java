@@ -1,10 +1,10 @@
 package fortress.shadow.api;
 
-import fortress.core.rpc.Rejection;
 import fortress.core.rpc.Fields;
-import fortress.shadow.v1.ErrorReason;
+import fortress.core.rpc.Rejection;
 import fortress.shadow.v1.Action;
 import fortress.shadow.v1.BetaPrior;
+import fortress.shadow.v1.ErrorReason;
 import fortress.shadow.v1.Label;
 import fortress.shadow.v1.RequestAttributes;
 import fortress.shadow.v1.RolloutThresholds;

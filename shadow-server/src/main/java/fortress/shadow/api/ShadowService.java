@@ -1,8 +1,9 @@
 package fortress.shadow.api;
 
-import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import fortress.core.rpc.Reply;
+import fortress.core.store.Database;
+import fortress.core.store.Rows;
 import fortress.shadow.eval.EvaluationJobs;
 import fortress.shadow.eval.Verdicts;
 import fortress.shadow.rollout.Decider;
@@ -11,14 +12,13 @@ import fortress.shadow.rollout.RolloutController;
 import fortress.shadow.rollout.StageJudge;
 import fortress.shadow.rule.RuleCompiler;
 import fortress.shadow.store.AuditLog;
-import fortress.core.store.Database;
 import fortress.shadow.store.EvaluationStore;
 import fortress.shadow.store.Operations;
 import fortress.shadow.store.RolloutStore;
 import fortress.shadow.store.RuleStore;
-import fortress.core.store.Rows;
 import fortress.shadow.store.SampleStore;
 import fortress.shadow.v1.*;
+import fortress.shadow.v1.ErrorReason;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
 import java.util.Map;

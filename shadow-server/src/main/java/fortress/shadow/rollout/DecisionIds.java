@@ -1,8 +1,8 @@
 package fortress.shadow.rollout;
 
-import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
 import fortress.shadow.v1.Arm;
+import fortress.shadow.v1.ErrorReason;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.HexFormat;

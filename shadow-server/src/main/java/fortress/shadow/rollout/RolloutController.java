@@ -1,11 +1,10 @@
 package fortress.shadow.rollout;
 
-import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
+import fortress.core.store.Database;
 import fortress.shadow.rule.CompiledRule;
 import fortress.shadow.rule.RuleCompiler;
 import fortress.shadow.store.AuditLog;
-import fortress.core.store.Database;
 import fortress.shadow.store.EvaluationStore;
 import fortress.shadow.store.RolloutStore;
 import fortress.shadow.store.RuleStore;
@@ -13,6 +12,7 @@ import fortress.shadow.v1.Arm;
 import fortress.shadow.v1.ArmStats;
 import fortress.shadow.v1.Deployment;
 import fortress.shadow.v1.DeploymentKind;
+import fortress.shadow.v1.ErrorReason;
 import fortress.shadow.v1.Rollout;
 import fortress.shadow.v1.RolloutState;
 import fortress.shadow.v1.RolloutThresholds;

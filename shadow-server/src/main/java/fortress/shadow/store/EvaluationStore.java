@@ -1,10 +1,9 @@
 package fortress.shadow.store;
 
-import fortress.core.store.Rows;
-
 import com.google.protobuf.InvalidProtocolBufferException;
-import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
+import fortress.core.store.Rows;
+import fortress.shadow.v1.ErrorReason;
 import fortress.shadow.v1.Evaluation;
 import fortress.shadow.v1.EvaluationResult;
 import fortress.shadow.v1.EvaluationState;

@@ -2,8 +2,8 @@ package fortress.shadow.store;
 
 import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
-import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
+import fortress.shadow.v1.ErrorReason;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Map;

@@ -1,15 +1,14 @@
 package fortress.shadow.store;
 
-import fortress.core.store.Rows;
-
 import com.google.protobuf.InvalidProtocolBufferException;
-import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
+import fortress.core.store.Rows;
 import fortress.shadow.rollout.DecisionCounts;
 import fortress.shadow.rollout.DecisionIds;
 import fortress.shadow.rollout.StageJudge;
 import fortress.shadow.v1.Arm;
 import fortress.shadow.v1.ArmStats;
+import fortress.shadow.v1.ErrorReason;
 import fortress.shadow.v1.Label;
 import fortress.shadow.v1.Rollout;
 import fortress.shadow.v1.RolloutState;

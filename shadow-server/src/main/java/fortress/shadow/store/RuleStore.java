@@ -1,10 +1,9 @@
 package fortress.shadow.store;
 
-import fortress.core.store.Rows;
-
-import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
+import fortress.core.store.Rows;
 import fortress.shadow.v1.Action;
+import fortress.shadow.v1.ErrorReason;
 import fortress.shadow.v1.Rule;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -1,8 +1,8 @@
 package fortress.shadow.store;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import fortress.shadow.v1.ErrorReason;
 import fortress.core.rpc.Rejection;
+import fortress.shadow.v1.ErrorReason;
 import fortress.shadow.v1.Label;
 import fortress.shadow.v1.RequestAttributes;
 import fortress.shadow.v1.Sample;

@@ -1,6 +1,8 @@
 package fortress.proxy.api;
 
 import fortress.cluster.v1.RingNode;
+import fortress.core.rpc.ErrorStatus;
+import fortress.ledger.v1.Account;
 import fortress.ledger.v1.BatchOperation;
 import fortress.ledger.v1.BatchResult;
 import fortress.ledger.v1.CaptureHoldRequest;
@@ -12,14 +14,14 @@ import fortress.ledger.v1.CreateAccountResponse;
 import fortress.ledger.v1.CreateHoldRequest;
 import fortress.ledger.v1.CreateHoldResponse;
 import fortress.ledger.v1.DepositRequest;
-import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.DepositResponse;
+import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.GetAccountRequest;
 import fortress.ledger.v1.GetAccountResponse;
 import fortress.ledger.v1.GetOperationRequest;
 import fortress.ledger.v1.GetOperationResponse;
-import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.ledger.v1.LedgerServiceGrpc.LedgerServiceStub;
+import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.ledger.v1.ListEntriesRequest;
 import fortress.ledger.v1.ListEntriesResponse;
 import fortress.ledger.v1.ReleaseHoldRequest;
@@ -30,24 +32,22 @@ import fortress.ledger.v1.TransferRequest;
 import fortress.ledger.v1.TransferResponse;
 import fortress.ledger.v1.VerifyJournalRequest;
 import fortress.ledger.v1.VerifyJournalResponse;
+import fortress.proxy.redis.BalanceCache;
+import fortress.proxy.redis.RateLimiter;
 import fortress.proxy.route.Errors;
 import fortress.proxy.route.Forwarder;
 import fortress.proxy.route.Keys;
-import fortress.core.rpc.ErrorStatus;
-import fortress.ledger.v1.Account;
-import io.grpc.StatusRuntimeException;
-import fortress.proxy.redis.BalanceCache;
-import fortress.proxy.redis.RateLimiter;
 import io.grpc.Context;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.opentelemetry.context.Scope;
-import java.util.function.Function;
-import java.util.function.Supplier;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * {@code fortress.ledger.v1.LedgerService} for the whole cluster, unchanged. Each call goes to the
