@@ -15,6 +15,7 @@ import {
   type SubmitBatchResponse,
 } from "./gen/fortress/ledger/v1/ledger_pb.js";
 import { FortressError } from "./errors.js";
+import { LedgerErrorReason, ledgerReasonName } from "./reasons.js";
 import { Attempts, mutationDisposition, typed, type RetryPolicy } from "./retry.js";
 
 export type BatchOperationInit = MessageInitShape<typeof BatchOperationSchema>;
@@ -52,16 +53,25 @@ export async function submitBatch(
         const next = result.result.case === "error"
           ? mutationDisposition(FortressError.fromOperationError(result.result.value))
           : "final";
-        results[p.index] = result;
         if (next === "retry" || next === "uncertain") {
+          results[p.index] = result;
           again.push({ index: p.index, uncertain: p.uncertain || next === "uncertain", last: result });
+        } else {
+          // After an uncertain attempt, a refusal of a later one does not settle it: the earlier
+          // attempt may still land.
+          results[p.index] = p.uncertain && next === "fail" ? givenUp({ ...p, last: result }, undefined) : result;
         }
       });
     } catch (e) {
       lastError = typed(e, "");
       const next = mutationDisposition(lastError);
       if (next === "fail") {
-        throw lastError;
+        if (!pending.some((p) => p.uncertain)) {
+          throw lastError;
+        }
+        const failed = lastError;
+        pending.forEach((p) => (results[p.index] = givenUp(p, failed)));
+        break;
       }
       pending.forEach((p) => again.push({ ...p, uncertain: p.uncertain || next === "uncertain" }));
     }
@@ -75,7 +85,7 @@ export async function submitBatch(
   return create(SubmitBatchResponseSchema, { results });
 }
 
-/** The result of an operation still pending when the retries ran out. */
+/** The result of an operation still pending when the retries ran out, or settled by a refusal after an uncertain attempt. */
 function givenUp(p: Pending, lastError: FortressError | undefined): BatchResult {
   const last = p.last?.result.case === "error" ? p.last.result.value : undefined;
   if (!p.uncertain) {
@@ -88,11 +98,11 @@ function givenUp(p: Pending, lastError: FortressError | undefined): BatchResult 
     }
     return errorResult(lastError.code, lastError.reasonName, lastError.message, lastError.metadata);
   }
-  const why = last !== undefined ? `${last.reason} ${last.message}` : lastError?.message ?? "";
+  const why = lastError?.message ?? (last !== undefined ? `${last.reason} ${last.message}` : "");
   return errorResult(
     Code.Unavailable,
-    last?.reason ?? lastError?.reasonName ?? "",
-    `outcome unknown after retries; resolve it with GetOperation on its request_id; last error ${why}`,
+    ledgerReasonName(LedgerErrorReason.OUTCOME_UNKNOWN),
+    `outcome unknown: an attempt may have taken effect; resolve it with GetOperation on its request_id; last error ${why}`,
     last?.metadata ?? lastError?.metadata ?? {},
   );
 }

@@ -143,7 +143,9 @@ export async function mutate<R>(
       const f = typed(e, requestId);
       const next = mutationDisposition(f);
       if (next === "fail") {
-        throw f;
+        // After an uncertain attempt, a later refusal does not settle the outcome: the earlier
+        // attempt may still land.
+        throw uncertain ? new OutcomeUnknownError(f) : f;
       }
       uncertain ||= next === "uncertain";
       if (!(await attempts.backOff(f.retryDelayMs))) {

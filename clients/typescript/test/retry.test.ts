@@ -102,8 +102,37 @@ describe("FortressClient retries", () => {
     fake.deposit = [{ fail: refusal(ErrorReason.NODE_UNAVAILABLE) }, { fail: refusal(ErrorReason.REQUEST_ID_REUSED) }];
     fake.getOperation = [{ ok: { response: { case: "consume", value: {} } } }];
     const e = await rejection(ledger.deposit({ accountId: "a", amount: 1n, requestId: "r3" }));
-    assert.equal(e.ledgerReason, ErrorReason.REQUEST_ID_REUSED);
+    assert.ok(e instanceof OutcomeUnknownError, "a refusal after an uncertain attempt does not settle it");
+    assert.equal(e.last.ledgerReason, ErrorReason.REQUEST_ID_REUSED);
     assert.deepEqual(fake.methods(), ["Deposit", "GetOperation", "Deposit"]);
+  });
+
+  test("deposit_uncertainThenTheLookupRefused_staysOutcomeUnknown", async () => {
+    await open();
+    fake.deposit = [{ fail: refusal(ErrorReason.OUTCOME_UNKNOWN) }];
+    fake.getOperation = [{ fail: refusal(ErrorReason.INVALID_FIELD) }];
+    const e = await rejection(ledger.deposit({ accountId: "a", amount: 1n, requestId: "r5" }));
+    assert.ok(e instanceof OutcomeUnknownError);
+    assert.equal(e.effect, Effect.UNKNOWN);
+    assert.equal(e.last.ledgerReason, ErrorReason.INVALID_FIELD);
+    assert.deepEqual(fake.methods(), ["Deposit", "GetOperation"]);
+  });
+
+  test("submitBatch_uncertainThenRefused_outcomeUnknown_andCertainRefusalsKept", async () => {
+    await open({ maxAttempts: 3 });
+    const error = (code: Code, reason: ErrorReason) =>
+      ({ result: { case: "error" as const, value: { code, reason: ledgerReasonName(reason) } } });
+    fake.submitBatch = [
+      { ok: { results: [error(Code.Unavailable, ErrorReason.OUTCOME_UNKNOWN), error(Code.ResourceExhausted, ErrorReason.WRITER_QUEUE_FULL)] } },
+      { ok: { results: [error(Code.FailedPrecondition, ErrorReason.INSUFFICIENT_FUNDS), error(Code.ResourceExhausted, ErrorReason.WRITER_QUEUE_FULL)] } },
+      { ok: { results: [error(Code.ResourceExhausted, ErrorReason.WRITER_QUEUE_FULL)] } },
+    ];
+    const response = await ledger.submitBatch([
+      { operation: { case: "consume", value: { accountId: "a", amount: 5n } } },
+      { operation: { case: "consume", value: { accountId: "a", amount: 6n } } },
+    ]);
+    const reasons = response.results.map((r) => (r.result.case === "error" ? r.result.value.reason : r.result.case));
+    assert.deepEqual(reasons, [ledgerReasonName(ErrorReason.OUTCOME_UNKNOWN), ledgerReasonName(ErrorReason.WRITER_QUEUE_FULL)]);
   });
 
   test("deposit_uncertainUntilTheAttemptsRunOut_outcomeUnknownWithTheRequestId", async () => {

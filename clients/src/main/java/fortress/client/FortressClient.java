@@ -2,6 +2,7 @@ package fortress.client;
 
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
+import com.google.rpc.ErrorInfo;
 import fortress.cluster.v1.ClusterServiceGrpc;
 import fortress.cluster.v1.GetClusterTotalsRequest;
 import fortress.cluster.v1.GetClusterTotalsResponse;
@@ -33,6 +34,7 @@ import fortress.ledger.v1.SubmitBatchRequest;
 import fortress.ledger.v1.SubmitBatchResponse;
 import fortress.ledger.v1.TransferRequest;
 import fortress.ledger.v1.TransferResponse;
+import fortress.rpc.ErrorReasons;
 import fortress.rpc.v1.Effect;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
@@ -281,13 +283,15 @@ public final class FortressClient implements AutoCloseable {
    * Many mutations in one call, one result per operation in order. Each operation gets a
    * request_id and the tenant if it lacks them. Operations that may succeed on another attempt
    * (the whole call failed, or the result is UNAVAILABLE, DEADLINE_EXCEEDED or RESOURCE_EXHAUSTED)
-   * are sent again with the same ids, which is safe whether or not they took effect; one still
-   * failing when the retries run out has an UNAVAILABLE {@link OperationError}, reason
-   * OUTCOME_UNKNOWN.
+   * are sent again with the same ids, which is safe whether or not they took effect. An operation
+   * that an uncertain error left open and no later attempt settled (the retries ran out, or a
+   * later attempt was refused) has an UNAVAILABLE {@link OperationError}, reason OUTCOME_UNKNOWN;
+   * one only ever refused with certainty keeps its last refusal.
    */
   public SubmitBatchResponse submitBatch(List<BatchOperation> operations) {
     List<BatchOperation> ops = operations.stream().map(this::fill).toList();
     BatchResult[] results = new BatchResult[ops.size()];
+    boolean[] uncertain = new boolean[ops.size()];
     List<Integer> pending = new ArrayList<>();
     for (int i = 0; i < ops.size(); i++) {
       pending.add(i);
@@ -296,38 +300,65 @@ public final class FortressClient implements AutoCloseable {
     while (!pending.isEmpty()) {
       SubmitBatchRequest.Builder request = SubmitBatchRequest.newBuilder();
       pending.forEach(i -> request.addOperations(ops.get(i)));
-      List<Integer> uncertain = new ArrayList<>();
-      String lastError;
+      List<Integer> again = new ArrayList<>();
       try {
         List<BatchResult> got = attempts.stub(ledger).submitBatch(request.build()).getResultsList();
         for (int k = 0; k < pending.size(); k++) {
-          results[pending.get(k)] = got.get(k);
-          if (isRetryable(got.get(k))) {
-            uncertain.add(pending.get(k));
+          int i = pending.get(k);
+          BatchResult result = got.get(k);
+          if (isRetryable(result)) {
+            uncertain[i] |= effect(result.getError()) == Effect.EFFECT_UNKNOWN;
+            again.add(i);
           }
+          // After an uncertain attempt a refusal of a later one does not settle it: the earlier
+          // attempt may still land.
+          results[i] = result.hasError() && uncertain[i] && !again.contains(i)
+              ? outcomeUnknown(result.getError().getReason() + ": " + result.getError().getMessage()) : result;
         }
-        lastError = uncertain.isEmpty() ? "" : results[uncertain.get(0)].getError().getMessage();
       } catch (StatusRuntimeException e) {
         FortressException f = FortressException.from(e, "");
-        if (!(f instanceof UnavailableException)) {
+        boolean retryable = f instanceof UnavailableException;
+        if (!retryable && pending.stream().noneMatch(i -> uncertain[i])) {
           throw f;
         }
-        uncertain.addAll(pending);
-        lastError = f.getMessage();
+        for (int i : pending) {
+          uncertain[i] |= f.effect() == Effect.EFFECT_UNKNOWN;
+          results[i] = uncertain[i] ? outcomeUnknown(f.getMessage()) : BatchResult.newBuilder()
+              .setError(OperationError.newBuilder().setCode(f.code().value()).setReason(f.reason())
+                  .setMessage(f.getMessage()).putAllMetadata(f.metadata()))
+              .build();
+        }
+        if (retryable) {
+          again.addAll(pending);
+        }
       }
-      pending = uncertain;
+      pending = again;
       if (!pending.isEmpty() && !attempts.backOff()) {
         for (int i : pending) {
-          results[i] = BatchResult.newBuilder().setError(OperationError.newBuilder()
-              .setCode(Status.Code.UNAVAILABLE.value())
-              .setReason(ErrorReason.OUTCOME_UNKNOWN.name())
-              .setMessage("outcome unknown after retries; resolve with GetOperation; last error " + lastError))
-              .build();
+          if (uncertain[i]) {
+            results[i] = outcomeUnknown(results[i].getError().getMessage());
+          }
         }
         break;
       }
     }
     return SubmitBatchResponse.newBuilder().addAllResults(Arrays.asList(results)).build();
+  }
+
+  /** The result of an operation that may have taken effect and that no attempt settled. */
+  private static BatchResult outcomeUnknown(String lastError) {
+    return BatchResult.newBuilder().setError(OperationError.newBuilder()
+        .setCode(Status.Code.UNAVAILABLE.value())
+        .setReason(ErrorReason.OUTCOME_UNKNOWN.name())
+        .setMessage("outcome unknown: an attempt may have taken effect; resolve it with GetOperation; last error "
+            + lastError))
+        .build();
+  }
+
+  private static Effect effect(OperationError error) {
+    return ErrorReasons.effect(Status.fromCodeValue(error.getCode()).getCode(), ErrorInfo.newBuilder()
+        .setDomain(ErrorReasons.domain(ErrorReason.getDescriptor())).setReason(error.getReason()).build(),
+        ErrorReason.getDescriptor());
   }
 
   // Cluster (served by the shard proxy).
@@ -397,7 +428,9 @@ public final class FortressClient implements AutoCloseable {
       } catch (StatusRuntimeException e) {
         FortressException f = FortressException.from(e, requestId);
         if (!(f instanceof UnavailableException last)) {
-          throw f;
+          // After an uncertain attempt a refusal of a later one does not settle the outcome: the
+          // earlier attempt may still land.
+          throw uncertain ? new OutcomeUnknownException(f) : f;
         }
         // A certain refusal (WRITER_QUEUE_FULL, STORAGE_UNAVAILABLE, ...) is sent again as it is;
         // after an uncertain one, GetOperation is asked first.

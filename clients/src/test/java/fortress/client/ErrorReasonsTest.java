@@ -39,6 +39,16 @@ class ErrorReasonsTest {
     assertThat(VOCABULARIES.stream().map(ErrorReasons::domain).distinct()).hasSize(VOCABULARIES.size());
   }
 
+  /** Which ledger reasons leave a mutation's outcome open is part of the contract; changing it must be deliberate. */
+  @Test
+  void theUncertainLedgerReasons_areExactlyThese() {
+    assertThat(fortress.ledger.v1.ErrorReason.getDescriptor().getValues().stream()
+        .filter(v -> v.getNumber() != 0 && ErrorReasons.spec(v).effect() == Effect.EFFECT_UNKNOWN)
+        .map(EnumValueDescriptor::getName))
+        .containsExactlyInAnyOrder("OUTCOME_UNKNOWN", "TRANSFER_IN_PROGRESS", "NODE_UNAVAILABLE", "DEADLINE_EXCEEDED",
+            "CANCELLED");
+  }
+
   @Test
   void theZeroValue_isNoReason() {
     assertThatThrownBy(() -> ErrorReasons.spec(fortress.ledger.v1.ErrorReason.ERROR_REASON_UNSPECIFIED))

@@ -42,6 +42,15 @@ class BusyPortTest {
     }
   }
 
+  @Test
+  void anAddressThatCannotBeBound_isSaidAsTheSystemSaysIt_notCalledInUse() throws Exception {
+    Result r = run("--host=203.0.113.1", "--grpc-port=50999", "--metrics-port=0");
+    assertThat(r.status()).as(r.output()).isEqualTo(2);
+    assertThat(r.lines()).singleElement().asString()
+        .startsWith("ledger: cannot listen on 203.0.113.1:50999 (--grpc-port): ").doesNotContain("in use");
+    assertThat(r.output()).doesNotContain("Exception", "\tat ");
+  }
+
   private record Result(int status, String output) {
     /** What the process printed other than its log lines (which start with a time). */
     List<String> lines() {

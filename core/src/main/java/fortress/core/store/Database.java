@@ -80,31 +80,63 @@ public final class Database implements AutoCloseable {
         .migrate();
   }
 
-  /** Runs {@code work} in a transaction and commits it; anything thrown inside rolls it back. */
+  /**
+   * Runs {@code work} in a transaction and commits it; anything thrown inside rolls it back. A
+   * failure is rejected with the server's {@code unavailable} reason (nothing was written), or
+   * {@code outcomeUnknown} when COMMIT failed without PostgreSQL's answer.
+   */
   public <T> T inTransaction(Work<T> work) {
-    boolean committing = false;
-    try (Connection c = pool.getConnection()) {
-      try {
-        T result = work.run(c);
-        committing = true;
-        c.commit();
-        return result;
-      } catch (SQLException | RuntimeException e) {
-        if (!committing) {
-          c.rollback();
-        }
-        throw e;
-      }
+    Connection c;
+    try {
+      c = pool.getConnection();
     } catch (SQLException e) {
-      log.warn("database call failed: {}", e.toString());
-      // Only a connection lost during COMMIT leaves the outcome open; a COMMIT answered with an
-      // error rolled back.
-      String state = e.getSQLState();
-      if (committing && (state == null || state.startsWith("08") || state.startsWith("57"))) {
-        throw new Rejection(outcomeUnknown, "the " + name + " database was lost while the write committed; send "
-            + "the request again with the same request_id to learn its outcome");
+      throw unavailable(e);
+    }
+    T result;
+    try {
+      result = work.run(c);
+    } catch (SQLException | RuntimeException e) {
+      rollBackAndClose(c, e);
+      throw e instanceof SQLException sql ? unavailable(sql) : (RuntimeException) e;
+    }
+    try {
+      c.commit();
+    } catch (SQLException | RuntimeException e) {
+      log.warn("database commit failed: {}", e.toString());
+      rollBackAndClose(c, e);
+      if (e instanceof SQLException sql && !connectionLost(sql)) {
+        throw unavailable(sql); // PostgreSQL answered the COMMIT with an error: it rolled back
       }
-      throw new Rejection(unavailable, "the " + name + " database is unavailable; nothing was written, retry");
+      throw new Rejection(outcomeUnknown, "the " + name + " database was lost while the write committed; send "
+          + "the request again with the same request_id to learn its outcome");
+    }
+    try {
+      c.close();
+    } catch (SQLException e) {
+      log.warn("closing a committed transaction's connection failed; the write stands: {}", e.toString());
+    }
+    return result;
+  }
+
+  /**
+   * Whether a failed COMMIT may have been durable: PostgreSQL's answer did not arrive (connection
+   * classes 08 and 57, or no SQLState at all, as the driver reports an I/O failure).
+   */
+  public static boolean connectionLost(SQLException e) {
+    String state = e.getSQLState();
+    return state == null || state.startsWith("08") || state.startsWith("57");
+  }
+
+  private Rejection unavailable(SQLException e) {
+    log.warn("database call failed: {}", e.toString());
+    return new Rejection(unavailable, "the " + name + " database is unavailable; nothing was written, retry");
+  }
+
+  private static void rollBackAndClose(Connection c, Exception failure) {
+    try (c) {
+      c.rollback();
+    } catch (SQLException | RuntimeException e) {
+      failure.addSuppressed(e);
     }
   }
 

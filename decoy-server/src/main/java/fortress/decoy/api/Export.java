@@ -8,6 +8,8 @@ import fortress.decoy.v1.ErrorReason;
 import fortress.decoy.v1.ExportInteractionsRequest;
 import fortress.decoy.v1.ExportInteractionsResponse;
 import fortress.decoy.v1.Interaction;
+import fortress.rpc.ErrorReasons;
+import fortress.rpc.v1.Effect;
 import fortress.shadow.v1.Label;
 import fortress.shadow.v1.RecordSamplesRequest;
 import fortress.shadow.v1.RecordSamplesResponse;
@@ -63,6 +65,21 @@ public final class Export {
     if (p.done() != null) {
       return p.done();
     }
+    try {
+      return resume(r, stub, p, max);
+    } catch (Rejection e) {
+      if (ErrorReasons.effect(e.reason()) == Effect.EFFECT_UNKNOWN) {
+        throw e;
+      }
+      // Pages before the failure may already be in the shadow dataset: the export stopped part way.
+      throw new Rejection(ErrorReason.OUTCOME_UNKNOWN, "the export stopped part way (" + e.getMessage()
+          + "); send the same request again to resume it");
+    }
+  }
+
+  /** Exports page after page from where {@code p} stands, recording the progress after each. */
+  private ExportInteractionsResponse resume(ExportInteractionsRequest r,
+      ShadowServiceGrpc.ShadowServiceBlockingStub stub, Progress p, long max) {
     long position = p.afterId();
     long exported = p.exported();
     long datasetCount = 0;

@@ -2,6 +2,7 @@ package fortress.ledger.write;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import fortress.core.store.Database;
 import fortress.ledger.Rejection;
 import fortress.ledger.Times;
 import fortress.ledger.card.CardVault;
@@ -30,10 +31,13 @@ import org.slf4j.LoggerFactory;
  * them in order inside one PostgreSQL transaction and commits once (group commit), then answers
  * all of them. The same thread releases expired holds, so the sweeper never races live traffic.
  *
- * <p>A failed transaction is never half-applied. If the database is unreachable every operation in
- * the batch gets UNAVAILABLE (uncertain: the commit may have landed; resolve with GetOperation).
- * If the data was refused, or an operation broke an invariant (a bug, logged as an error), the
- * operations are retried one at a time, so a poisonous operation cannot fail its neighbours.
+ * <p>A failed transaction is never half-applied. If COMMIT failed without PostgreSQL's answer (the
+ * connection was lost, the driver failed), every operation in the batch gets OUTCOME_UNKNOWN: the
+ * commit may have landed; resolve with GetOperation. If the database could not be reached before
+ * that, they get STORAGE_UNAVAILABLE: nothing was written. If the data was refused, or an
+ * operation broke an invariant (a bug, logged as an error), the operations are retried one at a
+ * time, so a poisonous operation cannot fail its neighbours; one still refused alone gets
+ * STORAGE_REFUSED.
  *
  * <p>{@link #start} runs the writer on its own thread; the simulator instead calls {@link #step}
  * whenever it lets the writer run.
@@ -192,7 +196,8 @@ public final class Writer implements AutoCloseable {
       head = null;
       Throwable cause = e instanceof CommitLost lost ? lost.getCause() : e;
       boolean unreachable = cause instanceof SQLException sql && isConnectionProblem(sql);
-      if (unreachable || ops.size() <= 1) {
+      // A lost COMMIT is never retried one by one: the batch may be durable.
+      if (e instanceof CommitLost || unreachable || ops.size() <= 1) {
         if (cause instanceof SQLException sql) {
           log.warn("write of {} operations failed ({}): {}", ops.size(), sql.getSQLState(), sql.getMessage());
         } else {
@@ -238,29 +243,31 @@ public final class Writer implements AutoCloseable {
         : Rejection.of(ErrorReason.STORAGE_REFUSED, "the ledger database refused the write; nothing was written");
   }
 
-  /** The connection failed during COMMIT: the write may or may not be durable. */
+  /** COMMIT failed without PostgreSQL's answer: the write may or may not be durable. */
   private static final class CommitLost extends RuntimeException {
-    CommitLost(SQLException cause) {
+    CommitLost(Exception cause) {
       super(cause.getMessage(), cause, false, false);
     }
   }
 
   /** Applies the operations in one transaction and commits; returns their outcomes in order. */
   private List<Outcome> commit(List<Op> ops, boolean sweep) throws SQLException {
-    try (Store.Transaction tx = store.begin()) {
+    Store.Transaction tx = store.begin();
+    List<Outcome> outcomes = new ArrayList<>(ops.size());
+    Batch batch;
+    try {
       if (head == null) {
         head = tx.head();
       }
       long nowMicros = nowMicros();
       Snapshot snapshot = tx.load(LoadPlan.of(ops, sweep ? nowMicros : null, sweepBatchMax));
-      Batch batch = new Batch(snapshot, head, chain, fingerprints, vault, uuids, nowMicros);
+      batch = new Batch(snapshot, head, chain, fingerprints, vault, uuids, nowMicros);
       if (sweep) {
         int expired = batch.expireDueHolds();
         if (expired > 0) {
           log.info("released {} expired holds", expired);
         }
       }
-      List<Outcome> outcomes = new ArrayList<>(ops.size());
       for (Op op : ops) {
         outcomes.add(batch.apply(op));
       }
@@ -268,15 +275,33 @@ public final class Writer implements AutoCloseable {
         tx.write(batch);
         try {
           tx.commit();
-        } catch (SQLException e) {
-          if (isConnectionProblem(e)) {
-            throw new CommitLost(e);
+        } catch (SQLException | RuntimeException e) {
+          // A COMMIT that PostgreSQL answered with an error rolled back; anything else (a lost
+          // connection, a failure in the driver) may have come after the commit was durable.
+          if (e instanceof SQLException sql && !Database.connectionLost(sql)) {
+            throw sql;
           }
-          throw e;
+          throw new CommitLost(e);
         }
       }
-      head = batch.head();
-      return outcomes;
+    } catch (SQLException | RuntimeException e) {
+      closeAfterFailure(tx, e);
+      throw e;
+    }
+    try {
+      tx.close();
+    } catch (SQLException | RuntimeException e) {
+      log.warn("closing a committed write failed; the write stands: {}", e.toString());
+    }
+    head = batch.head();
+    return outcomes;
+  }
+
+  private static void closeAfterFailure(Store.Transaction tx, Exception failure) {
+    try {
+      tx.close();
+    } catch (SQLException | RuntimeException e) {
+      failure.addSuppressed(e);
     }
   }
 

@@ -118,7 +118,7 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
   /** A mutation on one account's owner, limited, with the accounts it returns written to the cache. */
   private <T> CompletableFuture<T> mutation(String tenant, java.util.OptionalLong key,
       Forwarder.Call<LedgerServiceStub, T> call, Function<T, List<Account>> changed) {
-    return limited(tenant, 1, () -> forwarder.toOwner(key, call)).thenApply(response -> {
+    return limited(tenant, 1, () -> forwarder.mutateOwner(key, call)).thenApply(response -> {
       if (cache != null) {
         changed.apply(response).forEach(cache::put);
       }
@@ -329,7 +329,7 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
       }
       SubmitBatchRequest request = part.build();
       parts.add(forwarder.<LedgerServiceStub, SubmitBatchResponse>send(() -> node, forwarder.nodes()::ledger,
-          (stub, o) -> stub.submitBatch(request, o)).handle((response, error) -> {
+          (stub, o) -> stub.submitBatch(request, o), true).handle((response, error) -> {
             synchronized (results) {
               for (int k = 0; k < indexes.size(); k++) {
                 BatchResult result = error != null

@@ -7,6 +7,7 @@ import fortress.core.rpc.ErrorStatus;
 import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.OperationError;
 import fortress.rpc.ErrorReasons;
+import fortress.rpc.v1.Effect;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
@@ -77,6 +78,16 @@ public final class Errors {
   private static ErrorReason reason(String domain, String reason) {
     return ErrorReasons.find(ErrorReason.getDescriptor(), ErrorInfo.newBuilder().setDomain(domain).setReason(reason)
         .build()).map(ErrorReason::valueOf).orElse(ErrorReason.ERROR_REASON_UNSPECIFIED);
+  }
+
+  /**
+   * Whether the error leaves a mutation's outcome open: its reason's effect is EFFECT_UNKNOWN (or,
+   * with no ledger reason, its code is one that does).
+   */
+  public static boolean isUncertain(StatusRuntimeException e) {
+    ErrorInfo info = info(e);
+    return ErrorReasons.effect(e.getStatus().getCode(), info == null ? ErrorInfo.getDefaultInstance() : info,
+        ErrorReason.getDescriptor()) == Effect.EFFECT_UNKNOWN;
   }
 
   /** What the client sees for a failed call to a node. */

@@ -7,6 +7,7 @@ import fortress.ledger.v1.ErrorReason;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.AbstractStub;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
@@ -64,28 +65,44 @@ public final class Forwarder {
     return key.isPresent() ? ring.owner(key.getAsLong()) : ring.nodes().get(0);
   }
 
-  /** A LedgerService call to the owner of the key, retried where safe. */
+  /** A LedgerService read from the owner of the key, retried where safe. */
   public <T> CompletableFuture<T> toOwner(OptionalLong key, Call<fortress.ledger.v1.LedgerServiceGrpc.LedgerServiceStub,
       T> call) {
-    return send(() -> owner(key), nodes::ledger, call);
+    return send(() -> owner(key), nodes::ledger, call, false);
   }
 
-  /** A call to whichever node {@code target} names at each attempt, retried where safe. */
+  /** A LedgerService mutation on the owner of the key, retried where safe (see {@link #send}). */
+  public <T> CompletableFuture<T> mutateOwner(OptionalLong key,
+      Call<fortress.ledger.v1.LedgerServiceGrpc.LedgerServiceStub, T> call) {
+    return send(() -> owner(key), nodes::ledger, call, true);
+  }
+
+  /**
+   * A call to whichever node {@code target} names at each attempt, retried on UNAVAILABLE and
+   * WRONG_NODE. For a {@code mutation}, an attempt that may have taken effect (its error's effect
+   * is EFFECT_UNKNOWN) keeps the answer uncertain: if a later attempt fails with a certain
+   * refusal, the client is still told the earlier, uncertain error, since the earlier attempt may
+   * yet land.
+   */
   public <S extends AbstractStub<S>, T> CompletableFuture<T> send(Supplier<RingNode> target,
-      Function<RingNode, S> stubs, Call<S, T> call) {
+      Function<RingNode, S> stubs, Call<S, T> call, boolean mutation) {
     CompletableFuture<T> result = new CompletableFuture<>();
-    attempt(Context.current(), target, stubs, call, 0, result);
+    attempt(Context.current(), target, stubs, call, mutation, 0, null, result);
     return result;
   }
 
   private <S extends AbstractStub<S>, T> void attempt(Context context, Supplier<RingNode> target,
-      Function<RingNode, S> stubs, Call<S, T> call, int attempt, CompletableFuture<T> result) {
+      Function<RingNode, S> stubs, Call<S, T> call, boolean mutation, int attempt, StatusRuntimeException uncertain,
+      CompletableFuture<T> result) {
     RingNode node = target.get();
     once(node, stubs, call).whenComplete((value, error) -> {
       if (error == null) {
         result.complete(value);
         return;
       }
+      StatusRuntimeException answer = Errors.fromNode(error, node.getNodeId());
+      StatusRuntimeException stillUncertain = uncertain != null || !mutation || !Errors.isUncertain(answer)
+          ? uncertain : answer;
       ErrorReason reason = Errors.reason(error);
       boolean wrongNode = reason == ErrorReason.WRONG_NODE;
       boolean unavailable = Status.fromThrowable(Errors.unwrap(error)).getCode() == Status.Code.UNAVAILABLE;
@@ -99,11 +116,11 @@ public final class Forwarder {
         }
         long delayMs = wrongNode ? 0 : retryBackoffMs << attempt;
         log.debug("retrying a call to {} in {} ms after {}", node.getNodeId(), delayMs, reason);
-        timer.schedule(context.wrap(() -> attempt(context, target, stubs, call, attempt + 1, result)), delayMs,
-            TimeUnit.MILLISECONDS);
+        timer.schedule(context.wrap(() -> attempt(context, target, stubs, call, mutation, attempt + 1,
+            stillUncertain, result)), delayMs, TimeUnit.MILLISECONDS);
         return;
       }
-      result.completeExceptionally(Errors.fromNode(error, node.getNodeId()));
+      result.completeExceptionally(stillUncertain != null && !Errors.isUncertain(answer) ? stillUncertain : answer);
     });
   }
 
