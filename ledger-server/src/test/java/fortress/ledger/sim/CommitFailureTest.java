@@ -135,6 +135,13 @@ class CommitFailureTest {
       assertThat(List.of(reason(d1.join()), reason(d2.join()))).as("%s", fault)
           .containsOnly(ErrorReason.OUTCOME_UNKNOWN);
       assertThat(s.balance()).as("%s: the batch landed once, and was not applied again alone", fault).isEqualTo(10);
+
+      CompletableFuture<Outcome> alone = w.submit(Op.of(deposit("d3")));
+      while (!alone.isDone()) {
+        w.step();
+      }
+      assertThat(reason(alone.join())).as("%s, one operation alone", fault).isEqualTo(ErrorReason.OUTCOME_UNKNOWN);
+      assertThat(s.balance()).isEqualTo(15);
     }
   }
 
