@@ -35,11 +35,13 @@ async function tour(ledger: FortressClient): Promise<void> {
   console.log(`tenant ${tenant} on ${address}`);
   const run = randomUUID().slice(0, 6);
 
-  // Pick two account names that the ring places on different nodes.
-  const names = ["alice", "bob", "carol", "dave", "erin", "frank"].map((n) => `${n}-${run}`);
-  const placed = await ledger.placements(...names);
-  const alice = names[0]!;
-  const bob = names.find((n) => placed.get(n) !== placed.get(alice));
+  // Pick two account names that the ring places on different nodes: alice, and the first of 32
+  // candidates for bob that lives elsewhere (with 2 nodes or more, all 32 on alice's node is a
+  // chance of 2^-32 at most).
+  const alice = `alice-${run}`;
+  const candidates = Array.from({ length: 32 }, (_, i) => `bob-${run}-${i}`);
+  const placed = await ledger.placements(alice, ...candidates);
+  const bob = candidates.find((n) => placed.get(n) !== placed.get(alice));
   if (bob === undefined) {
     throw new Error("every account landed on one node; is this a cluster?");
   }

@@ -10,8 +10,11 @@ import fortress.ledger.v1.CreateHoldResponse;
 import fortress.ledger.v1.TransferResponse;
 import java.io.PrintStream;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.stream.IntStream;
 
 /**
  * A tour of the ledger through the Java SDK, as an application would use it: two accounts on
@@ -55,11 +58,15 @@ public final class LedgerTour {
     try (FortressClient ledger = builder.build()) {
       out.printf("tenant %s on %s%n", tenant, target);
 
-      // Pick two account names that the ring places on different nodes.
-      Map<String, String> placed = ledger.placements(java.util.stream.Stream.of("alice", "bob", "carol", "dave",
-          "erin", "frank").map(name -> name + "-" + run).toArray(String[]::new));
+      // Pick two account names that the ring places on different nodes: alice, and the first of 32
+      // candidates for bob that lives elsewhere (with 2 nodes or more, all 32 on alice's node is a
+      // chance of 2^-32 at most).
       String alice = "alice-" + run;
-      String bob = placed.keySet().stream().filter(a -> !placed.get(a).equals(placed.get(alice))).findFirst()
+      List<String> candidates = IntStream.range(0, 32).mapToObj(i -> "bob-" + run + "-" + i).toList();
+      List<String> names = new ArrayList<>(candidates);
+      names.add(alice);
+      Map<String, String> placed = ledger.placements(names.toArray(String[]::new));
+      String bob = candidates.stream().filter(a -> !placed.get(a).equals(placed.get(alice))).findFirst()
           .orElseThrow(() -> new IllegalStateException("every account landed on one node; is this a cluster?"));
       out.printf("%s lives on %s, %s on %s%n", alice, placed.get(alice), bob, placed.get(bob));
 

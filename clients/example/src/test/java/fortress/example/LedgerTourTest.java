@@ -36,7 +36,7 @@ class LedgerTourTest {
       String out = printed.toString(StandardCharsets.UTF_8);
       assertThat(out).containsPattern("deposit 1000 to alice-\\w+: balance 1000")
           .containsPattern("alice-\\w+ balance 750")
-          .containsPattern("[a-z]+-\\w+ balance 250")
+          .containsPattern("bob-[\\w-]+ balance 250")
           .contains("refused: INSUFFICIENT_FUNDS")
           .containsPattern("capture 60 of it: alice-\\w+ balance 690, held 0")
           .contains("conserved true");

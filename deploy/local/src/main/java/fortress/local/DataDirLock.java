@@ -9,45 +9,64 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * An exclusive lock on {@code <data-dir>/launcher.lock}, held while a cluster runs on that folder.
  * A second launcher on the same folder would otherwise stop the first one's PostgreSQL (which
  * {@code LocalPostgres} takes for one left behind) and fight over its ports; with the lock it is
  * refused with one line instead. The operating system drops the lock when the holder ends, however
- * it ends, so a killed launcher leaves nothing to clean up. The file holds the holder's pid, for
- * the message.
+ * it ends; the servers a killed launcher leaves running are stopped by the next one ({@link
+ * ServerPids}). The file holds the holder's pid, for the message.
  */
 final class DataDirLock implements AutoCloseable {
   static final String FILE = "launcher.lock";
 
+  /** The lock files this process holds. */
+  private static final Set<Path> HELD = new HashSet<>();
+
+  private final Path file;
   private final FileChannel channel;
   private final FileLock lock;
 
-  private DataDirLock(FileChannel channel, FileLock lock) {
+  private DataDirLock(Path file, FileChannel channel, FileLock lock) {
+    this.file = file;
     this.channel = channel;
     this.lock = lock;
   }
 
-  /** Takes the lock of {@code dataDir}, or returns empty when another launcher holds it. */
+  /**
+   * Takes the lock of {@code dataDir}, or returns empty when another launcher holds it. A folder
+   * this process holds already is refused before its file is opened: closing a second channel to
+   * the file would drop the lock the first one holds (locks belong to the process).
+   */
   static Optional<DataDirLock> tryAcquire(Path dataDir) throws IOException {
     Files.createDirectories(dataDir);
-    FileChannel channel = FileChannel.open(dataDir.resolve(FILE), StandardOpenOption.CREATE,
-        StandardOpenOption.READ, StandardOpenOption.WRITE);
-    FileLock lock;
-    try {
-      lock = channel.tryLock();
-    } catch (OverlappingFileLockException heldByThisProcess) {
-      lock = null;
+    Path file = dataDir.resolve(FILE).toAbsolutePath().normalize();
+    synchronized (HELD) {
+      if (HELD.contains(file)) {
+        return Optional.empty();
+      }
+      FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+          StandardOpenOption.WRITE);
+      FileLock lock;
+      try {
+        lock = channel.tryLock();
+      } catch (OverlappingFileLockException | IOException e) {
+        channel.close();
+        throw e instanceof IOException io ? io : new IOException(e);
+      }
+      if (lock == null) {
+        channel.close();
+        return Optional.empty();
+      }
+      channel.truncate(0);
+      channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+      HELD.add(file);
+      return Optional.of(new DataDirLock(file, channel, lock));
     }
-    if (lock == null) {
-      channel.close();
-      return Optional.empty();
-    }
-    channel.truncate(0);
-    channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
-    return Optional.of(new DataDirLock(channel, lock));
   }
 
   /** The one line saying that {@code dataDir} is taken, with the holder's pid when it can be read. */
@@ -65,7 +84,13 @@ final class DataDirLock implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
-    lock.release();
-    channel.close();
+    synchronized (HELD) {
+      try {
+        lock.release();
+        channel.close();
+      } finally {
+        HELD.remove(file);
+      }
+    }
   }
 }

@@ -18,7 +18,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -115,14 +117,17 @@ public final class LocalCluster implements AutoCloseable {
   private final String devToken;
   private volatile Consumer<Exit> unexpectedExits;
   private volatile boolean closed;
+  private final ShutdownHook hook;
+  private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
 
   /**
    * Writes the ring file, the development secrets and, with {@code tls}, a throwaway CA, and
    * builds every server's command; starts nothing.
    */
   private LocalCluster(Options options, DataDirLock lock, PortPlan ports, Map<String, List<String>> jars,
-      LocalPostgres postgres, Map<String, List<String>> extraFlags) throws Exception {
+      LocalPostgres postgres, Map<String, List<String>> extraFlags, ShutdownHook hook) throws Exception {
     this.options = options;
+    this.hook = hook;
     this.lock = lock;
     this.ports = ports;
     this.postgres = postgres;
@@ -155,9 +160,16 @@ public final class LocalCluster implements AutoCloseable {
   public static LocalCluster start(Options o, Map<String, List<String>> extraFlags) throws Exception {
     DataDirLock lock = DataDirLock.tryAcquire(o.dataDir())
         .orElseThrow(() -> new StartRefused(DataDirLock.heldMessage(o.dataDir())));
+    // Until close(), a JVM shutdown (Ctrl-C, SIGTERM) stops whatever has been started, even
+    // halfway through this method, so no server or PostgreSQL outlives the launcher.
+    ShutdownHook hook = new ShutdownHook(Thread.currentThread());
+    Runtime.getRuntime().addShutdownHook(hook);
     LocalPostgres postgres = null;
     LocalCluster cluster;
     try {
+      for (String stopped : ServerPids.stopLeftovers(o.dataDir())) {
+        log.warn("stopped {}, which a launcher that was killed left running", stopped);
+      }
       PortPlan ports = PortPlan.choose(o);
       Optional<String> problem = ports.problem(o.host());
       if (problem.isPresent()) {
@@ -165,8 +177,11 @@ public final class LocalCluster implements AutoCloseable {
       }
       Map<String, List<String>> jars = ServerCommands.copyJars(o);
       Files.createDirectories(o.dataDir().resolve("logs"));
+      hook.checkNotStopping();
       postgres = LocalPostgres.start(o.dataDir());
-      cluster = new LocalCluster(o, lock, ports, jars, postgres, extraFlags);
+      hook.checkNotStopping();
+      cluster = new LocalCluster(o, lock, ports, jars, postgres, extraFlags, hook);
+      hook.cluster = cluster;
     } catch (Exception | Error e) {
       if (postgres != null) {
         postgres.stopLogged();
@@ -176,6 +191,7 @@ public final class LocalCluster implements AutoCloseable {
       } catch (IOException unlocking) {
         e.addSuppressed(unlocking);
       }
+      hook.remove();
       throw e;
     }
     try {
@@ -185,10 +201,64 @@ public final class LocalCluster implements AutoCloseable {
       for (String name : cluster.commands.keySet()) {
         cluster.awaitServing(name);
       }
+      hook.checkNotStopping();
       return cluster;
     } catch (Exception | Error e) {
       cluster.close();
       throw e;
+    }
+  }
+
+  /**
+   * Stops a cluster when the JVM shuts down: the one {@link #close} would have stopped, or, during
+   * {@link #start}, whatever start has brought up (it waits for start to notice and undo it).
+   */
+  private static final class ShutdownHook extends Thread {
+    private static final long START_UNDO_WAIT_MS = 60_000;
+    private final Thread starter;
+    volatile LocalCluster cluster;
+    private volatile boolean stopping;
+
+    ShutdownHook(Thread starter) {
+      super("local-cluster-shutdown");
+      this.starter = starter;
+    }
+
+    @Override
+    public void run() {
+      stopping = true;
+      try {
+        LocalCluster c = cluster;
+        if (c != null) {
+          c.close();
+        }
+        starter.join(START_UNDO_WAIT_MS);
+        c = cluster;
+        if (c != null) {
+          c.close();
+        }
+      } catch (Exception e) {
+        log.error("stopping the local cluster at shutdown failed", e);
+      }
+    }
+
+    /** Throws once the JVM is shutting down, so that start undoes what it did. */
+    void checkNotStopping() {
+      if (stopping) {
+        throw new StartRefused("the launcher was stopped while the cluster was starting");
+      }
+    }
+
+    /** Unregisters the hook, unless the JVM is already running it. */
+    void remove() {
+      if (Thread.currentThread() == this) {
+        return;
+      }
+      try {
+        Runtime.getRuntime().removeShutdownHook(this);
+      } catch (IllegalStateException shuttingDown) {
+        // The hook runs now and finds nothing left to stop.
+      }
     }
   }
 
@@ -238,10 +308,14 @@ public final class LocalCluster implements AutoCloseable {
     List<String> command = new ArrayList<>(commands.get(name));
     command.addAll(extraFlags);
     Path logFile = logFile(name);
+    // Each start appends to the same log; a line marks where this one begins.
+    Files.writeString(logFile, "----- " + name + " started by the launcher at " + Instant.now() + " -----\n",
+        StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     Process p = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
     Run run = new Run(p);
     runs.put(name, run);
+    ServerPids.write(options.dataDir(), running());
     p.onExit().thenRun(() -> exited(name, run));
     log.info("started {} (pid {}), log in {}", name, p.pid(), logFile);
   }
@@ -461,6 +535,7 @@ public final class LocalCluster implements AutoCloseable {
   public void close() throws InterruptedException, IOException {
     synchronized (this) {
       if (closed) {
+        stopped.await(); // another thread is stopping it: return once that is done
         return;
       }
       closed = true;
@@ -480,8 +555,22 @@ public final class LocalCluster implements AutoCloseable {
         stop(nodeId);
       }
       postgres.close();
+      Files.deleteIfExists(options.dataDir().resolve(ServerPids.FILE));
     } finally {
       lock.close();
+      hook.remove();
+      stopped.countDown();
     }
+  }
+
+  /** The server processes alive now, by name. */
+  private Map<String, Process> running() {
+    Map<String, Process> alive = new java.util.TreeMap<>();
+    runs.forEach((name, run) -> {
+      if (run.process.isAlive()) {
+        alive.put(name, run.process);
+      }
+    });
+    return alive;
   }
 }

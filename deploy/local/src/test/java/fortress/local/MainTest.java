@@ -2,6 +2,7 @@ package fortress.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import fortress.core.store.LocalPostgres;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -81,8 +82,76 @@ class MainTest {
     }
   }
 
+  /**
+   * Stopped (SIGTERM, as Ctrl-C through deploy/local/run is) while its servers are still starting,
+   * the launcher leaves none of them, and no PostgreSQL, running.
+   */
+  @Test
+  void main_stoppedWhileTheServersStart_leavesNothingRunning() throws Exception {
+    Path root = Path.of(System.getProperty("fortress.root", "../..")).toAbsolutePath().normalize();
+    Process launcher = launcherProcess("--root=" + root, "--nodes=1");
+    Path log = dataDir.resolve("logs").resolve("proxy.log");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!Files.exists(log) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertThat(log).as("the launcher got as far as starting the proxy").exists();
+    List<ProcessHandle> started = ProcessHandle.allProcesses()
+        .filter(p -> p.info().commandLine().orElse("").contains(dataDir.toString())).toList();
+    assertThat(started).as("servers and PostgreSQL were running").isNotEmpty();
+
+    launcher.destroy();
+
+    assertThat(launcher.waitFor(60, TimeUnit.SECONDS)).as("the launcher stopped").isTrue();
+    for (ProcessHandle p : started) {
+      assertThat(p.onExit().completeOnTimeout(p, 30, TimeUnit.SECONDS).get().isAlive())
+          .as("%s is still running", p.info().commandLine().orElse("?")).isFalse();
+    }
+    assertThat(dataDir.resolve("pg").resolve("postmaster.pid")).as("PostgreSQL stopped").doesNotExist();
+  }
+
+  /**
+   * A launcher killed outright (SIGKILL) cannot stop its servers; the next launcher on the folder
+   * finds them in servers.pid and stops them.
+   */
+  @Test
+  void theServersOfAKilledLauncher_areStoppedByTheNextOne() throws Exception {
+    Path root = Path.of(System.getProperty("fortress.root", "../..")).toAbsolutePath().normalize();
+    Process launcher = launcherProcess("--root=" + root, "--nodes=1");
+    Path pids = dataDir.resolve(ServerPids.FILE);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while ((!Files.exists(pids) || Files.readAllLines(pids).size() < 4) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    launcher.destroyForcibly().waitFor();
+    List<ProcessHandle> left = Files.readAllLines(pids).stream()
+        .map(line -> ProcessHandle.of(Long.parseLong(line.split(" ")[1])).orElseThrow()).toList();
+    assertThat(left).as("the killed launcher's servers still run").hasSize(4).allMatch(ProcessHandle::isAlive);
+
+    List<String> stopped = ServerPids.stopLeftovers(dataDir);
+
+    assertThat(stopped).hasSize(4);
+    assertThat(left).noneMatch(ProcessHandle::isAlive);
+    assertThat(pids).doesNotExist();
+    // The next launcher's PostgreSQL start stops the one left behind, which nothing holds now.
+    LocalPostgres.start(dataDir).close();
+    assertThat(dataDir.resolve("pg").resolve("postmaster.pid")).doesNotExist();
+  }
+
   /** Runs the launcher on this test's data folder, free ports and {@code flags}; returns how it ended. */
   private Exit launcher(String... flags) throws IOException, InterruptedException {
+    Process p = launcherProcess(flags);
+    if (!p.waitFor(60, TimeUnit.SECONDS)) {
+      p.destroyForcibly().waitFor();
+      throw new AssertionError("the launcher did not exit within 60 s: " + new String(p.getInputStream()
+          .readAllBytes(), StandardCharsets.UTF_8));
+    }
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    return new Exit(p.exitValue(), out.lines().toList());
+  }
+
+  /** Starts the launcher on this test's data folder, free ports and {@code flags}; its output goes to a file. */
+  private Process launcherProcess(String... flags) throws IOException {
     // The java flags of deploy/local/run, which silences logback's own start-up report.
     List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
         "-Xmx128m", "-Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener",
@@ -91,13 +160,6 @@ class MainTest {
     command.addAll(List.of(flags));
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().keySet().removeIf(name -> name.startsWith("FORTRESS_"));
-    Process p = builder.start();
-    if (!p.waitFor(60, TimeUnit.SECONDS)) {
-      p.destroyForcibly().waitFor();
-      throw new AssertionError("the launcher did not exit within 60 s: " + new String(p.getInputStream()
-          .readAllBytes(), StandardCharsets.UTF_8));
-    }
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    return new Exit(p.exitValue(), out.lines().toList());
+    return builder.start();
   }
 }
