@@ -533,12 +533,14 @@ public final class LocalCluster implements AutoCloseable {
    */
   @Override
   public void close() throws InterruptedException, IOException {
+    boolean first;
     synchronized (this) {
-      if (closed) {
-        stopped.await(); // another thread is stopping it: return once that is done
-        return;
-      }
+      first = !closed;
       closed = true;
+    }
+    if (!first) {
+      stopped.await(); // another thread is stopping it: return once that is done
+      return;
     }
     try {
       stop(PROXY);
