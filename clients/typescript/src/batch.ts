@@ -59,15 +59,16 @@ export async function submitBatch(
         } else {
           // After an uncertain attempt, a refusal of a later one does not settle it: the earlier
           // attempt may still land.
-          results[p.index] = p.uncertain && next === "fail" ? givenUp({ ...p, last: result }, undefined) : result;
+          const settled = result.result.case === "error" && result.result.value.reason === ledgerReasonName(LedgerErrorReason.TRANSFER_ABORTED);
+          results[p.index] = p.uncertain && next === "fail" && !settled ? givenUp({ ...p, last: result }, undefined) : result;
         }
       });
     } catch (e) {
       lastError = typed(e, "");
       const next = mutationDisposition(lastError);
       if (next === "fail") {
-        if (!pending.some((p) => p.uncertain)) {
-          throw lastError;
+        if (pending.length === ops.length && results.every((r) => r === undefined)) {
+          throw lastError; // the first round, refused as a whole: nothing was applied
         }
         const failed = lastError;
         pending.forEach((p) => (results[p.index] = givenUp(p, failed)));

@@ -318,12 +318,12 @@ public final class FortressClient implements AutoCloseable {
       } catch (StatusRuntimeException e) {
         FortressException f = FortressException.from(e, "");
         boolean retryable = f instanceof UnavailableException;
-        if (!retryable && pending.stream().noneMatch(i -> uncertain[i])) {
-          throw f;
+        if (!retryable && pending.size() == ops.size() && Arrays.stream(results).allMatch(r -> r == null)) {
+          throw f; // the first round, refused as a whole: nothing was applied
         }
         for (int i : pending) {
           uncertain[i] |= f.effect() == Effect.EFFECT_UNKNOWN;
-          results[i] = uncertain[i] ? outcomeUnknown(f.getMessage()) : BatchResult.newBuilder()
+          results[i] = uncertain[i] ? outcomeUnknown(f.reason() + ": " + f.getMessage()) : BatchResult.newBuilder()
               .setError(OperationError.newBuilder().setCode(f.code().value()).setReason(f.reason())
                   .setMessage(f.getMessage()).putAllMetadata(f.metadata()))
               .build();
@@ -335,8 +335,9 @@ public final class FortressClient implements AutoCloseable {
       pending = again;
       if (!pending.isEmpty() && !attempts.backOff()) {
         for (int i : pending) {
-          if (uncertain[i]) {
-            results[i] = outcomeUnknown(results[i].getError().getMessage());
+          OperationError last = results[i].getError();
+          if (uncertain[i] && !last.getReason().equals(ErrorReason.OUTCOME_UNKNOWN.name())) {
+            results[i] = outcomeUnknown(last.getReason() + ": " + last.getMessage());
           }
         }
         break;
@@ -427,16 +428,17 @@ public final class FortressClient implements AutoCloseable {
         return call.apply(attempts.stub(ledger));
       } catch (StatusRuntimeException e) {
         FortressException f = FortressException.from(e, requestId);
-        if (!(f instanceof UnavailableException last)) {
-          // After an uncertain attempt a refusal of a later one does not settle the outcome: the
-          // earlier attempt may still land.
-          throw uncertain ? new OutcomeUnknownException(f) : f;
+        boolean unknown = f.effect() == Effect.EFFECT_UNKNOWN;
+        if (!(f instanceof UnavailableException) && !unknown) {
+          // After an uncertain attempt a refusal of a later one does not settle the outcome (the
+          // earlier attempt may still land), except the transfer's recorded abort.
+          throw uncertain && !f.is(ErrorReason.TRANSFER_ABORTED) ? new OutcomeUnknownException(f) : f;
         }
         // A certain refusal (WRITER_QUEUE_FULL, STORAGE_UNAVAILABLE, ...) is sent again as it is;
-        // after an uncertain one, GetOperation is asked first.
-        uncertain |= f.effect() == Effect.EFFECT_UNKNOWN;
+        // after an uncertain one (or a call broken with no reason at all), GetOperation is asked first.
+        uncertain |= unknown;
         if (!attempts.backOff()) {
-          throw uncertain ? new OutcomeUnknownException(last) : last;
+          throw uncertain ? new OutcomeUnknownException(f) : f;
         }
       }
     }

@@ -44,7 +44,7 @@ final class DataDirLock implements AutoCloseable {
    */
   static Optional<DataDirLock> tryAcquire(Path dataDir) throws IOException {
     Files.createDirectories(dataDir);
-    Path file = dataDir.resolve(FILE).toAbsolutePath().normalize();
+    Path file = dataDir.toRealPath().resolve(FILE);
     synchronized (HELD) {
       if (HELD.contains(file)) {
         return Optional.empty();

@@ -83,6 +83,13 @@ public final class LocalCluster implements AutoCloseable {
     }
   }
 
+  /** The JVM began to shut down (Ctrl-C, SIGTERM) while the cluster was starting; what had started is stopped. */
+  public static final class Stopped extends IllegalStateException {
+    Stopped() {
+      super("the launcher was stopped while the cluster was starting");
+    }
+  }
+
   /** A server process that ended without {@link #kill}, {@link #stop} or {@link #close} ending it. */
   record Exit(String name, long pid, int status) {}
 
@@ -179,9 +186,9 @@ public final class LocalCluster implements AutoCloseable {
       Files.createDirectories(o.dataDir().resolve("logs"));
       hook.checkNotStopping();
       postgres = LocalPostgres.start(o.dataDir());
-      hook.checkNotStopping();
       cluster = new LocalCluster(o, lock, ports, jars, postgres, extraFlags, hook);
       hook.cluster = cluster;
+      hook.checkNotStopping();
     } catch (Exception | Error e) {
       if (postgres != null) {
         postgres.stopLogged();
@@ -192,19 +199,27 @@ public final class LocalCluster implements AutoCloseable {
         e.addSuppressed(unlocking);
       }
       hook.remove();
+      if (hook.stopping) {
+        throw new Stopped();
+      }
       throw e;
     }
     try {
       for (String name : cluster.commands.keySet()) {
+        hook.checkNotStopping();
         cluster.launch(name, List.of());
       }
       for (String name : cluster.commands.keySet()) {
+        hook.checkNotStopping();
         cluster.awaitServing(name);
       }
-      hook.checkNotStopping();
+      hook.started();
       return cluster;
     } catch (Exception | Error e) {
       cluster.close();
+      if (hook.stopping) {
+        throw new Stopped();
+      }
       throw e;
     }
   }
@@ -218,6 +233,7 @@ public final class LocalCluster implements AutoCloseable {
     private final Thread starter;
     volatile LocalCluster cluster;
     private volatile boolean stopping;
+    private volatile boolean started;
 
     ShutdownHook(Thread starter) {
       super("local-cluster-shutdown");
@@ -232,7 +248,9 @@ public final class LocalCluster implements AutoCloseable {
         if (c != null) {
           c.close();
         }
-        starter.join(START_UNDO_WAIT_MS);
+        if (!started) {
+          starter.join(START_UNDO_WAIT_MS);
+        }
         c = cluster;
         if (c != null) {
           c.close();
@@ -245,8 +263,14 @@ public final class LocalCluster implements AutoCloseable {
     /** Throws once the JVM is shutting down, so that start undoes what it did. */
     void checkNotStopping() {
       if (stopping) {
-        throw new StartRefused("the launcher was stopped while the cluster was starting");
+        throw new Stopped();
       }
+    }
+
+    /** Start is over: a shutdown from now on only has the cluster to close, not start to wait for. */
+    void started() {
+      started = true;
+      checkNotStopping();
     }
 
     /** Unregisters the hook, unless the JVM is already running it. */

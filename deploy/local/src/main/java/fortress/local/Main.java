@@ -55,6 +55,8 @@ public final class Main {
     LocalCluster cluster;
     try {
       cluster = LocalCluster.start(options, Map.of());
+    } catch (LocalCluster.Stopped e) {
+      return; // Ctrl-C during start-up: the shutdown under way stopped what had started
     } catch (LocalCluster.StartRefused e) {
       System.err.println(e.getMessage());
       System.exit(EXIT_USAGE);

@@ -110,6 +110,33 @@ class MainTest {
     assertThat(dataDir.resolve("pg").resolve("postmaster.pid")).as("PostgreSQL stopped").doesNotExist();
   }
 
+  /** Stopped once the cluster serves (Ctrl-C through deploy/local/run), the launcher stops it at once. */
+  @Test
+  void main_stoppedOnceServing_stopsEverythingPromptly() throws Exception {
+    Path root = Path.of(System.getProperty("fortress.root", "../..")).toAbsolutePath().normalize();
+    Process launcher = launcherProcess("--root=" + root, "--nodes=1", "--supervise=false");
+    java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(launcher.getInputStream(),
+        StandardCharsets.UTF_8));
+    String line;
+    while ((line = out.readLine()) != null && !line.startsWith("Fortress local cluster is ready")) {
+      // the launcher's log, until the banner
+    }
+    assertThat(line).as("the cluster started").isNotNull();
+    List<ProcessHandle> servers = ProcessHandle.allProcesses()
+        .filter(p -> p.info().commandLine().orElse("").contains(dataDir.toString())).toList();
+
+    long stopping = System.nanoTime();
+    launcher.destroy();
+
+    assertThat(launcher.waitFor(30, TimeUnit.SECONDS)).as("the launcher stopped within 30 s").isTrue();
+    assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - stopping)).isLessThan(30);
+    assertThat(servers).isNotEmpty();
+    for (ProcessHandle p : servers) {
+      assertThat(p.onExit().completeOnTimeout(p, 10, TimeUnit.SECONDS).get().isAlive())
+          .as("%s is still running", p.info().commandLine().orElse("?")).isFalse();
+    }
+  }
+
   /**
    * A launcher killed outright (SIGKILL) cannot stop its servers; the next launcher on the folder
    * finds them in servers.pid and stops them.

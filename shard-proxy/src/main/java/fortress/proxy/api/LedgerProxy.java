@@ -115,6 +115,17 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
     }
   }
 
+  /** A batch answered after an earlier attempt of it was uncertain: each refusal in it leaves the outcome open. */
+  private static SubmitBatchResponse afterUncertain(SubmitBatchResponse response, StatusRuntimeException earlier) {
+    SubmitBatchResponse.Builder b = response.toBuilder();
+    for (BatchResult.Builder result : b.getResultsBuilderList()) {
+      if (result.hasError()) {
+        result.setError(Errors.afterUncertain(result.getError(), earlier));
+      }
+    }
+    return b.build();
+  }
+
   /** A mutation on one account's owner, limited, with the accounts it returns written to the cache. */
   private <T> CompletableFuture<T> mutation(String tenant, java.util.OptionalLong key,
       Forwarder.Call<LedgerServiceStub, T> call, Function<T, List<Account>> changed) {
@@ -329,7 +340,7 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
       }
       SubmitBatchRequest request = part.build();
       parts.add(forwarder.<LedgerServiceStub, SubmitBatchResponse>send(() -> node, forwarder.nodes()::ledger,
-          (stub, o) -> stub.submitBatch(request, o), true).handle((response, error) -> {
+          (stub, o) -> stub.submitBatch(request, o), true, LedgerProxy::afterUncertain).handle((response, error) -> {
             synchronized (results) {
               for (int k = 0; k < indexes.size(); k++) {
                 BatchResult result = error != null

@@ -90,6 +90,36 @@ public final class Errors {
         ErrorReason.getDescriptor()) == Effect.EFFECT_UNKNOWN;
   }
 
+  /**
+   * Whether an answer settles a mutation even after an earlier attempt was uncertain: it is
+   * uncertain itself, or it is TRANSFER_ABORTED, the transfer's recorded outcome (its request_id is
+   * spent on it). Any other refusal of a later attempt does not: the earlier one may still land.
+   */
+  public static boolean settles(StatusRuntimeException e) {
+    return isUncertain(e) || reason(e) == ErrorReason.TRANSFER_ABORTED;
+  }
+
+  /**
+   * One operation's error in a SubmitBatch answered after an earlier, uncertain attempt of the
+   * batch: unless it settles the operation (see {@link #settles}), the outcome stays unknown.
+   */
+  public static OperationError afterUncertain(OperationError error, StatusRuntimeException earlier) {
+    ErrorReason reason = reason(error);
+    boolean uncertain = ErrorReasons.effect(io.grpc.Status.fromCodeValue(error.getCode()).getCode(),
+        ErrorInfo.newBuilder().setDomain(ErrorReasons.domain(ErrorReason.getDescriptor())).setReason(error.getReason())
+            .build(), ErrorReason.getDescriptor()) == Effect.EFFECT_UNKNOWN;
+    if (uncertain || reason == ErrorReason.TRANSFER_ABORTED) {
+      return error;
+    }
+    return OperationError.newBuilder()
+        .setCode(ErrorReasons.code(ErrorReason.OUTCOME_UNKNOWN).value())
+        .setReason(ErrorReason.OUTCOME_UNKNOWN.name())
+        .setMessage("an earlier attempt of this batch may have applied the operation (" + earlier.getStatus()
+            .getDescription() + "); resolve it with GetOperation; this attempt: " + error.getReason() + " "
+            + error.getMessage())
+        .build();
+  }
+
   /** What the client sees for a failed call to a node. */
   public static StatusRuntimeException fromNode(Throwable t, String nodeId) {
     Throwable cause = unwrap(t);

@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -86,18 +87,30 @@ public final class Forwarder {
    */
   public <S extends AbstractStub<S>, T> CompletableFuture<T> send(Supplier<RingNode> target,
       Function<RingNode, S> stubs, Call<S, T> call, boolean mutation) {
+    return send(target, stubs, call, mutation, (value, earlier) -> value);
+  }
+
+  /**
+   * The same for a mutation whose response carries outcomes of its own (SubmitBatch): when an
+   * earlier attempt was uncertain and a later one answered, {@code afterUncertain} gets the answer
+   * and the earlier error, and returns what the client is told.
+   */
+  public <S extends AbstractStub<S>, T> CompletableFuture<T> send(Supplier<RingNode> target,
+      Function<RingNode, S> stubs, Call<S, T> call, boolean mutation,
+      BiFunction<T, StatusRuntimeException, T> afterUncertain) {
     CompletableFuture<T> result = new CompletableFuture<>();
-    attempt(Context.current(), target, stubs, call, mutation, 0, null, result);
+    attempt(Context.current(), target, stubs, call, mutation, afterUncertain, 0, null, result);
     return result;
   }
 
   private <S extends AbstractStub<S>, T> void attempt(Context context, Supplier<RingNode> target,
-      Function<RingNode, S> stubs, Call<S, T> call, boolean mutation, int attempt, StatusRuntimeException uncertain,
+      Function<RingNode, S> stubs, Call<S, T> call, boolean mutation,
+      BiFunction<T, StatusRuntimeException, T> afterUncertain, int attempt, StatusRuntimeException uncertain,
       CompletableFuture<T> result) {
     RingNode node = target.get();
     once(node, stubs, call).whenComplete((value, error) -> {
       if (error == null) {
-        result.complete(value);
+        result.complete(uncertain == null ? value : afterUncertain.apply(value, uncertain));
         return;
       }
       StatusRuntimeException answer = Errors.fromNode(error, node.getNodeId());
@@ -116,11 +129,11 @@ public final class Forwarder {
         }
         long delayMs = wrongNode ? 0 : retryBackoffMs << attempt;
         log.debug("retrying a call to {} in {} ms after {}", node.getNodeId(), delayMs, reason);
-        timer.schedule(context.wrap(() -> attempt(context, target, stubs, call, mutation, attempt + 1,
-            stillUncertain, result)), delayMs, TimeUnit.MILLISECONDS);
+        timer.schedule(context.wrap(() -> attempt(context, target, stubs, call, mutation, afterUncertain,
+            attempt + 1, stillUncertain, result)), delayMs, TimeUnit.MILLISECONDS);
         return;
       }
-      result.completeExceptionally(stillUncertain != null && !Errors.isUncertain(answer) ? stillUncertain : answer);
+      result.completeExceptionally(stillUncertain != null && !Errors.settles(answer) ? stillUncertain : answer);
     });
   }
 

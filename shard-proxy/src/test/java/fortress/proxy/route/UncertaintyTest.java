@@ -5,15 +5,21 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.google.protobuf.Any;
 import com.google.rpc.ErrorInfo;
+import fortress.ledger.v1.BatchOperation;
+import fortress.ledger.v1.BatchResult;
 import fortress.ledger.v1.DepositRequest;
 import fortress.ledger.v1.DepositResponse;
 import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.GetAccountRequest;
 import fortress.ledger.v1.GetAccountResponse;
 import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.ledger.v1.OperationError;
+import fortress.ledger.v1.SubmitBatchRequest;
+import fortress.ledger.v1.SubmitBatchResponse;
 import fortress.proxy.ProxyConfig;
 import fortress.proxy.ProxyServer;
 import fortress.rpc.ErrorReasons;
+import fortress.rpc.v1.Effect;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.StatusRuntimeException;
@@ -74,6 +80,21 @@ class UncertaintyTest {
           public void getAccount(GetAccountRequest r, StreamObserver<GetAccountResponse> out) {
             out.onError(error(next()));
           }
+
+          /** An uncertain reason fails the whole call; a certain one answers each operation with it. */
+          @Override
+          public void submitBatch(SubmitBatchRequest r, StreamObserver<SubmitBatchResponse> out) {
+            ErrorReason reason = next();
+            if (ErrorReasons.effect(reason) == Effect.EFFECT_UNKNOWN) {
+              out.onError(error(reason));
+              return;
+            }
+            SubmitBatchResponse.Builder b = SubmitBatchResponse.newBuilder();
+            r.getOperationsList().forEach(op -> b.addResults(BatchResult.newBuilder().setError(OperationError
+                .newBuilder().setCode(ErrorReasons.code(reason).value()).setReason(reason.name()))));
+            out.onNext(b.build());
+            out.onCompleted();
+          }
         }).build().start();
     Path ring = Files.createTempFile("ring", ".txtpb");
     Files.writeString(ring, "epoch: 1\nnodes { node_id: \"ledger-1\" address: \"127.0.0.1:1\" }\n");
@@ -97,6 +118,25 @@ class UncertaintyTest {
     assertThat(answered).as("the proxy retried").hasSizeGreaterThan(1);
     assertThat(reason(e)).as("not the later STORAGE_UNAVAILABLE, which says nothing was written")
         .isEqualTo("OUTCOME_UNKNOWN");
+  }
+
+  @Test
+  void aBatchWhoseFirstAttemptMayHaveLanded_hasItsLaterRefusalsMarkedUncertain() throws Exception {
+    var ledger = proxyOver(ErrorReason.NODE_UNAVAILABLE, ErrorReason.WRITER_QUEUE_FULL);
+    SubmitBatchResponse response = ledger.submitBatch(SubmitBatchRequest.newBuilder().addOperations(
+        BatchOperation.newBuilder().setDeposit(DepositRequest.newBuilder().setRequestId("d1").setTenantId("t")
+            .setAccountId("a").setAmount(5))).build());
+    assertThat(answered).containsExactly(ErrorReason.NODE_UNAVAILABLE, ErrorReason.WRITER_QUEUE_FULL);
+    assertThat(response.getResults(0).getError().getReason()).as("not WRITER_QUEUE_FULL, which says nothing changed")
+        .isEqualTo("OUTCOME_UNKNOWN");
+  }
+
+  @Test
+  void anAbortAfterAnUncertainAttempt_isTheTransfersRecordedOutcome() throws Exception {
+    var ledger = proxyOver(ErrorReason.TRANSFER_IN_PROGRESS, ErrorReason.TRANSFER_ABORTED);
+    StatusRuntimeException e = catchThrowableOfType(StatusRuntimeException.class, () -> ledger.deposit(
+        DepositRequest.newBuilder().setRequestId("d1").setTenantId("t").setAccountId("a").setAmount(5).build()));
+    assertThat(reason(e)).isEqualTo("TRANSFER_ABORTED");
   }
 
   @Test
