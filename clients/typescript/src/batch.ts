@@ -59,8 +59,8 @@ export async function submitBatch(
         } else {
           // After an uncertain attempt, a refusal of a later one does not settle it: the earlier
           // attempt may still land.
-          const settled = result.result.case === "error" && result.result.value.reason === ledgerReasonName(LedgerErrorReason.TRANSFER_ABORTED);
-          results[p.index] = p.uncertain && next === "fail" && !settled ? givenUp({ ...p, last: result }, undefined) : result;
+          const settles = result.result.case === "error" && FortressError.fromOperationError(result.result.value).settles;
+          results[p.index] = p.uncertain && next === "fail" && !settles ? givenUp({ ...p, last: result }, undefined) : result;
         }
       });
     } catch (e) {

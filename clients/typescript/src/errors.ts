@@ -49,6 +49,11 @@ export class FortressError extends Error {
   readonly authReason: AuthErrorReason | undefined;
   /** What the reason says about the request's effect. */
   readonly effect: Effect;
+  /**
+   * Whether this error settles a mutation even after an earlier attempt's outcome was unknown: it
+   * is uncertain itself, or its reason is the request's recorded outcome (TRANSFER_ABORTED).
+   */
+  readonly settles: boolean;
   /** The ErrorInfo metadata, e.g. `field` for INVALID_FIELD or `available` for INSUFFICIENT_FUNDS. */
   readonly metadata: Readonly<Record<string, string>>;
   /** The mutation's request_id; empty for reads. */
@@ -68,6 +73,7 @@ export class FortressError extends Error {
     this.ledgerReason = known?.ledger;
     this.authReason = known?.auth;
     this.effect = init.effect ?? known?.effect ?? Effect.UNSPECIFIED;
+    this.settles = this.effect === Effect.UNKNOWN || (known?.recorded ?? false);
     this.metadata = Object.freeze({ ...(init.metadata ?? {}) });
     this.requestId = init.requestId ?? "";
     this.fieldViolations = Object.freeze([...(init.fieldViolations ?? [])]);

@@ -13,7 +13,12 @@ import {
   ErrorReason as LedgerErrorReason,
   ErrorReasonSchema as LedgerErrorReasonSchema,
 } from "./gen/fortress/ledger/v1/ledger_pb.js";
-import { Effect, domain as domainOption, effect as effectOption } from "./gen/fortress/rpc/v1/reason_pb.js";
+import {
+  Effect,
+  domain as domainOption,
+  effect as effectOption,
+  recorded as recordedOption,
+} from "./gen/fortress/rpc/v1/reason_pb.js";
 
 export { AuthErrorReason, AuthErrorReasonSchema, LedgerErrorReason, LedgerErrorReasonSchema };
 
@@ -28,6 +33,8 @@ export interface KnownReason {
   ledger?: LedgerErrorReason;
   auth?: AuthErrorReason;
   effect: Effect;
+  /** The reason is the request's recorded outcome (`(fortress.rpc.v1.recorded)`): it settles the request. */
+  recorded: boolean;
 }
 
 /**
@@ -37,11 +44,11 @@ export interface KnownReason {
 export function knownReason(domain: string, reason: string): KnownReason | undefined {
   if (domain === LEDGER_DOMAIN) {
     const value = valueNamed(LedgerErrorReasonSchema, reason);
-    return value && { ledger: value.number as LedgerErrorReason, effect: effectOf(value) };
+    return value && { ledger: value.number as LedgerErrorReason, effect: effectOf(value), recorded: recordedOf(value) };
   }
   if (domain === AUTH_DOMAIN) {
     const value = valueNamed(AuthErrorReasonSchema, reason);
-    return value && { auth: value.number as AuthErrorReason, effect: effectOf(value) };
+    return value && { auth: value.number as AuthErrorReason, effect: effectOf(value), recorded: recordedOf(value) };
   }
   return undefined;
 }
@@ -71,6 +78,10 @@ function valueNamed(schema: DescEnum, name: string): DescEnumValue | undefined {
 
 function effectOf(value: DescEnumValue): Effect {
   return getOption(value, effectOption);
+}
+
+function recordedOf(value: DescEnumValue): boolean {
+  return getOption(value, recordedOption);
 }
 
 function requireDomain(schema: DescEnum): string {

@@ -15,7 +15,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Effect } from "./gen/fortress/rpc/v1/reason_pb.js";
 import { FortressError, OutcomeUnknownError } from "./errors.js";
-import { LedgerErrorReason } from "./reasons.js";
 
 /** The limits of one call's attempts. */
 export interface RetryPolicy {
@@ -145,8 +144,8 @@ export async function mutate<R>(
       const next = mutationDisposition(f);
       if (next === "fail") {
         // After an uncertain attempt, a later refusal does not settle the outcome (the earlier
-        // attempt may still land), except the transfer's recorded abort.
-        throw uncertain && f.ledgerReason !== LedgerErrorReason.TRANSFER_ABORTED ? new OutcomeUnknownError(f) : f;
+        // attempt may still land), unless it is the request's recorded outcome.
+        throw uncertain && !f.settles ? new OutcomeUnknownError(f) : f;
       }
       uncertain ||= next === "uncertain";
       if (!(await attempts.backOff(f.retryDelayMs))) {

@@ -107,6 +107,16 @@ describe("FortressClient retries", () => {
     assert.deepEqual(fake.methods(), ["Deposit", "GetOperation", "Deposit"]);
   });
 
+  test("transfer_inProgressThenAborted_theAbortIsTheRecordedOutcome", async () => {
+    await open();
+    fake.transfer = [{ fail: refusal(ErrorReason.TRANSFER_IN_PROGRESS) }, { fail: refusal(ErrorReason.TRANSFER_ABORTED) }];
+    fake.getOperation = [NOT_FOUND];
+    const e = await rejection(ledger.transfer("a", "b", 5));
+    assert.ok(!(e instanceof OutcomeUnknownError), "the abort settles the transfer");
+    assert.equal(e.ledgerReason, ErrorReason.TRANSFER_ABORTED);
+    assert.deepEqual(fake.methods(), ["Transfer", "GetOperation", "Transfer"]);
+  });
+
   test("deposit_uncertainThenTheLookupRefused_staysOutcomeUnknown", async () => {
     await open();
     fake.deposit = [{ fail: refusal(ErrorReason.OUTCOME_UNKNOWN) }];

@@ -312,7 +312,7 @@ public final class FortressClient implements AutoCloseable {
           }
           // After an uncertain attempt a refusal of a later one does not settle it: the earlier
           // attempt may still land.
-          results[i] = result.hasError() && uncertain[i] && !again.contains(i)
+          results[i] = result.hasError() && uncertain[i] && !again.contains(i) && !settles(result.getError())
               ? outcomeUnknown(result.getError().getReason() + ": " + result.getError().getMessage()) : result;
         }
       } catch (StatusRuntimeException e) {
@@ -357,9 +357,18 @@ public final class FortressClient implements AutoCloseable {
   }
 
   private static Effect effect(OperationError error) {
-    return ErrorReasons.effect(Status.fromCodeValue(error.getCode()).getCode(), ErrorInfo.newBuilder()
-        .setDomain(ErrorReasons.domain(ErrorReason.getDescriptor())).setReason(error.getReason()).build(),
+    return ErrorReasons.effect(Status.fromCodeValue(error.getCode()).getCode(), info(error), ErrorReason.getDescriptor());
+  }
+
+  private static boolean settles(OperationError error) {
+    return ErrorReasons.settles(Status.fromCodeValue(error.getCode()).getCode(), info(error),
         ErrorReason.getDescriptor());
+  }
+
+  /** A batch result's error as the ErrorInfo it stands for (domain ledger.fortress.dev). */
+  private static ErrorInfo info(OperationError error) {
+    return ErrorInfo.newBuilder().setDomain(ErrorReasons.domain(ErrorReason.getDescriptor()))
+        .setReason(error.getReason()).build();
   }
 
   // Cluster (served by the shard proxy).
@@ -432,7 +441,7 @@ public final class FortressClient implements AutoCloseable {
         if (!(f instanceof UnavailableException) && !unknown) {
           // After an uncertain attempt a refusal of a later one does not settle the outcome (the
           // earlier attempt may still land), except the transfer's recorded abort.
-          throw uncertain && !f.is(ErrorReason.TRANSFER_ABORTED) ? new OutcomeUnknownException(f) : f;
+          throw uncertain && !f.settles() ? new OutcomeUnknownException(f) : f;
         }
         // A certain refusal (WRITER_QUEUE_FULL, STORAGE_UNAVAILABLE, ...) is sent again as it is;
         // after an uncertain one (or a call broken with no reason at all), GetOperation is asked first.

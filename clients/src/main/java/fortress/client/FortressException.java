@@ -77,6 +77,16 @@ public class FortressException extends RuntimeException {
         fortress.ledger.v1.ErrorReason.getDescriptor(), fortress.auth.v1.ErrorReason.getDescriptor());
   }
 
+  /**
+   * Whether this error settles a mutation even after an earlier attempt's outcome was unknown: it
+   * is uncertain itself, or its reason is the request's recorded outcome (such as
+   * TRANSFER_ABORTED). Any other refusal of a later attempt leaves the outcome open.
+   */
+  boolean settles() {
+    return ErrorReasons.settles(code, ErrorInfo.newBuilder().setDomain(domain).setReason(reason).build(),
+        fortress.ledger.v1.ErrorReason.getDescriptor(), fortress.auth.v1.ErrorReason.getDescriptor());
+  }
+
   /** The ErrorInfo metadata, such as {@code field} for {@code INVALID_FIELD}. */
   public Map<String, String> metadata() {
     return metadata;

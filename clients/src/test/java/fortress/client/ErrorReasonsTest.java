@@ -49,6 +49,20 @@ class ErrorReasonsTest {
             "CANCELLED");
   }
 
+  /** A reason that is the request's recorded outcome settles it after an uncertain attempt; the others do not. */
+  @Test
+  void onlyTheRecordedRefusals_settleAMutationAfterAnUncertainAttempt() {
+    assertThat(fortress.ledger.v1.ErrorReason.getDescriptor().getValues().stream()
+        .filter(v -> v.getNumber() != 0 && ErrorReasons.spec(v).recorded())
+        .map(EnumValueDescriptor::getName)).containsExactly("TRANSFER_ABORTED");
+    EnumDescriptor ledger = fortress.ledger.v1.ErrorReason.getDescriptor();
+    ErrorInfo aborted = ErrorInfo.newBuilder().setDomain("ledger.fortress.dev").setReason("TRANSFER_ABORTED").build();
+    assertThat(ErrorReasons.settles(Status.Code.ABORTED, aborted, ledger)).isTrue();
+    assertThat(ErrorReasons.settles(Status.Code.FAILED_PRECONDITION, aborted.toBuilder()
+        .setReason("INSUFFICIENT_FUNDS").build(), ledger)).isFalse();
+    assertThat(ErrorReasons.settles(Status.Code.UNAVAILABLE, ErrorInfo.getDefaultInstance(), ledger)).isTrue();
+  }
+
   @Test
   void theZeroValue_isNoReason() {
     assertThatThrownBy(() -> ErrorReasons.spec(fortress.ledger.v1.ErrorReason.ERROR_REASON_UNSPECIFIED))

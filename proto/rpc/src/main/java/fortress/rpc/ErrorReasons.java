@@ -21,7 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class ErrorReasons {
   /** One reason as the contract declares it. */
-  public record Spec(String domain, String reason, Status.Code code, Effect effect) {}
+  public record Spec(String domain, String reason, Status.Code code, Effect effect, boolean recorded) {}
 
   private static final Map<EnumValueDescriptor, Spec> SPECS = new ConcurrentHashMap<>();
 
@@ -69,6 +69,25 @@ public final class ErrorReasons {
     };
   }
 
+  /**
+   * Whether an error settles a mutation even after an earlier attempt's outcome was unknown: it
+   * leaves the outcome open itself, or its reason is declared the request's recorded outcome
+   * ({@code (fortress.rpc.v1.recorded)}). Any other refusal of a later attempt does not: the
+   * earlier attempt may still land.
+   */
+  public static boolean settles(Status.Code code, ErrorInfo info, EnumDescriptor... vocabularies) {
+    if (effect(code, info, vocabularies) == Effect.EFFECT_UNKNOWN) {
+      return true;
+    }
+    for (EnumDescriptor reasons : vocabularies) {
+      Optional<EnumValueDescriptor> value = find(reasons, info);
+      if (value.isPresent()) {
+        return spec(value.get()).recorded();
+      }
+    }
+    return false;
+  }
+
   /** The ErrorInfo domain of a reason enum. */
   public static String domain(EnumDescriptor reasons) {
     String domain = reasons.getOptions().getExtension(ReasonProto.domain);
@@ -95,6 +114,7 @@ public final class ErrorReasons {
     Effect effect = options.getExtension(ReasonProto.effect);
     checkArgument(effect != Effect.EFFECT_UNSPECIFIED, "%s declares no effect", value.getFullName());
     return new Spec(domain(value.getType()), value.getName(),
-        Status.Code.values()[options.getExtension(ReasonProto.code).getNumber()], effect);
+        Status.Code.values()[options.getExtension(ReasonProto.code).getNumber()], effect,
+        options.getExtension(ReasonProto.recorded));
   }
 }

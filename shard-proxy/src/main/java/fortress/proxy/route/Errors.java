@@ -90,13 +90,11 @@ public final class Errors {
         ErrorReason.getDescriptor()) == Effect.EFFECT_UNKNOWN;
   }
 
-  /**
-   * Whether an answer settles a mutation even after an earlier attempt was uncertain: it is
-   * uncertain itself, or it is TRANSFER_ABORTED, the transfer's recorded outcome (its request_id is
-   * spent on it). Any other refusal of a later attempt does not: the earlier one may still land.
-   */
+  /** Whether an answer settles a mutation after an earlier, uncertain attempt ({@link ErrorReasons#settles}). */
   public static boolean settles(StatusRuntimeException e) {
-    return isUncertain(e) || reason(e) == ErrorReason.TRANSFER_ABORTED;
+    ErrorInfo info = info(e);
+    return ErrorReasons.settles(e.getStatus().getCode(), info == null ? ErrorInfo.getDefaultInstance() : info,
+        ErrorReason.getDescriptor());
   }
 
   /**
@@ -104,11 +102,9 @@ public final class Errors {
    * batch: unless it settles the operation (see {@link #settles}), the outcome stays unknown.
    */
   public static OperationError afterUncertain(OperationError error, StatusRuntimeException earlier) {
-    ErrorReason reason = reason(error);
-    boolean uncertain = ErrorReasons.effect(io.grpc.Status.fromCodeValue(error.getCode()).getCode(),
-        ErrorInfo.newBuilder().setDomain(ErrorReasons.domain(ErrorReason.getDescriptor())).setReason(error.getReason())
-            .build(), ErrorReason.getDescriptor()) == Effect.EFFECT_UNKNOWN;
-    if (uncertain || reason == ErrorReason.TRANSFER_ABORTED) {
+    if (ErrorReasons.settles(io.grpc.Status.fromCodeValue(error.getCode()).getCode(), ErrorInfo.newBuilder()
+        .setDomain(ErrorReasons.domain(ErrorReason.getDescriptor())).setReason(error.getReason()).build(),
+        ErrorReason.getDescriptor())) {
       return error;
     }
     return OperationError.newBuilder()
