@@ -67,17 +67,29 @@ public final class Errors {
   /** The ledger reason a node's error names; ERROR_REASON_UNSPECIFIED when it names none. */
   public static ErrorReason reason(Throwable t) {
     ErrorInfo info = info(t);
-    return info == null ? ErrorReason.ERROR_REASON_UNSPECIFIED : reason(info.getDomain(), info.getReason());
+    return info == null ? ErrorReason.ERROR_REASON_UNSPECIFIED : reason(info);
   }
 
   /** The ledger reason of one SubmitBatch result's error. */
   public static ErrorReason reason(OperationError error) {
-    return reason(ErrorReasons.domain(ErrorReason.getDescriptor()), error.getReason());
+    return reason(info(error));
   }
 
-  private static ErrorReason reason(String domain, String reason) {
-    return ErrorReasons.find(ErrorReason.getDescriptor(), ErrorInfo.newBuilder().setDomain(domain).setReason(reason)
-        .build()).map(ErrorReason::valueOf).orElse(ErrorReason.ERROR_REASON_UNSPECIFIED);
+  private static ErrorReason reason(ErrorInfo info) {
+    return ErrorReasons.find(ErrorReason.getDescriptor(), info).map(ErrorReason::valueOf)
+        .orElse(ErrorReason.ERROR_REASON_UNSPECIFIED);
+  }
+
+  /** A SubmitBatch result's error as the ErrorInfo it stands for (the ledger's domain). */
+  private static ErrorInfo info(OperationError error) {
+    return ErrorInfo.newBuilder().setDomain(ErrorReasons.domain(ErrorReason.getDescriptor()))
+        .setReason(error.getReason()).build();
+  }
+
+  /** The ErrorInfo of an error, or an empty one when it has none of ours. */
+  private static ErrorInfo infoOrEmpty(StatusRuntimeException e) {
+    ErrorInfo info = info(e);
+    return info == null ? ErrorInfo.getDefaultInstance() : info;
   }
 
   /**
@@ -85,16 +97,13 @@ public final class Errors {
    * with no ledger reason, its code is one that does).
    */
   public static boolean isUncertain(StatusRuntimeException e) {
-    ErrorInfo info = info(e);
-    return ErrorReasons.effect(e.getStatus().getCode(), info == null ? ErrorInfo.getDefaultInstance() : info,
-        ErrorReason.getDescriptor()) == Effect.EFFECT_UNKNOWN;
+    return ErrorReasons.effect(e.getStatus().getCode(), infoOrEmpty(e), ErrorReason.getDescriptor())
+        == Effect.EFFECT_UNKNOWN;
   }
 
   /** Whether an answer settles a mutation after an earlier, uncertain attempt ({@link ErrorReasons#settles}). */
   public static boolean settles(StatusRuntimeException e) {
-    ErrorInfo info = info(e);
-    return ErrorReasons.settles(e.getStatus().getCode(), info == null ? ErrorInfo.getDefaultInstance() : info,
-        ErrorReason.getDescriptor());
+    return ErrorReasons.settles(e.getStatus().getCode(), infoOrEmpty(e), ErrorReason.getDescriptor());
   }
 
   /**
@@ -102,8 +111,7 @@ public final class Errors {
    * batch: unless it settles the operation (see {@link #settles}), the outcome stays unknown.
    */
   public static OperationError afterUncertain(OperationError error, StatusRuntimeException earlier) {
-    if (ErrorReasons.settles(io.grpc.Status.fromCodeValue(error.getCode()).getCode(), ErrorInfo.newBuilder()
-        .setDomain(ErrorReasons.domain(ErrorReason.getDescriptor())).setReason(error.getReason()).build(),
+    if (ErrorReasons.settles(io.grpc.Status.fromCodeValue(error.getCode()).getCode(), info(error),
         ErrorReason.getDescriptor())) {
       return error;
     }
