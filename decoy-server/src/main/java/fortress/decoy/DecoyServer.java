@@ -23,12 +23,10 @@ import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.opentelemetry.api.metrics.Meter;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.slf4j.Logger;
@@ -75,8 +73,7 @@ public final class DecoyServer implements AutoCloseable {
   public static DecoyServer start(DecoyConfig config) throws IOException, InterruptedException {
     Telemetry telemetry = Telemetry.start(config.telemetry());
     try {
-      return start(config, config.security().tls().applyTo(
-          NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))), telemetry);
+      return start(config, config.security().server(config.host(), config.grpcPort()), telemetry);
     } catch (IOException | InterruptedException | RuntimeException e) {
       telemetry.close();
       throw e;
@@ -169,7 +166,7 @@ public final class DecoyServer implements AutoCloseable {
    * exports, which take the admin role. The decoy HTTP listener is not gRPC and stays open.
    */
   private static Guard guard(Security security) {
-    return Guard.builder(security.tokens(), Guard.Members.OFF)
+    return security.guard(Guard.Members.OFF)
         .allow(DecoyServiceGrpc.SERVICE_NAME, Guard.Rule.CALLER)
         .allow(java.util.List.of(DecoyServiceGrpc.getCreateTemplateMethod().getFullMethodName(),
             DecoyServiceGrpc.getDeleteTemplateMethod().getFullMethodName(),

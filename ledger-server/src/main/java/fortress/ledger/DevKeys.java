@@ -1,10 +1,10 @@
 package fortress.ledger;
 
+import fortress.core.security.SecretFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.Base64;
 
@@ -28,13 +28,9 @@ public final class DevKeys {
     if (Files.exists(file)) {
       return Base64.getDecoder().decode(Files.readString(file, StandardCharsets.US_ASCII).trim());
     }
-    Files.createDirectories(dir);
     byte[] key = new byte[LedgerConfig.KEY_BYTES];
     new SecureRandom().nextBytes(key);
-    Path tmp = dir.resolve(name + ".key.tmp");
-    Files.writeString(tmp, Base64.getEncoder().encodeToString(key), StandardCharsets.US_ASCII);
-    Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-    Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    SecretFiles.write(file, Base64.getEncoder().encodeToString(key));
     return key;
   }
 }

@@ -173,7 +173,7 @@ public record LedgerConfig(
         peerAddresses.put(kv[0], kv[1]);
       }
     }
-    Security security = Security.read(s, false, true);
+    Security security = Security.read(s, null, true);
     Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-ledger", nodeId, METRICS_PORT_DEFAULT);
     if (!cardKeyId.matches("[A-Za-z0-9._-]{1,64}")) {
       s.problem("--card-key-id must be 1-64 of [A-Za-z0-9._-]");

@@ -31,11 +31,9 @@ import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.List;
 import java.util.Set;
@@ -93,8 +91,7 @@ public final class LedgerServer implements AutoCloseable {
   public static LedgerServer start(LedgerConfig config) throws IOException {
     Telemetry telemetry = Telemetry.start(config.telemetry());
     try {
-      return start(config, config.security().tls().applyTo(
-          NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))),
+      return start(config, config.security().server(config.host(), config.grpcPort()),
           GrpcPeers.netty(config.security(), telemetry), telemetry);
     } catch (IOException | RuntimeException e) {
       telemetry.close();
@@ -196,7 +193,7 @@ public final class LedgerServer implements AutoCloseable {
    */
   private static Guard guard(Security security, RingFile ring) {
     String shard = ShardServiceGrpc.SERVICE_NAME + "/";
-    return Guard.builder(security.tokens(), security.members(() -> ring == null ? Set.of()
+    return security.guard(security.members(() -> ring == null ? Set.of()
             : ring.current().nodes().stream().map(RingNode::getNodeId).collect(Collectors.toSet())))
         .allow(SERVICE_NAME, Guard.Rule.MEMBER)
         .allow(ShardServiceGrpc.SERVICE_NAME, Guard.Rule.NODE)

@@ -4,6 +4,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 
 import fortress.core.Settings;
 import fortress.core.security.Security;
+import fortress.core.security.Tokens;
 import fortress.core.telemetry.Telemetry;
 import java.nio.file.Path;
 import java.util.Map;
@@ -100,7 +101,7 @@ public record ShadowConfig(
     int pageMax = s.integer("page-size-max", PAGE_SIZE_MAX_DEFAULT, 1, 10_000, "largest list page");
     long graceMs = s.number("shutdown-grace-ms", SHUTDOWN_GRACE_MS_DEFAULT, 0, 600_000,
         "how long shutdown waits for in-flight calls");
-    Security security = Security.read(s, true, false);
+    Security security = Security.read(s, Tokens.Policy.SHADOW, false);
     Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-shadow", "shadow", METRICS_PORT_DEFAULT);
     try {
       return new ShadowConfig(host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, pool, threads, evalThreads,

@@ -24,11 +24,9 @@ import fortress.shadow.v1.ShadowServiceGrpc;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -77,8 +75,7 @@ public final class ShadowServer implements AutoCloseable {
   public static ShadowServer start(ShadowConfig config) throws IOException {
     Telemetry telemetry = Telemetry.start(config.telemetry());
     try {
-      return start(config, config.security().tls().applyTo(
-          NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))), telemetry);
+      return start(config, config.security().server(config.host(), config.grpcPort()), telemetry);
     } catch (IOException | RuntimeException e) {
       telemetry.close();
       throw e;
@@ -149,7 +146,7 @@ public final class ShadowServer implements AutoCloseable {
    * rollouts, which take the admin role.
    */
   private static Guard guard(Security security) {
-    return Guard.builder(security.tokens(), Guard.Members.OFF)
+    return security.guard(Guard.Members.OFF)
         .allow(ShadowServiceGrpc.SERVICE_NAME, Guard.Rule.CALLER)
         .allow(java.util.List.of(ShadowServiceGrpc.getCreateRuleMethod().getFullMethodName(),
             ShadowServiceGrpc.getDeployRuleMethod().getFullMethodName(),

@@ -2,6 +2,7 @@ package fortress.proxy;
 
 import fortress.core.Settings;
 import fortress.core.security.Security;
+import fortress.core.security.Tokens;
 import fortress.core.telemetry.Telemetry;
 import java.nio.file.Path;
 import java.util.Map;
@@ -80,7 +81,7 @@ public record ProxyConfig(
     if (redis != null && !redis.matches("rediss?://.+")) {
       s.problem("--redis-url must start with redis:// or rediss://");
     }
-    Security security = Security.read(s, true, true);
+    Security security = Security.read(s, Tokens.Policy.LEDGER, true);
     Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-proxy", "proxy", METRICS_PORT_DEFAULT);
     if (ring == null) {
       s.problem("--ring-file is required: the proxy routes by the cluster's ring");

@@ -23,11 +23,9 @@ import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Function;
@@ -69,8 +67,7 @@ public final class ProxyServer implements AutoCloseable {
     Security security = config.security();
     Telemetry telemetry = Telemetry.start(config.telemetry());
     try {
-      return start(config, security.tls().applyTo(
-              NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))),
+      return start(config, security.server(config.host(), config.grpcPort()),
           node -> security.tls().channel(node.getAddress()).intercept(security.memberCredentials())
               .intercept(telemetry.clientInterceptor()).executor(executor).build(), executor, telemetry);
     } catch (IOException | RuntimeException e) {
@@ -133,7 +130,7 @@ public final class ProxyServer implements AutoCloseable {
    * VerifyJournal, which spans tenants, and ClusterService take the admin role.
    */
   private static Guard guard(ProxyConfig config) {
-    return Guard.builder(config.security().tokens(), Guard.Members.OFF)
+    return config.security().guard(Guard.Members.OFF)
         .allow(LedgerServiceGrpc.SERVICE_NAME, Guard.Rule.TENANT)
         .allow(LedgerServiceGrpc.getVerifyJournalMethod().getFullMethodName(), Guard.Rule.ADMIN)
         .allow(ClusterServiceGrpc.SERVICE_NAME, Guard.Rule.ADMIN)

@@ -28,7 +28,8 @@ class LedgerTourTest {
             keyFlag}, Map.of()), NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
             cluster::connect)) {
       ByteArrayOutputStream printed = new ByteArrayOutputStream();
-      String token = Tokens.hs256(key, "tour", "acme", List.of("admin"), Duration.ofMinutes(5));
+      String token = Tokens.hs256(key, "tour", "acme", List.of("admin"), List.of(Tokens.Policy.LEDGER.audience()),
+          Duration.ofMinutes(5));
 
       GetClusterTotalsResponse totals = LedgerTour.run("127.0.0.1:" + proxy.port(), "acme", token,
           new PrintStream(printed, true, StandardCharsets.UTF_8));

@@ -1,5 +1,7 @@
 package fortress.core.security;
 
+import static com.google.common.base.Preconditions.checkArgument;
+
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
 import fortress.auth.v1.ErrorReason;
@@ -19,6 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -48,7 +52,9 @@ public final class Guard implements ServerInterceptor {
     /** A cluster member: a ledger node or the proxy. */
     MEMBER,
     /** A ledger node. */
-    NODE
+    NODE,
+    /** A valid token with the role the method names (see {@link Builder#allowRole}), or the admin role. */
+    ROLE
   }
 
   /**
@@ -65,13 +71,18 @@ public final class Guard implements ServerInterceptor {
   }
 
   private final Map<String, Rule> rules;
+  private final Map<String, String> roles;
   private final Tokens tokens;
   private final Members members;
+  private final int publicCallsMax;
+  private final AtomicInteger publicCalls = new AtomicInteger();
 
-  private Guard(Map<String, Rule> rules, Tokens tokens, Members members) {
-    this.rules = Map.copyOf(rules);
-    this.tokens = tokens;
-    this.members = members;
+  private Guard(Builder b) {
+    this.rules = Map.copyOf(b.rules);
+    this.roles = Map.copyOf(b.roles);
+    this.tokens = b.tokens;
+    this.members = b.members;
+    this.publicCallsMax = b.publicCallsMax;
   }
 
   public static Builder builder(Tokens tokens, Members members) {
@@ -81,8 +92,10 @@ public final class Guard implements ServerInterceptor {
   /** Rules by service or method name ({@code pkg.Service} or {@code pkg.Service/Method}); health and reflection are public. */
   public static final class Builder {
     private final Map<String, Rule> rules = new HashMap<>();
+    private final Map<String, String> roles = new HashMap<>();
     private final Tokens tokens;
     private final Members members;
+    private int publicCallsMax = Limits.DEFAULT.publicCallsMax();
 
     private Builder(Tokens tokens, Members members) {
       this.tokens = tokens;
@@ -102,17 +115,42 @@ public final class Guard implements ServerInterceptor {
       return this;
     }
 
+    /** These methods (or services) need a valid token carrying {@code role}, or the admin role. */
+    public Builder allowRole(List<String> methods, String role) {
+      methods.forEach(m -> {
+        rules.put(m, Rule.ROLE);
+        roles.put(m, role);
+      });
+      return this;
+    }
+
+    /** At most this many calls to public methods at once, from all callers together. */
+    public Builder publicCallsMax(int max) {
+      checkArgument(max > 0, "publicCallsMax must be positive");
+      this.publicCallsMax = max;
+      return this;
+    }
+
     public Guard build() {
-      return new Guard(rules, tokens, members);
+      return new Guard(this);
     }
   }
 
   Rule rule(String fullMethodName) {
     Rule rule = rules.get(fullMethodName);
     if (rule == null) {
-      rule = rules.get(fullMethodName.substring(0, Math.max(0, fullMethodName.lastIndexOf('/'))));
+      rule = rules.get(service(fullMethodName));
     }
     return rule == null ? Rule.ADMIN : rule;
+  }
+
+  private String role(String fullMethodName) {
+    String role = roles.get(fullMethodName);
+    return role != null ? role : roles.get(service(fullMethodName));
+  }
+
+  private static String service(String fullMethodName) {
+    return fullMethodName.substring(0, Math.max(0, fullMethodName.lastIndexOf('/')));
   }
 
   @Override
@@ -120,6 +158,9 @@ public final class Guard implements ServerInterceptor {
       ServerCallHandler<Q, R> next) {
     String method = call.getMethodDescriptor().getFullMethodName();
     Rule rule = rule(method);
+    if (rule == Rule.PUBLIC) {
+      return publicCall(call, headers, next);
+    }
     Caller caller;
     try {
       caller = admit(rule, method, call, headers);
@@ -158,6 +199,46 @@ public final class Guard implements ServerInterceptor {
     };
   }
 
+  /**
+   * A call to a public method, if fewer than the cap are open: anyone may make one, so together
+   * they are bounded (a health Watch stream lives until the caller leaves).
+   */
+  private <Q, R> ServerCall.Listener<Q> publicCall(ServerCall<Q, R> call, Metadata headers,
+      ServerCallHandler<Q, R> next) {
+    if (publicCalls.incrementAndGet() > publicCallsMax) {
+      publicCalls.decrementAndGet();
+      refuse(call, new Rejection(ErrorReason.PUBLIC_CALLS_EXHAUSTED, "this server already holds "
+          + publicCallsMax + " calls to public methods; retry later"));
+      return new ServerCall.Listener<>() {};
+    }
+    AtomicBoolean ended = new AtomicBoolean();
+    Runnable end = () -> {
+      if (ended.compareAndSet(false, true)) {
+        publicCalls.decrementAndGet();
+      }
+    };
+    ServerCall.Listener<Q> listener;
+    try {
+      listener = next.startCall(call, headers);
+    } catch (RuntimeException e) {
+      end.run();
+      throw e;
+    }
+    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
+      @Override
+      public void onComplete() {
+        end.run();
+        super.onComplete();
+      }
+
+      @Override
+      public void onCancel() {
+        end.run();
+        super.onCancel();
+      }
+    };
+  }
+
   private static void refuse(ServerCall<?, ?> call, Rejection r) {
     StatusRuntimeException e = r.toStatus();
     call.close(e.getStatus(), e.getTrailers() == null ? new Metadata() : e.getTrailers());
@@ -187,6 +268,10 @@ public final class Guard implements ServerInterceptor {
     Caller caller = tokens.verify(header.substring(7).trim());
     if (rule == Rule.ADMIN && !caller.admin()) {
       throw new Rejection(ErrorReason.ADMIN_REQUIRED, method + " needs a token with the admin role");
+    }
+    if (rule == Rule.ROLE && !caller.admin() && !caller.roles().contains(role(method))) {
+      throw new Rejection(ErrorReason.ROLE_REQUIRED, method + " needs a token with the role " + role(method),
+          Map.of("role", role(method)));
     }
     if (rule == Rule.TENANT && caller.tenant() == null) {
       throw new Rejection(ErrorReason.TENANT_REQUIRED, method + " needs a token that names a tenant");

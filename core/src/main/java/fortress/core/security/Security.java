@@ -3,31 +3,44 @@ package fortress.core.security;
 import fortress.core.Settings;
 import io.grpc.ClientInterceptor;
 import io.grpc.Metadata;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.MetadataUtils;
+import java.net.InetSocketAddress;
 import java.util.Base64;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * One server's security settings: TLS, the tokens it verifies, and the node token cluster
- * members present to each other when mTLS is off. Secrets never appear in {@link #toString()}.
+ * One server's security settings: TLS, the tokens it verifies, the node token cluster members
+ * present to each other when mTLS is off, and the {@link Limits} every caller is held to. Secrets
+ * never appear in {@link #toString()}.
  */
-public record Security(Tls tls, Tokens tokens, byte[] nodeToken) {
-  public static final Security OFF = new Security(Tls.OFF, Tokens.OFF, null);
+public record Security(Tls tls, Tokens tokens, byte[] nodeToken, Limits limits) {
+  public static final Security OFF = new Security(Tls.OFF, Tokens.OFF, null, Limits.DEFAULT);
   /** The certificate common name the proxy presents to ledger nodes under mTLS. */
   public static final String PROXY_NAME = "proxy";
 
   /**
-   * Reads --tls-*, and --auth-* if this server verifies tokens, and --node-token if it is a cluster
-   * member (a ledger node or the proxy).
+   * Reads --tls-*, and --auth-* if this server verifies tokens ({@code tokens} is its policy, null
+   * if it verifies none), and --node-token if it is a cluster member (a ledger node or the proxy).
    */
-  public static Security read(Settings s, boolean verifiesTokens, boolean member) {
+  public static Security read(Settings s, Tokens.Policy tokens, boolean member) {
     Tls tls = Tls.read(s);
-    Tokens tokens = verifiesTokens ? Tokens.read(s) : Tokens.OFF;
+    Tokens verifier = tokens == null ? Tokens.OFF : Tokens.read(s, tokens);
     byte[] nodeToken = member ? s.secret("node-token", 32, "secret cluster members (ledger nodes and the proxy) "
         + "present to each other; unset with mTLS off leaves node calls unchecked") : null;
-    return new Security(tls, tokens, nodeToken);
+    return new Security(tls, verifier, nodeToken, Limits.read(s));
+  }
+
+  /** A Netty server builder listening on {@code host:port}, with this server's TLS and limits. */
+  public NettyServerBuilder server(String host, int port) {
+    return limits.applyTo(tls.applyTo(NettyServerBuilder.forAddress(new InetSocketAddress(host, port))));
+  }
+
+  /** The interceptor builder for this server's call rules, with its tokens and public-call cap. */
+  public Guard.Builder guard(Guard.Members members) {
+    return Guard.builder(tokens, members).publicCallsMax(limits.publicCallsMax());
   }
 
   /** How this server recognises cluster members: by certificate under mTLS, or by the node token. */

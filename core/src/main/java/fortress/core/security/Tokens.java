@@ -4,10 +4,18 @@ import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JWSSigner;
+import com.nimbusds.jose.crypto.ECDSASigner;
 import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.KeyUse;
 import com.nimbusds.jose.jwk.OctetSequenceKey;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
 import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
@@ -30,15 +38,30 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Verifies the bearer tokens tenants and operators present: JWTs signed with HS256 (a shared
- * secret) or RS256/ES256 (public keys from a JWK set), with an {@code exp}, optionally an
- * issuer and audience, the tenant in a configurable claim and roles in {@code roles}. Off when
- * no key is configured.
+ * Verifies the bearer tokens tenants and operators present: JWTs signed with ES256 or RS256
+ * (public keys from a JWK set) or, only where a service allows it and it is configured, HS256 (a
+ * shared secret). Every token needs an {@code exp}, a {@code sub} and this service's audience in
+ * {@code aud}; optionally an issuer. The tenant is in a configurable claim and roles in {@code roles}.
+ * Off when no key is configured. A verifier never holds a key that can sign: a JWK set with a
+ * private or symmetric key is refused.
  */
 public final class Tokens {
   public static final String ROLES_CLAIM = "roles";
   private static final Set<JWSAlgorithm> ALGORITHMS = Set.of(JWSAlgorithm.HS256, JWSAlgorithm.RS256,
       JWSAlgorithm.ES256);
+
+  /**
+   * What one service accepts: the audience its tokens must name, and whether a shared HS256 secret
+   * may be configured at all (never on the internet-facing decoy, which must not hold a key that
+   * can mint tokens).
+   */
+  public record Policy(String audience, boolean hs256Allowed) {
+    public static final Policy LEDGER = new Policy("fortress-ledger", true);
+    public static final Policy SHADOW = new Policy("fortress-shadow", true);
+    public static final Policy DECOY = new Policy("fortress-decoy", false);
+    /** Every service's audience: what an operator's token for the whole cluster names. */
+    public static final List<String> ALL = List.of(LEDGER.audience, SHADOW.audience, DECOY.audience);
+  }
 
   private final DefaultJWTProcessor<SecurityContext> processor;
   private final String tenantClaim;
@@ -52,20 +75,37 @@ public final class Tokens {
   public static final Tokens OFF = new Tokens(null, "tenant");
 
   /** Reads the --auth-* settings; {@link #OFF} when neither a secret nor a JWK set is given. */
-  public static Tokens read(Settings s) {
-    byte[] hs256 = s.secret("auth-hs256-key", 32, "secret that HS256 tokens are signed with");
-    String jwks = s.string("auth-jwks-file", null, "JWK set (JSON) of the RS256/ES256 public keys tokens are signed with");
+  public static Tokens read(Settings s, Policy policy) {
+    byte[] hs256 = s.secret("auth-hs256-key", 32, policy.hs256Allowed()
+        ? "secret that HS256 tokens are signed with (prefer --auth-jwks-file: a verifier holding it can also sign)"
+        : "not accepted by this server: it verifies public keys only (--auth-jwks-file)");
+    String jwks = s.string("auth-jwks-file", null, "JWK set (JSON) of the ES256/RS256 public keys tokens are signed with");
     String issuer = s.string("auth-issuer", null, "the iss every token must carry; unset accepts any");
-    String audience = s.string("auth-audience", null, "the aud every token must include; unset accepts any");
+    String audience = s.string("auth-audience", policy.audience(), "the aud every token must include");
     String tenantClaim = s.string("auth-tenant-claim", "tenant", "the claim that names the caller's tenant");
     int skewSeconds = s.integer("auth-clock-skew-seconds", 30, 0, 600, "leeway on exp and nbf");
+    if (audience.isBlank()) {
+      s.problem("--auth-audience must name this service's audience, e.g. " + policy.audience());
+    }
     List<JWK> keys = new ArrayList<>();
     if (hs256 != null) {
-      keys.add(new OctetSequenceKey.Builder(hs256).algorithm(JWSAlgorithm.HS256).build());
+      if (policy.hs256Allowed()) {
+        keys.add(new OctetSequenceKey.Builder(hs256).algorithm(JWSAlgorithm.HS256).build());
+      } else {
+        s.problem("--auth-hs256-key is refused here: this server faces the internet and must hold no key that can "
+            + "sign tokens; give it the public keys in --auth-jwks-file");
+      }
     }
     if (jwks != null) {
       try {
-        keys.addAll(JWKSet.load(Path.of(jwks).toFile()).getKeys());
+        for (JWK key : JWKSet.load(Path.of(jwks).toFile()).getKeys()) {
+          if (key.isPrivate() || key instanceof OctetSequenceKey) {
+            s.problem("--auth-jwks-file=" + jwks + " holds a key that can sign (kid " + key.getKeyID()
+                + "); give verifiers the public keys only");
+          } else {
+            keys.add(key);
+          }
+        }
       } catch (Exception e) {
         s.problem("--auth-jwks-file=" + jwks + " is not a readable JWK set: " + e.getMessage());
       }
@@ -76,7 +116,7 @@ public final class Tokens {
     return new Tokens(processor(new JWKSet(keys), issuer, audience, skewSeconds), tenantClaim);
   }
 
-  /** Verification with these keys; tests and tools use it. */
+  /** Verification with these keys, requiring {@code audience}; tests and tools use it. */
   public static Tokens of(JWKSet keys, String issuer, String audience) {
     return new Tokens(processor(keys, issuer, audience, 30), "tenant");
   }
@@ -88,12 +128,11 @@ public final class Tokens {
     JWTClaimsSet exact = issuer == null ? new JWTClaimsSet.Builder().build()
         : new JWTClaimsSet.Builder().issuer(issuer).build();
     DefaultJWTClaimsVerifier<SecurityContext> claims = new DefaultJWTClaimsVerifier<>(audience, exact,
-        Set.of("exp", "sub"));
+        Set.of("exp", "sub", "aud"));
     claims.setMaxClockSkew(skewSeconds);
     p.setJWTClaimsSetVerifier(claims);
     return p;
   }
-
   public boolean enabled() {
     return processor != null;
   }
@@ -124,24 +163,56 @@ public final class Tokens {
     }
   }
 
+  /** A fresh ES256 signing key (P-256) with a random key id: what the local launcher and make-secrets issue with. */
+  public static ECKey newSigningKey() {
+    try {
+      return new ECKeyGenerator(Curve.P_256).keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.ES256)
+          .keyIDFromThumbprint(true).generate();
+    } catch (JOSEException e) {
+      throw new IllegalStateException("cannot generate a P-256 key", e);
+    }
+  }
+
   /**
-   * An HS256 token for {@code subject}, scoped to {@code tenant} (null for none) with these roles,
-   * valid for {@code ttl}: what the local launcher hands out, and what tests sign with.
+   * A token for {@code subject}, scoped to {@code tenant} (null for none) with these roles and
+   * audiences, valid for {@code ttl}, signed with {@code key}: ES256 for an EC key, RS256 for an
+   * RSA key, HS256 for a symmetric one.
    */
-  public static String hs256(byte[] key, String subject, String tenant, List<String> roles, Duration ttl) {
+  public static String sign(JWK key, String subject, String tenant, List<String> roles, List<String> audiences,
+      Duration ttl) {
     Instant now = Instant.now();
     JWTClaimsSet.Builder claims = new JWTClaimsSet.Builder().subject(subject).issueTime(Date.from(now))
-        .expirationTime(Date.from(now.plus(ttl))).claim(ROLES_CLAIM, roles);
+        .expirationTime(Date.from(now.plus(ttl))).audience(audiences).claim(ROLES_CLAIM, roles);
     if (tenant != null) {
       claims.claim("tenant", tenant);
     }
-    SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256).type(JOSEObjectType.JWT).build(),
-        claims.build());
     try {
-      jwt.sign(new MACSigner(key));
+      JWSAlgorithm algorithm;
+      JWSSigner signer;
+      if (key instanceof ECKey ec) {
+        algorithm = JWSAlgorithm.ES256;
+        signer = new ECDSASigner(ec);
+      } else if (key instanceof RSAKey rsa) {
+        algorithm = JWSAlgorithm.RS256;
+        signer = new RSASSASigner(rsa);
+      } else if (key instanceof OctetSequenceKey secret) {
+        algorithm = JWSAlgorithm.HS256;
+        signer = new MACSigner(secret);
+      } else {
+        throw new IllegalArgumentException("cannot sign with a " + key.getKeyType() + " key");
+      }
+      SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(algorithm).type(JOSEObjectType.JWT)
+          .keyID(key.getKeyID()).build(), claims.build());
+      jwt.sign(signer);
+      return jwt.serialize();
     } catch (JOSEException e) {
       throw new IllegalArgumentException("cannot sign with this key: " + e.getMessage(), e);
     }
-    return jwt.serialize();
+  }
+
+  /** An HS256 token signed with a shared secret; for services configured with --auth-hs256-key. */
+  public static String hs256(byte[] key, String subject, String tenant, List<String> roles, List<String> audiences,
+      Duration ttl) {
+    return sign(new OctetSequenceKey.Builder(key).build(), subject, tenant, roles, audiences, ttl);
   }
 }

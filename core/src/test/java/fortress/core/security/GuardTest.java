@@ -81,11 +81,11 @@ class GuardTest {
 
   private static Tokens tokens() {
     return Tokens.of(new com.nimbusds.jose.jwk.JWKSet(new com.nimbusds.jose.jwk.OctetSequenceKey.Builder(KEY)
-        .algorithm(com.nimbusds.jose.JWSAlgorithm.HS256).build()), null, null);
+        .algorithm(com.nimbusds.jose.JWSAlgorithm.HS256).build()), null, "fortress-ledger");
   }
 
   private static String token(String tenant, String... roles) {
-    return Tokens.hs256(KEY, "t", tenant, List.of(roles), Duration.ofMinutes(5));
+    return Tokens.hs256(KEY, "t", tenant, List.of(roles), List.of("fortress-ledger"), Duration.ofMinutes(5));
   }
 
   private static Guard tenantGuard() {

@@ -33,11 +33,17 @@ import org.junit.jupiter.api.io.TempDir;
 class TokensTest {
   private static final byte[] KEY = "0123456789abcdef0123456789abcdef".getBytes();
 
+  private static final List<String> AUD = List.of("fortress-ledger");
+
+  private static Tokens ledger(Settings s) {
+    return Tokens.read(s, Tokens.Policy.LEDGER);
+  }
+
   private static Tokens hs256(String... extra) {
     String[] args = new String[extra.length + 1];
     args[0] = "--auth-hs256-key=" + Base64.getEncoder().encodeToString(KEY);
     System.arraycopy(extra, 0, args, 1, extra.length);
-    return Settings.parse(args, Map.of(), Tokens::read);
+    return Settings.parse(args, Map.of(), TokensTest::ledger);
   }
 
   private static ErrorReason refusal(Tokens tokens, String token) {
@@ -48,13 +54,13 @@ class TokensTest {
   }
 
   private static JWTClaimsSet.Builder claims() {
-    return new JWTClaimsSet.Builder().subject("svc").claim("tenant", "acme")
+    return new JWTClaimsSet.Builder().subject("svc").claim("tenant", "acme").audience("fortress-ledger")
         .expirationTime(Date.from(Instant.now().plusSeconds(300)));
   }
 
   @Test
   void anHs256Token_givesItsSubjectTenantAndRoles() {
-    Caller caller = hs256().verify(Tokens.hs256(KEY, "ops", "acme", List.of("admin"), Duration.ofMinutes(5)));
+    Caller caller = hs256().verify(Tokens.hs256(KEY, "ops", "acme", List.of("admin"), AUD, Duration.ofMinutes(5)));
 
     assertThat(caller.subject()).isEqualTo("ops");
     assertThat(caller.tenant()).isEqualTo("acme");
@@ -63,7 +69,7 @@ class TokensTest {
 
   @Test
   void noKey_meansTokensAreOff() {
-    assertThat(Settings.parse(new String[0], Map.of(), Tokens::read).enabled()).isFalse();
+    assertThat(Settings.parse(new String[0], Map.of(), TokensTest::ledger).enabled()).isFalse();
   }
 
   @Test
@@ -71,9 +77,9 @@ class TokensTest {
     Tokens tokens = hs256();
     byte[] other = "fedcba9876543210fedcba9876543210".getBytes();
 
-    assertThat(refusal(tokens, Tokens.hs256(other, "x", "acme", List.of(), Duration.ofMinutes(5))))
+    assertThat(refusal(tokens, Tokens.hs256(other, "x", "acme", List.of(), AUD, Duration.ofMinutes(5))))
         .isEqualTo(ErrorReason.TOKEN_INVALID);
-    assertThat(refusal(tokens, Tokens.hs256(KEY, "x", "acme", List.of(), Duration.ofMinutes(-5))))
+    assertThat(refusal(tokens, Tokens.hs256(KEY, "x", "acme", List.of(), AUD, Duration.ofMinutes(-5))))
         .isEqualTo(ErrorReason.TOKEN_EXPIRED);
     assertThat(refusal(tokens, "abc.def.ghi")).isEqualTo(ErrorReason.TOKEN_INVALID);
     assertThat(refusal(tokens, new PlainJWT(claims().build()).serialize())).isEqualTo(ErrorReason.TOKEN_INVALID);
@@ -89,7 +95,7 @@ class TokensTest {
         .isEqualTo(ErrorReason.TOKEN_INVALID);
     assertThat(refusal(tokens, sign(claims().issuer("https://id.example").audience("other").build())))
         .isEqualTo(ErrorReason.TOKEN_INVALID);
-    assertThat(refusal(hs256(), sign(new JWTClaimsSet.Builder().subject("svc").build())))
+    assertThat(refusal(hs256(), sign(new JWTClaimsSet.Builder().subject("svc").audience("fortress-ledger").build())))
         .as("no exp").isEqualTo(ErrorReason.TOKEN_INVALID);
     assertThat(refusal(hs256(), sign(claims().claim("roles", "admin").build())))
         .as("roles must be a list").isEqualTo(ErrorReason.TOKEN_INVALID);
@@ -101,7 +107,7 @@ class TokensTest {
     ECKey ec = new ECKeyGenerator(Curve.P_256).keyID("ec-1").generate();
     Path jwks = dir.resolve("jwks.json");
     Files.writeString(jwks, new JWKSet(List.of(rsa.toPublicJWK(), ec.toPublicJWK())).toString());
-    Tokens tokens = Settings.parse(new String[] {"--auth-jwks-file=" + jwks}, Map.of(), Tokens::read);
+    Tokens tokens = Settings.parse(new String[] {"--auth-jwks-file=" + jwks}, Map.of(), TokensTest::ledger);
 
     SignedJWT byRsa = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1").build(), claims().build());
     byRsa.sign(new RSASSASigner(rsa));
@@ -114,14 +120,14 @@ class TokensTest {
     assertThat(tokens.verify(byRsa.serialize()).tenant()).isEqualTo("acme");
     assertThat(tokens.verify(byEc.serialize()).tenant()).isEqualTo("acme");
     assertThat(refusal(tokens, forged.serialize())).isEqualTo(ErrorReason.TOKEN_INVALID);
-    assertThat(refusal(tokens, Tokens.hs256(KEY, "x", "acme", List.of(), Duration.ofMinutes(5))))
+    assertThat(refusal(tokens, Tokens.hs256(KEY, "x", "acme", List.of(), AUD, Duration.ofMinutes(5))))
         .as("no HS256 secret configured").isEqualTo(ErrorReason.TOKEN_INVALID);
   }
 
   @Test
   void anUnreadableJwkSet_isAStartUpProblem() {
     assertThat(catchThrowableOfType(IllegalArgumentException.class, () -> Settings.parse(
-        new String[] {"--auth-jwks-file=/nonexistent/jwks.json"}, Map.of(), Tokens::read)))
+        new String[] {"--auth-jwks-file=/nonexistent/jwks.json"}, Map.of(), TokensTest::ledger)))
         .hasMessageContaining("--auth-jwks-file");
   }
 

@@ -1,12 +1,12 @@
 package fortress.local;
 
+import fortress.core.security.SecretFiles;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -120,11 +120,12 @@ final class LocalCa {
   private static void writePem(Path file, String type, byte[] der, boolean secret) throws IOException {
     String body = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der);
     String pem = "-----BEGIN " + type + "-----\n" + body + "\n-----END " + type + "-----\n";
+    if (secret) {
+      SecretFiles.write(file, pem);
+      return;
+    }
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     Files.writeString(tmp, pem, StandardCharsets.US_ASCII);
-    if (secret) {
-      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-    }
     Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 }

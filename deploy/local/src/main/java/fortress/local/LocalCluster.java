@@ -1,9 +1,11 @@
 package fortress.local;
 
+import com.nimbusds.jose.jwk.ECKey;
 import static com.google.common.base.Preconditions.checkState;
 
 import fortress.core.security.Caller;
 import fortress.core.security.Guard;
+import fortress.core.security.SecretFiles;
 import fortress.core.security.Tls;
 import fortress.core.security.Tokens;
 import fortress.core.store.LocalPostgres;
@@ -118,7 +120,7 @@ public final class LocalCluster implements AutoCloseable {
   private final Path ringFile;
   private final Map<String, List<String>> commands;
   private final Map<String, Run> runs = new ConcurrentHashMap<>();
-  private final byte[] authKey;
+  private final ECKey signingKey;
   private final String nodeToken;
   private final Tls clientTls;
   private final String devToken;
@@ -140,9 +142,10 @@ public final class LocalCluster implements AutoCloseable {
     this.postgres = postgres;
     this.ringFile = ServerCommands.writeRing(options, ports);
     // Development secrets, kept in the data folder like the nodes' keys: the token signing key
-    // and the node token. With --tls, a fresh CA and a certificate per server.
+    // (the launcher's alone; servers get only its public half) and the node token. With --tls, a
+    // fresh CA and a certificate per server.
     Path secrets = options.dataDir().resolve("cluster");
-    this.authKey = DevKeys.loadOrCreate(secrets, "auth-hs256");
+    this.signingKey = Issuer.loadOrCreate(secrets);
     this.nodeToken = Files.readString(DevKeys.file(secrets, "node-token"), StandardCharsets.US_ASCII).trim();
     LocalCa ca = options.tls() ? LocalCa.create(options.dataDir().resolve("tls")) : null;
     if (ca != null) {
@@ -150,8 +153,8 @@ public final class LocalCluster implements AutoCloseable {
     }
     this.clientTls = ca == null ? Tls.OFF : new Tls(ca.certFile(CLIENT), ca.keyFile(CLIENT), ca.caFile(), false);
     this.devToken = token("dev", DEV_TENANT, List.of(Caller.ADMIN), DEV_TOKEN_TTL);
-    Files.writeString(options.dataDir().resolve("dev-token"), devToken + "\n", StandardCharsets.US_ASCII);
-    this.commands = new ServerCommands(options, ports, jars, secrets, ca, authKey).build(postgres, ringFile,
+    SecretFiles.write(options.dataDir().resolve("dev-token"), devToken + "\n");
+    this.commands = new ServerCommands(options, ports, jars, secrets, ca, signingKey).build(postgres, ringFile,
         extraFlags);
   }
 
@@ -286,9 +289,17 @@ public final class LocalCluster implements AutoCloseable {
     }
   }
 
-  /** A token signed with the cluster's key: {@code tenant} may be null, roles may be empty. */
+  /**
+   * A token signed with the cluster's key for every service (ledger, shadow, decoy): {@code tenant}
+   * may be null, roles may be empty.
+   */
   public String token(String subject, String tenant, List<String> roles, Duration ttl) {
-    return Tokens.hs256(authKey, subject, tenant, roles, ttl);
+    return token(subject, tenant, roles, Tokens.Policy.ALL, ttl);
+  }
+
+  /** A token signed with the cluster's key for these audiences only. */
+  public String token(String subject, String tenant, List<String> roles, List<String> audiences, Duration ttl) {
+    return Tokens.sign(signingKey, subject, tenant, roles, audiences, ttl);
   }
 
   /** The development token: tenant {@value #DEV_TENANT}, admin role, 30 days; also in {@code dataDir/dev-token}. */

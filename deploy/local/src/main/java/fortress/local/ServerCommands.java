@@ -3,13 +3,13 @@ package fortress.local;
 import fortress.cluster.v1.Ring;
 import fortress.cluster.v1.RingNode;
 import fortress.core.ring.RingFile;
+import com.nimbusds.jose.jwk.ECKey;
+import fortress.core.security.SecretFiles;
 import fortress.core.security.Security;
 import fortress.core.security.Tokens;
 import fortress.core.store.LocalPostgres;
 import fortress.ledger.DevKeys;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,24 +24,29 @@ import java.util.Map;
  */
 final class ServerCommands {
   private static final Duration SERVICE_TOKEN_TTL = Duration.ofDays(365);
+  /** The role of the decoy's export token on the shadow server. */
+  static final String DECOY_ROLE = "decoy";
 
   private final LocalCluster.Options options;
   private final PortPlan ports;
   private final Map<String, List<String>> jars;
   private final Path secrets;
   private final LocalCa ca;
-  private final byte[] authKey;
+  private final ECKey signingKey;
   private final Map<String, List<String>> commands = new LinkedHashMap<>();
 
-  /** {@code ca} is null without TLS; {@code secrets} holds the signing key and the node token. */
+  /**
+   * {@code ca} is null without TLS; {@code secrets} holds the node token and the public half of
+   * {@code signingKey}, which signs the service tokens this writes and never reaches a server.
+   */
   ServerCommands(LocalCluster.Options options, PortPlan ports, Map<String, List<String>> jars, Path secrets,
-      LocalCa ca, byte[] authKey) {
+      LocalCa ca, ECKey signingKey) {
     this.options = options;
     this.ports = ports;
     this.jars = jars;
     this.secrets = secrets;
     this.ca = ca;
-    this.authKey = authKey;
+    this.signingKey = signingKey;
   }
 
   /** Copies the jars of every server module {@code o} runs into {@code dataDir/bin}; each module's java arguments. */
@@ -73,7 +78,7 @@ final class ServerCommands {
   Map<String, List<String>> build(LocalPostgres postgres, Path ringFile, Map<String, List<String>> extraFlags)
       throws Exception {
     String host = options.host();
-    Path authKeyFile = DevKeys.file(secrets, "auth-hs256");
+    Path jwksFile = Issuer.publicKeys(secrets);
     Path nodeTokenFile = DevKeys.file(secrets, "node-token");
     for (int i = 1; i <= options.nodes(); i++) {
       String nodeId = "ledger-" + i;
@@ -84,16 +89,16 @@ final class ServerCommands {
           "--card-key-file=" + DevKeys.file(nodeDir, "card"), "--node-token-file=" + nodeTokenFile));
     }
     add(LocalCluster.PROXY, "shard-proxy", List.of("--host=" + host, "--grpc-port=" + ports.grpc(LocalCluster.PROXY),
-        "--ring-file=" + ringFile, "--auth-hs256-key-file=" + authKeyFile, "--node-token-file=" + nodeTokenFile));
+        "--ring-file=" + ringFile, "--auth-jwks-file=" + jwksFile, "--node-token-file=" + nodeTokenFile));
     if (!options.ledgerOnly()) {
       add(LocalCluster.SHADOW, "shadow-server", List.of("--host=" + host,
           "--grpc-port=" + ports.grpc(LocalCluster.SHADOW), "--jdbc-url=" + postgres.ensureDatabase("shadow"),
-          "--data-dir=" + options.dataDir().resolve(LocalCluster.SHADOW), "--auth-hs256-key-file=" + authKeyFile));
+          "--data-dir=" + options.dataDir().resolve(LocalCluster.SHADOW), "--auth-jwks-file=" + jwksFile));
       // The decoy faces attackers: its own database, no ring, no keys; it reaches only the shadow server.
       add(LocalCluster.DECOY, "decoy-server", List.of("--host=" + host, "--grpc-port=" + ports.grpc(LocalCluster.DECOY),
           "--http-host=" + host, "--http-port=" + ports.decoyHttp(), "--jdbc-url=" + postgres.ensureDatabase("decoy"),
           "--data-dir=" + options.dataDir().resolve(LocalCluster.DECOY),
-          "--shadow-target=" + host + ":" + ports.grpc(LocalCluster.SHADOW), "--auth-hs256-key-file=" + authKeyFile,
+          "--shadow-target=" + host + ":" + ports.grpc(LocalCluster.SHADOW), "--auth-jwks-file=" + jwksFile,
           "--shadow-token-file=" + writeServiceToken(LocalCluster.DECOY)));
     }
     extraFlags.forEach((name, flags) -> {
@@ -126,10 +131,14 @@ final class ServerCommands {
         "--tls-ca-file=" + ca.caFile(), "--tls-client-auth=true");
   }
 
-  /** A token for a service that calls another (the decoy exporting to the shadow server), in a file. */
+  /**
+   * The decoy's token for exporting to the shadow server, in a file: audience shadow only, and the
+   * role {@value #DECOY_ROLE}, so its exports land in datasets marked as attacker-supplied.
+   */
   private Path writeServiceToken(String name) throws IOException {
     Path file = secrets.resolve(name + ".jwt");
-    Files.writeString(file, Tokens.hs256(authKey, name, null, List.of(), SERVICE_TOKEN_TTL), StandardCharsets.US_ASCII);
+    SecretFiles.write(file, Tokens.sign(signingKey, name, null, List.of(DECOY_ROLE),
+        List.of(Tokens.Policy.SHADOW.audience()), SERVICE_TOKEN_TTL));
     return file;
   }
 }

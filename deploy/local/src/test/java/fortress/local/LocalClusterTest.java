@@ -330,7 +330,8 @@ class LocalClusterTest {
       assertThat(info(missing).getReason()).isEqualTo("TOKEN_MISSING");
       assertThat(info(missing).getDomain()).isEqualTo("auth.fortress.dev");
 
-      String forged = Tokens.hs256(new byte[32], "mallory", "acme", List.of("admin"), Duration.ofMinutes(5));
+      String forged = Tokens.sign(Tokens.newSigningKey(), "mallory", "acme", List.of("admin"),
+          Tokens.Policy.ALL, Duration.ofMinutes(5));
       StatusRuntimeException bad = refused(() -> asCaller(anonymous, forged).getAccount(read));
       assertThat(bad.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
       assertThat(info(bad).getReason()).isEqualTo("TOKEN_INVALID");
