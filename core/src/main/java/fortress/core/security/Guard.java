@@ -10,6 +10,7 @@ import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
@@ -159,7 +160,8 @@ public final class Guard implements ServerInterceptor {
     String method = call.getMethodDescriptor().getFullMethodName();
     Rule rule = rule(method);
     if (rule == Rule.PUBLIC) {
-      return publicCall(call, headers, next);
+      return call.getMethodDescriptor().getType() == MethodDescriptor.MethodType.UNARY
+          ? next.startCall(call, headers) : publicStream(call, headers, next);
     }
     Caller caller;
     try {
@@ -200,15 +202,17 @@ public final class Guard implements ServerInterceptor {
   }
 
   /**
-   * A call to a public method, if fewer than the cap are open: anyone may make one, so together
-   * they are bounded (a health Watch stream lives until the caller leaves).
+   * A streaming call to a public method (a health Watch, reflection), if fewer than the cap are
+   * open: anyone may start one and it lives until the caller leaves, so together they are
+   * bounded. Unary public calls (a health Check, what probes use) end at once and are bounded by
+   * the listener's {@link Limits}.
    */
-  private <Q, R> ServerCall.Listener<Q> publicCall(ServerCall<Q, R> call, Metadata headers,
+  private <Q, R> ServerCall.Listener<Q> publicStream(ServerCall<Q, R> call, Metadata headers,
       ServerCallHandler<Q, R> next) {
     if (publicCalls.incrementAndGet() > publicCallsMax) {
       publicCalls.decrementAndGet();
       refuse(call, new Rejection(ErrorReason.PUBLIC_CALLS_EXHAUSTED, "this server already holds "
-          + publicCallsMax + " calls to public methods; retry later"));
+          + publicCallsMax + " streaming calls to public methods; retry later"));
       return new ServerCall.Listener<>() {};
     }
     AtomicBoolean ended = new AtomicBoolean();

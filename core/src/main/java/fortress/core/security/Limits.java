@@ -21,8 +21,8 @@ import org.slf4j.LoggerFactory;
 /**
  * What one gRPC listener lets any caller, authenticated or not, hold: connections (in all and
  * per client address), concurrent streams per connection, message and header sizes, and how long
- * a connection may stay idle or silent. Calls to public methods (health, reflection) are capped
- * separately by {@link Guard}. The defaults keep a server within a 256 MiB heap under a flood of
+ * a connection may stay idle or silent. Streaming calls to public methods (health Watch,
+ * reflection) are capped separately by {@link Guard}. The defaults keep a server within a 256 MiB heap under a flood of
  * anonymous connections and streams.
  */
 public record Limits(int connectionsMax, int connectionsPerAddressMax, int streamsPerConnectionMax,
@@ -60,7 +60,7 @@ public record Limits(int connectionsMax, int connectionsPerAddressMax, int strea
         s.number("min-client-ping-interval-ms", d.pingIntervalMinMs, 1_000, 3_600_000L,
             "a client pinging more often than this is disconnected"),
         s.integer("max-public-calls", d.publicCallsMax, 1, 100_000,
-            "concurrent calls to public methods (health, reflection) from all callers"));
+            "concurrent streaming calls to public methods (health Watch, reflection) from all callers"));
   }
 
   /** Puts these limits on a Netty server builder, with a listener that enforces the connection caps. */
@@ -69,7 +69,7 @@ public record Limits(int connectionsMax, int connectionsPerAddressMax, int strea
         .bossEventLoopGroup(Loops.BOSS).workerEventLoopGroup(Loops.WORKERS)
         .maxConcurrentCallsPerConnection(streamsPerConnectionMax)
         .maxInboundMessageSize(messageBytesMax)
-        .maxInboundMetadataSize(headerBytesMax)
+        .maxInboundMetadataSize(headerBytesMax - 1, headerBytesMax)
         .maxConnectionIdle(idleMs, TimeUnit.MILLISECONDS)
         .handshakeTimeout(handshakeMs, TimeUnit.MILLISECONDS)
         .keepAliveTime(keepAliveMs, TimeUnit.MILLISECONDS)
