@@ -131,6 +131,57 @@ class TokensTest {
         .hasMessageContaining("--auth-jwks-file");
   }
 
+  @Test
+  void theDecoy_refusesAnHs256Secret_soTheHoneypotHoldsNoKeyThatCanSign() {
+    String secret = "--auth-hs256-key=" + Base64.getEncoder().encodeToString(KEY);
+
+    IllegalArgumentException refused = catchThrowableOfType(IllegalArgumentException.class,
+        () -> Settings.parse(new String[] {secret}, Map.of(), s -> Tokens.read(s, Tokens.Policy.DECOY)));
+
+    assertThat(refused).hasMessageContaining("--auth-hs256-key is refused here");
+    assertThat(refused.getMessage()).doesNotContain(Base64.getEncoder().encodeToString(KEY));
+  }
+
+  @Test
+  void aJwkSetHoldingAPrivateOrSymmetricKey_isRefused_soNoVerifierCanMintTokens(@TempDir Path dir) throws Exception {
+    ECKey ec = Tokens.newSigningKey();
+    Path withPrivate = dir.resolve("private.json");
+    Files.writeString(withPrivate, new JWKSet(ec).toString(false));
+    Path withSecret = dir.resolve("secret.json");
+    Files.writeString(withSecret, new JWKSet(new com.nimbusds.jose.jwk.OctetSequenceKey.Builder(KEY).keyID("hs")
+        .build()).toString(false));
+
+    for (Path file : List.of(withPrivate, withSecret)) {
+      assertThat(catchThrowableOfType(IllegalArgumentException.class, () -> Settings.parse(
+          new String[] {"--auth-jwks-file=" + file}, Map.of(), TokensTest::ledger)))
+          .as(file.getFileName().toString()).hasMessageContaining("holds a key that can sign");
+    }
+  }
+
+  @Test
+  void eachServiceRequiresItsOwnAudience_soALedgerTokenIsNoCallerOnShadowOrDecoy(@TempDir Path dir)
+      throws Exception {
+    ECKey issuer = Tokens.newSigningKey();
+    Path jwks = dir.resolve("jwks.json");
+    Files.writeString(jwks, new JWKSet(issuer.toPublicJWK()).toString());
+    String[] args = {"--auth-jwks-file=" + jwks};
+    Tokens ledger = Settings.parse(args, Map.of(), s -> Tokens.read(s, Tokens.Policy.LEDGER));
+    Tokens shadow = Settings.parse(args, Map.of(), s -> Tokens.read(s, Tokens.Policy.SHADOW));
+    Tokens decoy = Settings.parse(args, Map.of(), s -> Tokens.read(s, Tokens.Policy.DECOY));
+    String tenantToken = Tokens.sign(issuer, "app", "acme", List.of("admin"), List.of("fortress-ledger"),
+        Duration.ofMinutes(5));
+    String noAudience = Tokens.sign(issuer, "app", "acme", List.of("admin"), List.of(), Duration.ofMinutes(5));
+    String everywhere = Tokens.sign(issuer, "ops", null, List.of("admin"), Tokens.Policy.ALL, Duration.ofMinutes(5));
+
+    assertThat(ledger.verify(tenantToken).tenant()).isEqualTo("acme");
+    assertThat(refusal(shadow, tenantToken)).isEqualTo(ErrorReason.TOKEN_INVALID);
+    assertThat(refusal(decoy, tenantToken)).isEqualTo(ErrorReason.TOKEN_INVALID);
+    assertThat(refusal(ledger, noAudience)).isEqualTo(ErrorReason.TOKEN_INVALID);
+    for (Tokens service : List.of(ledger, shadow, decoy)) {
+      assertThat(service.verify(everywhere).admin()).isTrue();
+    }
+  }
+
   private static String sign(JWTClaimsSet claims) throws Exception {
     SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims);
     jwt.sign(new com.nimbusds.jose.crypto.MACSigner(KEY));
