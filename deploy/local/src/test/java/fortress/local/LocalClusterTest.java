@@ -45,6 +45,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
@@ -346,6 +347,54 @@ class LocalClusterTest {
       assertThat(info(garbage).getReason()).isEqualTo("TOKEN_INVALID");
     } finally {
       anonymous.shutdownNow();
+    }
+  }
+
+  @Test
+  void theLaunchersSecrets_areOwnerOnly_andNoServerIsGivenAKeyThatCanSignTokens() throws Exception {
+    List<Path> secrets = new java.util.ArrayList<>(List.of(dataDir.resolve("dev-token"),
+        dataDir.resolve("cluster/decoy.jwt"), dataDir.resolve("cluster/issuer/signing-key.jwk"),
+        dataDir.resolve("cluster/keys/node-token.key")));
+    try (Stream<Path> tls = Files.list(dataDir.resolve("tls"))) {
+      tls.filter(p -> p.getFileName().toString().endsWith(".key")).forEach(secrets::add);
+    }
+    assertThat(secrets).hasSizeGreaterThan(6);
+    for (Path secret : secrets) {
+      assertThat(Files.getPosixFilePermissions(secret)).as(dataDir.relativize(secret).toString())
+          .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+    }
+    for (String name : cluster.names()) {
+      String command = Files.readString(Path.of("/proc", Long.toString(cluster.pid(name)), "cmdline"),
+          StandardCharsets.UTF_8).replace('\0', ' ');
+      assertThat(command).as(name).doesNotContain("signing-key").doesNotContain("auth-hs256").doesNotContain("issuer");
+      if (!name.startsWith("ledger-")) {
+        assertThat(command).as(name).contains("--auth-jwks-file=");
+      }
+    }
+  }
+
+  @Test
+  void aTokenForTheLedger_isNoCallerOnTheShadowOrDecoyServers() {
+    String ledgerOnly = cluster.token("app", "acme", List.of("admin"), List.of(Tokens.Policy.LEDGER.audience()),
+        Duration.ofMinutes(5));
+    ManagedChannel shadow = cluster.anonymousChannel(LocalCluster.SHADOW);
+    ManagedChannel decoy = cluster.anonymousChannel(LocalCluster.DECOY);
+    try {
+      StatusRuntimeException onLedger = refused(() -> asCaller(channel, ledgerOnly).getAccount(
+          GetAccountRequest.newBuilder().setTenantId("acme").setAccountId("nobody-" + UUID.randomUUID()).build()));
+      assertThat(onLedger.getStatus().getCode()).as("authenticated, then answered").isEqualTo(Status.Code.NOT_FOUND);
+      StatusRuntimeException onShadow = refused(() -> fortress.shadow.v1.ShadowServiceGrpc.newBlockingStub(shadow)
+          .withInterceptors(Security.bearer(ledgerOnly))
+          .listRules(fortress.shadow.v1.ListRulesRequest.getDefaultInstance()));
+      StatusRuntimeException onDecoy = refused(() -> DecoyServiceGrpc.newBlockingStub(decoy)
+          .withInterceptors(Security.bearer(ledgerOnly))
+          .listTemplates(fortress.decoy.v1.ListTemplatesRequest.getDefaultInstance()));
+
+      assertThat(info(onShadow).getReason()).isEqualTo("TOKEN_INVALID");
+      assertThat(info(onDecoy).getReason()).isEqualTo("TOKEN_INVALID");
+    } finally {
+      shadow.shutdownNow();
+      decoy.shutdownNow();
     }
   }
 
