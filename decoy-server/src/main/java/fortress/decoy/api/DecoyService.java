@@ -5,6 +5,7 @@ import fortress.core.rpc.Rejection;
 import fortress.core.rpc.Reply;
 import fortress.core.store.Database;
 import fortress.core.store.Rows;
+import fortress.decoy.capture.InteractionStore;
 import fortress.decoy.fidelity.Fidelity;
 import fortress.decoy.generate.Generators;
 import fortress.decoy.generate.MarkovText;
@@ -231,12 +232,12 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
   public void listTemplates(ListTemplatesRequest r, StreamObserver<ListTemplatesResponse> out) {
     reply(out, () -> {
       int size = Checks.pageSize(r.getPageSize(), limits.pageSizeDefault(), limits.pageSizeMax());
-      String after = r.getPageToken().isEmpty() ? "" : pageKey(r.getPageToken());
+      String after = r.getPageToken().isEmpty() ? "" : PageTokens.templateAfter(r.getPageToken());
       List<Template> page = database.inTransaction(c -> DecoyStore.templatesAfter(c, after, size + 1));
       ListTemplatesResponse.Builder b = ListTemplatesResponse.newBuilder()
           .addAllTemplates(page.subList(0, Math.min(size, page.size())));
       if (page.size() > size) {
-        b.setNextPageToken(Rows.pageToken(List.of(page.get(size - 1).getTemplateId())));
+        b.setNextPageToken(PageTokens.templates(page.get(size - 1).getTemplateId()));
       }
       return b.build();
     });
@@ -263,13 +264,14 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
     reply(out, () -> {
       int size = Checks.pageSize(r.getPageSize(), limits.pageSizeDefault(), limits.pageSizeMax());
       Fields.text("client_ip", r.getClientIp(), 64, ErrorReason.INVALID_FIELD);
-      long before = r.getPageToken().isEmpty() ? Long.MAX_VALUE : number(pageKey(r.getPageToken()));
-      List<Interaction> page = database.inTransaction(c -> fortress.decoy.capture.InteractionStore.newest(c, before,
+      long before = r.getPageToken().isEmpty() ? Long.MAX_VALUE : PageTokens.interactionBefore(r.getPageToken());
+      List<Interaction> page = database.inTransaction(c -> InteractionStore.newest(c, before,
           r.getClientIp(), size + 1));
       ListInteractionsResponse.Builder b = ListInteractionsResponse.newBuilder()
           .addAllInteractions(page.subList(0, Math.min(size, page.size())));
       if (page.size() > size) {
-        b.setNextPageToken(Rows.pageToken(List.of(page.get(size - 1).getInteractionId())));
+        long last = InteractionStore.number(page.get(size - 1).getInteractionId());
+        b.setNextPageToken(PageTokens.interactions(last));
       }
       return b.build();
     });
@@ -280,7 +282,7 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
     reply(out, () -> {
       Checks.requestId(r.getRequestId());
       Checks.name("dataset", r.getDataset());
-      long after = r.getAfterInteractionId().isEmpty() ? 0 : Rows.number(fortress.decoy.capture.InteractionStore.PREFIX,
+      long after = r.getAfterInteractionId().isEmpty() ? 0 : Rows.number(InteractionStore.PREFIX,
           r.getAfterInteractionId()).orElseThrow(() -> Rejection.invalid(ErrorReason.INVALID_FIELD, "after_interaction_id",
           "must be an interaction_id such as i-42"));
       long max = Checks.range("max_interactions", r.getMaxInteractions(), 1, Checks.EXPORT_MAX, Checks.EXPORT_DEFAULT);
@@ -291,16 +293,6 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
   private static Rejection notFound(String templateId) {
     return new Rejection(ErrorReason.TEMPLATE_NOT_FOUND, "template " + templateId + " does not exist",
         Map.of("template_id", templateId));
-  }
-
-  private static String pageKey(String token) {
-    return Rows.pageKey(token, 1).orElseThrow(() -> Rejection.invalid(ErrorReason.INVALID_FIELD, "page_token",
-        "is not a token this server issued")).get(0);
-  }
-
-  private static long number(String interactionId) {
-    return Rows.number(fortress.decoy.capture.InteractionStore.PREFIX, interactionId)
-        .orElseThrow(() -> Rejection.invalid(ErrorReason.INVALID_FIELD, "page_token", "is not a token this server issued"));
   }
 
   /** Runs a handler and answers with its response or its status. */

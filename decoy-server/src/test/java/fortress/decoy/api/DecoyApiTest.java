@@ -11,7 +11,9 @@ import fortress.decoy.TestDecoy;
 import fortress.decoy.generate.Generators;
 import fortress.decoy.v1.*;
 import io.grpc.Status;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Iterator;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -128,6 +130,38 @@ class DecoyApiTest {
         .build()))).getReason()).isEqualTo("TEMPLATE_NOT_FOUND");
     assertThat(info(refused(() -> decoy.stub.deleteTemplate(delete.toBuilder().setRequestId(id()).build())))
         .getReason()).isEqualTo("TEMPLATE_NOT_FOUND");
+  }
+
+  @Test
+  void listTemplates_malformedPageToken_isRefusedNamingPageToken_beforeAnyQuery() {
+    Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
+    for (String id : List.of("token-a", "token-b")) {
+      decoy.stub.createTemplate(CreateTemplateRequest.newBuilder().setRequestId(id()).setTemplate(template(id))
+          .build());
+    }
+    String templatesToken = decoy.stub.listTemplates(ListTemplatesRequest.newBuilder().setPageSize(1).build())
+        .getNextPageToken();
+    assertThat(templatesToken).isNotEmpty();
+    invalid("page_token", () -> decoy.stub.listInteractions(ListInteractionsRequest.newBuilder()
+        .setPageToken(templatesToken).build()));
+    List<String> malformed = List.of(
+        "@@",
+        "AA",
+        b64.encodeToString("items\u0000".getBytes(StandardCharsets.UTF_8)),
+        b64.encodeToString(new byte[] {1, 't', 0}),
+        b64.encodeToString(new byte[] {1, 't', (byte) 0xC3, (byte) 0x28}),
+        b64.encodeToString(new byte[] {9, 't', 'a'}),
+        b64.encodeToString(new byte[] {1}),
+        b64.encodeToString(("x".repeat(5_000)).getBytes(StandardCharsets.UTF_8)),
+        b64.encodeToString("page-0".getBytes(StandardCharsets.UTF_8)) + "===",
+        "cGFnZS0w\n",
+        "x".repeat(100_000));
+    for (String token : malformed) {
+      invalid("page_token", () -> decoy.stub.listTemplates(ListTemplatesRequest.newBuilder().setPageSize(1)
+          .setPageToken(token).build()));
+      invalid("page_token", () -> decoy.stub.listInteractions(ListInteractionsRequest.newBuilder().setPageSize(1)
+          .setPageToken(token).build()));
+    }
   }
 
   /** grpcurl knows only what reflection tells it; that is enough to print a refusal's details. */
