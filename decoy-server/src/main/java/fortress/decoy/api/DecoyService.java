@@ -34,6 +34,11 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
   private final Database database;
   private final Endpoints endpoints;
   private final Map<String, MarkovText> models = new ConcurrentHashMap<>();
+  /**
+   * Held by a template or model mutation from its transaction to its change in memory, so the
+   * served endpoints and the models change in the order the database committed.
+   */
+  private final Object mutations = new Object();
   private final Export export;
   private final Limits limits;
 
@@ -186,14 +191,18 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
       } catch (IllegalArgumentException e) {
         throw Rejection.invalid(ErrorReason.INVALID_FIELD, "corpus", e.getMessage() + " and one whole sentence");
       }
-      TrainTextResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
-          TrainTextResponse.parser(), () -> {
-            DecoyStore.putModel(c, r.getModel(), r.getCorpus());
-            return TrainTextResponse.newBuilder().setModel(r.getModel()).setWordCount(model.wordCount())
-                .setStateCount(model.stateCount()).build();
-          }));
-      models.put(r.getModel(), model);
-      return response;
+      synchronized (mutations) {
+        Operations.Outcome<TrainTextResponse> outcome = database.inTransaction(c -> Operations.once(c,
+            r.getRequestId(), r, TrainTextResponse.parser(), () -> {
+              DecoyStore.putModel(c, r.getModel(), r.getCorpus());
+              return TrainTextResponse.newBuilder().setModel(r.getModel()).setWordCount(model.wordCount())
+                  .setStateCount(model.stateCount()).build();
+            }));
+        if (outcome.applied()) {
+          models.put(r.getModel(), model);
+        }
+        return outcome.response();
+      }
     });
   }
 
@@ -204,17 +213,21 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
       Checks.name("template.template_id", r.getTemplate().getTemplateId());
       Template t = r.getTemplate().toBuilder().clearCreateTime().build();
       Endpoint.compile("template", t);
-      CreateTemplateResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
-          CreateTemplateResponse.parser(), () -> {
-            if (!DecoyStore.insertTemplate(c, t)) {
-              throw new Rejection(ErrorReason.TEMPLATE_EXISTS, "template " + t.getTemplateId() + " already exists; "
-                  + "delete it first to replace it", Map.of("template_id", t.getTemplateId()));
-            }
-            return CreateTemplateResponse.newBuilder().setTemplate(DecoyStore.template(c, t.getTemplateId())
-                .orElseThrow()).build();
-          }));
-      endpoints.put(response.getTemplate());
-      return response;
+      synchronized (mutations) {
+        Operations.Outcome<CreateTemplateResponse> outcome = database.inTransaction(c -> Operations.once(c,
+            r.getRequestId(), r, CreateTemplateResponse.parser(), () -> {
+              if (!DecoyStore.insertTemplate(c, t)) {
+                throw new Rejection(ErrorReason.TEMPLATE_EXISTS, "template " + t.getTemplateId() + " already exists; "
+                    + "delete it first to replace it", Map.of("template_id", t.getTemplateId()));
+              }
+              return CreateTemplateResponse.newBuilder().setTemplate(DecoyStore.template(c, t.getTemplateId())
+                  .orElseThrow()).build();
+            }));
+        if (outcome.applied()) {
+          endpoints.put(outcome.response().getTemplate());
+        }
+        return outcome.response();
+      }
     });
   }
 
@@ -248,14 +261,18 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
     reply(out, () -> {
       Checks.requestId(r.getRequestId());
       Checks.name("template_id", r.getTemplateId());
-      DeleteTemplateResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
-          DeleteTemplateResponse.parser(), () -> {
-            Template t = DecoyStore.template(c, r.getTemplateId()).orElseThrow(() -> notFound(r.getTemplateId()));
-            DecoyStore.deleteTemplate(c, r.getTemplateId());
-            return DeleteTemplateResponse.newBuilder().setTemplate(t).build();
-          }));
-      endpoints.remove(r.getTemplateId());
-      return response;
+      synchronized (mutations) {
+        Operations.Outcome<DeleteTemplateResponse> outcome = database.inTransaction(c -> Operations.once(c,
+            r.getRequestId(), r, DeleteTemplateResponse.parser(), () -> {
+              Template t = DecoyStore.template(c, r.getTemplateId()).orElseThrow(() -> notFound(r.getTemplateId()));
+              DecoyStore.deleteTemplate(c, r.getTemplateId());
+              return DeleteTemplateResponse.newBuilder().setTemplate(t).build();
+            }));
+        if (outcome.applied()) {
+          endpoints.remove(r.getTemplateId());
+        }
+        return outcome.response();
+      }
     });
   }
 

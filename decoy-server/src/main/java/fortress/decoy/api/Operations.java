@@ -12,9 +12,20 @@ import java.util.Map;
 final class Operations {
   private Operations() {}
 
-  static <T extends Message> T once(Connection c, String requestId, Message request, Parser<T> parser,
+  /**
+   * A mutation's response, and whether this call applied it ({@code false}: a replay answered
+   * with the recorded response, and nothing may change, in the database or in memory).
+   */
+  record Outcome<T>(T response, boolean applied) {}
+
+  static <T extends Message> Outcome<T> once(Connection c, String requestId, Message request, Parser<T> parser,
       fortress.core.store.Operations.Mutation<T> mutation) throws SQLException {
-    return fortress.core.store.Operations.once(c, requestId, request, parser, mutation, Operations::reused);
+    boolean[] applied = {false};
+    T response = fortress.core.store.Operations.once(c, requestId, request, parser, () -> {
+      applied[0] = true;
+      return mutation.apply();
+    }, Operations::reused);
+    return new Outcome<>(response, applied[0]);
   }
 
   static Rejection reused(String requestId) {
