@@ -116,6 +116,7 @@ public final class ShadowServer implements AutoCloseable {
     Disagreements disagreements = new Disagreements(database, config.disagreementQueueDepthMax());
     Decider decider = new Decider(rollouts::policy, ids, counts, disagreements, telemetry.meter());
     ShadowService service = new ShadowService(database, compiler, jobs, rollouts, decider, ids,
+        database.inTransaction(c -> ServerKeys.loadOrCreate(c, "page-tokens")),
         new ShadowService.Limits(config.samplesPerCallMax(), config.datasetSamplesMax(), config.evaluationSamplesMax(),
             config.pageSizeDefault(), config.pageSizeMax()));
     ExecutorService handlers = Executors.newFixedThreadPool(config.serverThreads(),

@@ -3,7 +3,6 @@ package fortress.shadow.api;
 import fortress.core.rpc.Rejection;
 import fortress.core.rpc.Reply;
 import fortress.core.store.Database;
-import fortress.core.store.Rows;
 import fortress.shadow.eval.EvaluationJobs;
 import fortress.shadow.eval.Verdicts;
 import fortress.shadow.rollout.Decider;
@@ -20,6 +19,8 @@ import fortress.shadow.store.SampleStore;
 import fortress.shadow.v1.*;
 import fortress.shadow.v1.ErrorReason;
 import io.grpc.stub.StreamObserver;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Map;
 
@@ -41,16 +42,19 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
   private final RolloutController rollouts;
   private final Decider decider;
   private final DecisionIds decisionIds;
+  private final PageTokens pageTokens;
   private final Limits limits;
 
+  /** {@code pageTokenKey}: the server's key that signs page tokens. */
   public ShadowService(Database database, RuleCompiler compiler, EvaluationJobs jobs, RolloutController rollouts,
-      Decider decider, DecisionIds decisionIds, Limits limits) {
+      Decider decider, DecisionIds decisionIds, byte[] pageTokenKey, Limits limits) {
     this.database = database;
     this.compiler = compiler;
     this.jobs = jobs;
     this.rollouts = rollouts;
     this.decider = decider;
     this.decisionIds = decisionIds;
+    this.pageTokens = new PageTokens(pageTokenKey);
     this.limits = limits;
   }
 
@@ -92,13 +96,17 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
         Checks.name("rule_id", r.getRuleId());
       }
       int size = Checks.pageSize(r.getPageSize(), limits.pageSizeDefault(), limits.pageSizeMax());
-      List<String> after = r.getPageToken().isEmpty() ? List.of() : pageKey(r.getPageToken(), 3);
+      String listing = "rules/" + r.getRuleId();
+      RuleStore.After after = r.getPageToken().isEmpty() ? null
+          : ruleAfter(pageTokens.parse(r.getPageToken(), listing, 3));
       return database.inTransaction(c -> {
         List<Rule> rules = RuleStore.list(c, r.getRuleId(), after, size + 1);
         ListRulesResponse.Builder b = ListRulesResponse.newBuilder().addAllRules(rules.subList(0,
             Math.min(size, rules.size())));
         if (rules.size() > size) {
-          b.setNextPageToken(Rows.pageToken(RuleStore.key(c, rules.get(size - 1))));
+          RuleStore.After last = RuleStore.key(c, rules.get(size - 1));
+          b.setNextPageToken(pageTokens.issue(listing, List.of(last.ruleId(), last.createTime().toString(),
+              last.version())));
         }
         return b.build();
       });
@@ -194,7 +202,8 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
   public void listDeployments(ListDeploymentsRequest r, StreamObserver<ListDeploymentsResponse> out) {
     reply(out, () -> {
       int size = Checks.pageSize(r.getPageSize(), limits.pageSizeDefault(), limits.pageSizeMax());
-      long after = r.getPageToken().isEmpty() ? 0 : sequence(pageKey(r.getPageToken(), 1).get(0));
+      long after = r.getPageToken().isEmpty() ? 0
+          : sequence(pageTokens.parse(r.getPageToken(), "deployments", 1).get(0));
       return database.inTransaction(c -> {
         List<Deployment> page = AuditLog.list(c, after, size + 1);
         AuditLog.Verification v = AuditLog.verify(c);
@@ -204,7 +213,8 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
             .setChainLength(v.length())
             .setFirstBrokenSequence(v.firstBrokenSequence());
         if (page.size() > size) {
-          b.setNextPageToken(Rows.pageToken(List.of(Long.toString(page.get(size - 1).getSequence()))));
+          b.setNextPageToken(pageTokens.issue("deployments",
+              List.of(Long.toString(page.get(size - 1).getSequence()))));
         }
         return b.build();
       });
@@ -297,16 +307,23 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
     });
   }
 
-  private static List<String> pageKey(String token, int parts) {
-    return Rows.pageKey(token, parts).orElseThrow(() -> Rejection.invalid(ErrorReason.INVALID_FIELD, "page_token",
-        "is not a token this server issued"));
+  /** A ListRules key read back from a token, its parts checked again before they reach SQL. */
+  private static RuleStore.After ruleAfter(List<String> key) {
+    try {
+      OffsetDateTime createTime = OffsetDateTime.parse(key.get(1));
+      Checks.name("page_token", key.get(0));
+      Checks.version("page_token", key.get(2));
+      return new RuleStore.After(key.get(0), createTime, key.get(2));
+    } catch (DateTimeParseException | Rejection e) {
+      throw PageTokens.invalid();
+    }
   }
 
   private static long sequence(String s) {
     try {
       return Long.parseLong(s);
     } catch (NumberFormatException e) {
-      throw Rejection.invalid(ErrorReason.INVALID_FIELD, "page_token", "is not a token this server issued");
+      throw PageTokens.invalid();
     }
   }
 

@@ -9,6 +9,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -27,6 +28,9 @@ public final class RuleStore {
 
   /** A stored version, and whether this call stored it. */
   public record Stored(Rule rule, boolean created) {}
+
+  /** Where a listing continues: after this row, in (rule_id, create_time, version) order. */
+  public record After(String ruleId, OffsetDateTime createTime, String version) {}
 
   /** Stores a version unless the rule has it already. */
   public static Stored insert(Connection c, Rule rule) throws SQLException {
@@ -77,14 +81,14 @@ public final class RuleStore {
         Map.of("rule_id", ruleId, "version", version)));
   }
 
-  /** A page of versions ordered by rule, then age; {@code after} is the last row's key or empty. */
-  public static List<Rule> list(Connection c, String ruleId, List<String> after, int limit) throws SQLException {
+  /** A page of versions ordered by rule, then age; {@code after} is the last row's key, or null for the first page. */
+  public static List<Rule> list(Connection c, String ruleId, After after, int limit) throws SQLException {
     StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + FROM + "WHERE true ");
     if (!ruleId.isEmpty()) {
       sql.append("AND r.rule_id = ? ");
     }
-    if (!after.isEmpty()) {
-      sql.append("AND (r.rule_id, r.create_time, r.version) > (?, ?::timestamptz, ?) ");
+    if (after != null) {
+      sql.append("AND (r.rule_id, r.create_time, r.version) > (?, ?, ?) ");
     }
     sql.append("ORDER BY r.rule_id, r.create_time, r.version LIMIT ?");
     try (PreparedStatement s = c.prepareStatement(sql.toString())) {
@@ -92,8 +96,10 @@ public final class RuleStore {
       if (!ruleId.isEmpty()) {
         s.setString(i++, ruleId);
       }
-      for (String part : after) {
-        s.setString(i++, part);
+      if (after != null) {
+        s.setString(i++, after.ruleId());
+        s.setObject(i++, after.createTime());
+        s.setString(i++, after.version());
       }
       s.setInt(i, limit);
       List<Rule> rules = new ArrayList<>();
@@ -106,15 +112,15 @@ public final class RuleStore {
     }
   }
 
-  /** The key that continues a listing after {@code rule}. */
-  public static List<String> key(Connection c, Rule rule) throws SQLException {
+  /** The key that continues a listing after {@code rule}, with create_time to the microsecond. */
+  public static After key(Connection c, Rule rule) throws SQLException {
     try (PreparedStatement s = c.prepareStatement(
-        "SELECT create_time::text FROM rules WHERE rule_id = ? AND version = ?")) {
+        "SELECT create_time FROM rules WHERE rule_id = ? AND version = ?")) {
       s.setString(1, rule.getRuleId());
       s.setString(2, rule.getVersion());
       try (ResultSet rs = s.executeQuery()) {
         rs.next();
-        return List.of(rule.getRuleId(), rs.getString(1), rule.getVersion());
+        return new After(rule.getRuleId(), rs.getObject(1, OffsetDateTime.class), rule.getVersion());
       }
     }
   }

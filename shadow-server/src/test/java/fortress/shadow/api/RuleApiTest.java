@@ -13,6 +13,9 @@ import fortress.shadow.v1.*;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -153,5 +156,38 @@ class RuleApiTest {
     assertThat(third.getNextPageToken()).isEmpty();
     assertThat(java.util.stream.Stream.of(first, second, third).flatMap(r -> r.getRulesList().stream())
         .map(Rule::getExpression)).containsExactly("bytes > 0", "bytes > 1", "bytes > 2", "bytes > 3", "bytes > 4");
+  }
+
+  @Test
+  void listRules_withAPageTokenItDidNotIssueForThatListing_isInvalidArgumentNamingPageToken() {
+    for (int i = 0; i < 3; i++) {
+      shadow.createRule("tokens", "bytes > " + i, Action.ACTION_DENY);
+    }
+    ListRulesRequest.Builder tokens = ListRulesRequest.newBuilder().setRuleId("tokens").setPageSize(1);
+    String good = shadow.stub.listRules(tokens.build()).getNextPageToken();
+    Base64.Encoder base64 = Base64.getUrlEncoder().withoutPadding();
+    List<String> bad = List.of("%%%", "x", base64.encodeToString("garbage".getBytes(StandardCharsets.UTF_8)),
+        base64.encodeToString(new byte[] {(byte) 0xff, 0, 1, 2, 3}),
+        base64.encodeToString("tokens\nnot-a-time\n0123456789abcdef".getBytes(StandardCharsets.UTF_8)),
+        base64.encodeToString("tokens\n2026-13-45 99:00:00+00\n0123456789abcdef".getBytes(StandardCharsets.UTF_8)),
+        base64.encodeToString("tokens\n2020-01-01 00:00:00+00\n'; drop".getBytes(StandardCharsets.UTF_8)),
+        good.substring(0, good.length() - 1), good + "A", "A" + good.substring(1));
+    for (String token : bad) {
+      expectPageToken(() -> shadow.stub.listRules(tokens.clone().setPageToken(token).build()), token);
+    }
+    expectPageToken(() -> shadow.stub.listRules(ListRulesRequest.newBuilder().setPageToken(good).build()), good);
+    expectPageToken(() -> shadow.stub.listRules(ListRulesRequest.newBuilder().setRuleId("paged").setPageToken(good)
+        .build()), good);
+    expectPageToken(() -> shadow.stub.listDeployments(ListDeploymentsRequest.newBuilder().setPageToken(good)
+        .build()), good);
+    assertThat(shadow.stub.listRules(tokens.clone().setPageToken(good).build()).getRules(0).getExpression())
+        .isEqualTo("bytes > 1");
+  }
+
+  private static void expectPageToken(Runnable call, String token) {
+    StatusRuntimeException e = refused(call);
+    assertThat(e.getStatus().getCode()).as("token %s: %s", token, e.getStatus())
+        .isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(info(e).getMetadataMap()).containsEntry("field", "page_token");
   }
 }
