@@ -6,6 +6,7 @@ import fortress.core.Settings;
 import fortress.core.security.Security;
 import fortress.core.security.Tokens;
 import fortress.core.telemetry.Telemetry;
+import fortress.shadow.rule.RuleCompiler;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -25,6 +26,7 @@ public record ShadowConfig(
     int serverThreads,
     int evaluationThreads,
     long ruleCostMax,
+    long ruleEvaluationTimeoutMs,
     int ruleCacheSizeMax,
     int samplesPerCallMax,
     long datasetSamplesMax,
@@ -43,6 +45,7 @@ public record ShadowConfig(
   public static final int SERVER_THREADS_DEFAULT = 8;
   public static final int EVALUATION_THREADS_DEFAULT = 1;
   public static final long RULE_COST_MAX_DEFAULT = 10_000;
+  public static final long RULE_EVALUATION_TIMEOUT_MS_DEFAULT = RuleCompiler.EVALUATION_TIMEOUT_MS_DEFAULT;
   public static final int RULE_CACHE_SIZE_MAX_DEFAULT = 10_000;
   public static final int SAMPLES_PER_CALL_MAX_DEFAULT = 10_000;
   public static final long DATASET_SAMPLES_MAX_DEFAULT = 10_000_000;
@@ -85,6 +88,10 @@ public record ShadowConfig(
         "evaluation jobs run at once; more wait in line");
     long costMax = s.number("rule-cost-max", RULE_COST_MAX_DEFAULT, 10, 10_000_000,
         "largest estimated cost of a rule expression; dearer ones are refused at CreateRule");
+    long timeoutMs = s.number("rule-evaluation-timeout-ms", RULE_EVALUATION_TIMEOUT_MS_DEFAULT, 1, 60_000,
+        "CPU time one evaluation of a rule with a comprehension or a regular expression may take; past it the "
+            + "evaluation stops and counts as an error (the rule does not match: Decide goes on without it, an "
+            + "evaluation counts the sample in errors)");
     int cacheMax = s.integer("rule-cache-size-max", RULE_CACHE_SIZE_MAX_DEFAULT, 16, 1_000_000,
         "compiled rule programs kept in memory");
     int perCall = s.integer("samples-per-call-max", SAMPLES_PER_CALL_MAX_DEFAULT, 1, 100_000,
@@ -105,7 +112,7 @@ public record ShadowConfig(
     Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-shadow", "shadow", METRICS_PORT_DEFAULT);
     try {
       return new ShadowConfig(host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, pool, threads, evalThreads,
-          costMax, cacheMax, perCall, datasetMax, evalMax, checkMs, queueMax, pageDefault, pageMax, graceMs,
+          costMax, timeoutMs, cacheMax, perCall, datasetMax, evalMax, checkMs, queueMax, pageDefault, pageMax, graceMs,
           security, telemetry);
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
@@ -116,16 +123,17 @@ public record ShadowConfig(
   /** A copy pointing at a database; used by the embedded start-up path. */
   public ShadowConfig withJdbc(String url, String user, String password) {
     return new ShadowConfig(host, grpcPort, url, user, password, dataDir, poolSizeMax, serverThreads,
-        evaluationThreads, ruleCostMax, ruleCacheSizeMax, samplesPerCallMax, datasetSamplesMax, evaluationSamplesMax,
-        rolloutCheckIntervalMs, disagreementQueueDepthMax, pageSizeDefault, pageSizeMax, shutdownGraceMs, security,
-        telemetry);
+        evaluationThreads, ruleCostMax, ruleEvaluationTimeoutMs, ruleCacheSizeMax, samplesPerCallMax,
+        datasetSamplesMax, evaluationSamplesMax, rolloutCheckIntervalMs, disagreementQueueDepthMax, pageSizeDefault,
+        pageSizeMax, shutdownGraceMs, security, telemetry);
   }
 
   @Override
   public String toString() {
     return "ShadowConfig[host=" + host + ", grpcPort=" + grpcPort + ", database="
         + (embedded() ? "embedded in " + dataDir : jdbcUrl.replaceAll("password=[^&]*", "password=***"))
-        + ", ruleCostMax=" + ruleCostMax + ", rolloutCheckIntervalMs=" + rolloutCheckIntervalMs + ", "
+        + ", ruleCostMax=" + ruleCostMax + ", ruleEvaluationTimeoutMs=" + ruleEvaluationTimeoutMs
+        + ", rolloutCheckIntervalMs=" + rolloutCheckIntervalMs + ", "
         + security.describe() + "]";
   }
 }

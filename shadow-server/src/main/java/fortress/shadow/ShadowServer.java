@@ -106,7 +106,8 @@ public final class ShadowServer implements AutoCloseable {
       Telemetry telemetry) throws IOException {
     Database database = Database.open("shadow", config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword(),
         config.poolSizeMax(), ErrorReason.STORAGE_UNAVAILABLE, ErrorReason.OUTCOME_UNKNOWN);
-    RuleCompiler compiler = new RuleCompiler(config.ruleCostMax(), config.ruleCacheSizeMax());
+    RuleCompiler compiler = new RuleCompiler(config.ruleCostMax(), config.ruleCacheSizeMax(),
+        config.ruleEvaluationTimeoutMs());
     EvaluationJobs jobs = new EvaluationJobs(database, compiler, Executors.newFixedThreadPool(
         config.evaluationThreads(), new ThreadFactoryBuilder().setNameFormat("shadow-eval-%d").setDaemon(true).build()));
     DecisionCounts counts = new DecisionCounts();

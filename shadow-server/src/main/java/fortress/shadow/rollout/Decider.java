@@ -18,7 +18,7 @@ import java.util.function.Supplier;
  * The live path. Evaluates every champion; during a rollout, evaluates both versions of the
  * rolling-out rule, enforces the one the request's arm names and records a disagreement when they
  * differ. Enforces the strongest matching action: DENY, then DECEIVE, then CHALLENGE, then ALLOW.
- * A rule whose expression fails on a request does not match it.
+ * A rule whose expression fails on a request, or runs past its time budget, does not match it.
  * Writes nothing synchronously.
  */
 public final class Decider {
@@ -35,6 +35,7 @@ public final class Decider {
   private static final AttributeKey<String> ARM = AttributeKey.stringKey("arm");
   private static final AttributeKey<String> STAGE = AttributeKey.stringKey("stage_percent");
   private final LongCounter decisions;
+  private final LongCounter timeouts;
 
   public Decider(Supplier<Policy> policy, DecisionIds ids, DecisionCounts counts, Disagreements disagreements,
       Meter meter) {
@@ -44,6 +45,9 @@ public final class Decider {
     this.disagreements = disagreements;
     this.decisions = meter.counterBuilder("fortress.shadow.decisions").setUnit("{decision}")
         .setDescription("Decide answers, by enforced rule, action, rollout arm and rollout stage").build();
+    this.timeouts = meter.counterBuilder("fortress.shadow.rule_timeouts").setUnit("{evaluation}")
+        .setDescription("Rule evaluations in Decide stopped by their time budget (the rule did not match), by rule")
+        .build();
   }
 
   private DecideResponse counted(DecideResponse r, Policy.Live live) {
@@ -101,6 +105,9 @@ public final class Decider {
     try {
       return rule.matches(attributes);
     } catch (CompiledRule.EvaluationError e) {
+      if (e.timedOut()) {
+        timeouts.add(1, io.opentelemetry.api.common.Attributes.of(RULE, rule.ruleId()));
+      }
       return false;
     }
   }

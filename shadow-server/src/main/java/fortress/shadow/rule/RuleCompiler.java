@@ -1,5 +1,7 @@
 package fortress.shadow.rule;
 
+import static com.google.common.base.Preconditions.checkArgument;
+
 import com.google.common.cache.Cache;
 import com.google.common.cache.CacheBuilder;
 import com.google.common.hash.Hashing;
@@ -29,23 +31,34 @@ import java.util.concurrent.ExecutionException;
 /**
  * Compiles and type-checks rule expressions over {@link Attributes}, refuses those whose
  * estimated cost exceeds the limit, and caches the programs by version, so each expression is
- * compiled once per process however often it runs.
+ * compiled once per process however often it runs. A program whose run time is not bounded by
+ * its size (a comprehension or a regular expression) runs under a time budget.
  */
 public final class RuleCompiler {
-  /** Run-time ceiling on any comprehension, whatever the static estimate said. */
+  /** Run-time ceiling on the iterations of an evaluation's comprehensions, whatever the static estimate said. */
   private static final int COMPREHENSION_ITERATIONS_MAX = 1_000;
   private static final int REGEX_PROGRAM_SIZE_MAX = 1_000;
+  /** The CPU time one evaluation of one rule may take before it is stopped and counts as an error. */
+  public static final long EVALUATION_TIMEOUT_MS_DEFAULT = 20;
 
   private final CelCompiler compiler;
   private final CelRuntime runtime;
   private final long costMax;
+  private final long budgetNanos;
+  private final RuleCost cost = new RuleCost(COMPREHENSION_ITERATIONS_MAX);
   private final Cache<String, CompiledRule> programs;
 
   /** A type-checked expression: its version and its estimated cost. */
   public record Checked(String version, long cost, CelAbstractSyntaxTree ast) {}
 
   public RuleCompiler(long costMax, int cacheSizeMax) {
+    this(costMax, cacheSizeMax, EVALUATION_TIMEOUT_MS_DEFAULT);
+  }
+
+  public RuleCompiler(long costMax, int cacheSizeMax, long evaluationTimeoutMs) {
+    checkArgument(evaluationTimeoutMs > 0, "evaluationTimeoutMs must be positive");
     this.costMax = costMax;
+    this.budgetNanos = evaluationTimeoutMs * 1_000_000;
     CelOptions options = CelOptions.current()
         .comprehensionMaxIterations(COMPREHENSION_ITERATIONS_MAX)
         .maxRegexProgramSize(REGEX_PROGRAM_SIZE_MAX)
@@ -91,10 +104,11 @@ public final class RuleCompiler {
           "field", "expression", "line", Integer.toString(line), "column", Integer.toString(column)));
     }
     checkPatterns(ast.getExpr(), ast);
-    long cost = RuleCost.of(ast.getExpr());
+    long cost = this.cost.of(ast.getExpr());
     if (cost > costMax) {
       throw new Rejection(ErrorReason.EXPRESSION_TOO_COSTLY, "expression: estimated cost " + cost
-          + " exceeds the limit " + costMax + "; avoid nested comprehensions and regular expressions inside them",
+          + " exceeds the limit " + costMax + "; avoid comprehensions over large literals, nested comprehensions, "
+          + "and regular expressions inside them",
           Map.of("field", "expression", "cost", Long.toString(cost), "cost_max", Long.toString(costMax)));
     }
     return new Checked(version(expression), cost, ast);
@@ -106,7 +120,8 @@ public final class RuleCompiler {
     try {
       return programs.get(key, () -> {
         Checked checked = check(expression);
-        return new CompiledRule(ruleId, checked.version(), action, runtime.createProgram(checked.ast()));
+        return new CompiledRule(ruleId, checked.version(), action, runtime.createProgram(checked.ast()),
+            RuleCost.open(checked.ast().getExpr()) ? budgetNanos : 0);
       });
     } catch (ExecutionException e) {
       throw new IllegalStateException("stored rule " + ruleId + " no longer compiles", e.getCause());
