@@ -10,6 +10,7 @@ import fortress.core.security.Security;
 import fortress.core.store.Database;
 import fortress.core.store.LocalPostgres;
 import fortress.core.telemetry.Telemetry;
+import fortress.shadow.api.Roles;
 import fortress.shadow.api.ShadowService;
 import fortress.shadow.eval.EvaluationJobs;
 import fortress.shadow.rollout.Decider;
@@ -27,6 +28,7 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -115,7 +117,9 @@ public final class ShadowServer implements AutoCloseable {
     rollouts.reload();
     DecisionIds ids = new DecisionIds(database.inTransaction(c -> ServerKeys.loadOrCreate(c, "decision-ids")));
     Disagreements disagreements = new Disagreements(database, config.disagreementQueueDepthMax());
-    Decider decider = new Decider(rollouts::policy, ids, counts, disagreements, telemetry.meter());
+    Decider decider = new Decider(rollouts::policy,
+        database.inTransaction(c -> ServerKeys.loadOrCreate(c, "canary-split")), ids, counts, disagreements,
+        telemetry.meter());
     ShadowService service = new ShadowService(database, compiler, jobs, rollouts, decider, ids,
         database.inTransaction(c -> ServerKeys.loadOrCreate(c, "page-tokens")),
         new ShadowService.Limits(config.samplesPerCallMax(), config.datasetSamplesMax(), config.evaluationSamplesMax(),
@@ -144,17 +148,27 @@ public final class ShadowServer implements AutoCloseable {
   }
 
   /**
-   * Who may call: any caller with a valid token, except for rule changes, deployments and
-   * rollouts, which take the admin role.
+   * Who may call: a role per kind of work (see {@link Roles}), the admin role for rule changes,
+   * deployments and rollouts (and for any method not listed). RecordSamples lets any valid token
+   * through: the service takes {@code shadow.record}, or {@code decoy} for attacker-supplied samples.
    */
   private static Guard guard(Security security) {
     return security.guard(Guard.Members.OFF)
-        .allow(ShadowServiceGrpc.SERVICE_NAME, Guard.Rule.CALLER)
-        .allow(java.util.List.of(ShadowServiceGrpc.getCreateRuleMethod().getFullMethodName(),
+        .allow(List.of(ShadowServiceGrpc.getCreateRuleMethod().getFullMethodName(),
             ShadowServiceGrpc.getDeployRuleMethod().getFullMethodName(),
             ShadowServiceGrpc.getStartRolloutMethod().getFullMethodName(),
             ShadowServiceGrpc.getResumeRolloutMethod().getFullMethodName(),
             ShadowServiceGrpc.getAbortRolloutMethod().getFullMethodName()), Guard.Rule.ADMIN)
+        .allow(ShadowServiceGrpc.getRecordSamplesMethod().getFullMethodName(), Guard.Rule.CALLER)
+        .allowRole(List.of(ShadowServiceGrpc.getGetRuleMethod().getFullMethodName(),
+            ShadowServiceGrpc.getListRulesMethod().getFullMethodName(),
+            ShadowServiceGrpc.getGetRolloutMethod().getFullMethodName(),
+            ShadowServiceGrpc.getListDeploymentsMethod().getFullMethodName()), Roles.RULES_READ)
+        .allowRole(List.of(ShadowServiceGrpc.getStartEvaluationMethod().getFullMethodName(),
+            ShadowServiceGrpc.getGetEvaluationMethod().getFullMethodName(),
+            ShadowServiceGrpc.getGetDatasetMethod().getFullMethodName()), Roles.EVALUATE)
+        .allowRole(List.of(ShadowServiceGrpc.getDecideMethod().getFullMethodName(),
+            ShadowServiceGrpc.getReportOutcomeMethod().getFullMethodName()), Roles.DECIDE)
         .build();
   }
 

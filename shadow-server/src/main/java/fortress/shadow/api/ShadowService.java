@@ -2,6 +2,7 @@ package fortress.shadow.api;
 
 import fortress.core.rpc.Rejection;
 import fortress.core.rpc.Reply;
+import fortress.core.security.Caller;
 import fortress.core.store.Database;
 import fortress.shadow.eval.EvaluationJobs;
 import fortress.shadow.eval.Verdicts;
@@ -23,11 +24,13 @@ import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
- * The gRPC glue: validates each request, runs it (mutations inside one transaction with their
- * idempotency record), and maps rejections to statuses. Anything unexpected is logged here and
- * answered as UNAVAILABLE without internals, never as UNKNOWN.
+ * The gRPC glue: checks what the caller may do beyond its role (the Guard checked that), validates
+ * each request, runs it (mutations inside one transaction with their idempotency record), and maps
+ * rejections to statuses. Anything unexpected is logged here and answered as UNAVAILABLE without
+ * internals, never as UNKNOWN.
  */
 public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase {
   private static final List<Integer> STAGES_DEFAULT = List.of(1, 5, 25, 50, 100);
@@ -113,19 +116,43 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
     });
   }
 
+  /**
+   * The Guard lets any valid token in, since two roles may record: {@code shadow.record}, and
+   * {@code decoy}, whose samples make the dataset attacker-supplied. Which one is the token's
+   * business, never the request's.
+   */
   @Override
   public void recordSamples(RecordSamplesRequest r, StreamObserver<RecordSamplesResponse> out) {
     reply(out, () -> {
+      Optional<Caller> caller = Caller.current();
+      boolean attackerSupplied = Roles.decoy(caller);
+      if (!attackerSupplied && !Roles.has(caller, Roles.RECORD)) {
+        throw new Rejection(fortress.auth.v1.ErrorReason.ROLE_REQUIRED, "RecordSamples needs a token with the role "
+            + Roles.RECORD + " (or " + Roles.DECOY + ", for a decoy's exports)", Map.of("role", Roles.RECORD));
+      }
       Checks.requestId(r.getRequestId());
       Checks.name("dataset", r.getDataset());
       Checks.samples(r.getSamplesList(), limits.samplesPerCallMax());
       return database.inTransaction(c -> Operations.once(c, r.getRequestId(), r, RecordSamplesResponse.parser(),
-          () -> RecordSamplesResponse.newBuilder()
-              .setDataset(r.getDataset())
-              .setRecordedCount(r.getSamplesCount())
-              .setDatasetSampleCount(SampleStore.append(c, r.getDataset(), r.getSamplesList(),
-                  limits.datasetSamplesMax()))
-              .build()));
+          () -> {
+            Dataset dataset = SampleStore.append(c, r.getDataset(), r.getSamplesList(), limits.datasetSamplesMax(),
+                attackerSupplied);
+            return RecordSamplesResponse.newBuilder()
+                .setDataset(r.getDataset())
+                .setRecordedCount(r.getSamplesCount())
+                .setDatasetSampleCount(dataset.getSampleCount())
+                .setAttackerSupplied(dataset.getAttackerSupplied())
+                .build();
+          }));
+    });
+  }
+
+  @Override
+  public void getDataset(GetDatasetRequest r, StreamObserver<GetDatasetResponse> out) {
+    reply(out, () -> {
+      Checks.name("dataset", r.getDataset());
+      Dataset dataset = database.inTransaction(c -> SampleStore.get(c, r.getDataset()));
+      return GetDatasetResponse.newBuilder().setDataset(dataset).build();
     });
   }
 
@@ -153,7 +180,13 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
             } else {
               RuleStore.get(c, champion.getRuleId(), champion.getVersion());
             }
-            long count = SampleStore.count(c, r.getDataset());
+            Dataset dataset = SampleStore.get(c, r.getDataset());
+            if (dataset.getAttackerSupplied() && !r.getAllowAttackerSupplied()) {
+              throw new Rejection(ErrorReason.DATASET_ATTACKER_SUPPLIED, "dataset " + r.getDataset() + " holds "
+                  + "samples from a decoy, chosen by an attacker; set allow_attacker_supplied to evaluate over it "
+                  + "anyway", Map.of("dataset", r.getDataset()));
+            }
+            long count = dataset.getSampleCount();
             long limit = r.getSampleLimit() == 0 ? limits.evaluationSamplesMax() : r.getSampleLimit();
             Evaluation spec = Evaluation.newBuilder()
                 .setDataset(r.getDataset())
@@ -164,6 +197,7 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
                 .setSettings(settings)
                 .setSampleLimit(limit)
                 .setSamplesTotal(Math.min(count, limit))
+                .setAttackerSupplied(dataset.getAttackerSupplied())
                 .build();
             return StartEvaluationResponse.newBuilder().setEvaluation(EvaluationStore.create(c, spec)).build();
           }));
@@ -275,12 +309,30 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
     });
   }
 
+  /**
+   * A decision is for the caller's tenant: its token must name one (an admin token may name none
+   * and decide for any tenant), and attributes.tenant must be empty, which means that tenant, or
+   * that tenant. The decision id is bound to the caller.
+   */
   @Override
   public void decide(DecideRequest r, StreamObserver<DecideResponse> out) {
     reply(out, () -> {
+      Optional<Caller> caller = Caller.current();
+      String tenant = r.getAttributes().getTenant();
+      if (caller.isPresent() && caller.get().tenant() == null && !caller.get().admin()) {
+        throw new Rejection(fortress.auth.v1.ErrorReason.TENANT_REQUIRED, "Decide needs a token that names a tenant: "
+            + "the tenant whose requests it decides");
+      }
+      if (caller.isPresent() && caller.get().tenant() != null && !tenant.isEmpty()
+          && !tenant.equals(caller.get().tenant())) {
+        throw new Rejection(fortress.auth.v1.ErrorReason.TENANT_FORBIDDEN, "attributes.tenant: the token is for "
+            + "another tenant; leave it empty to decide for the token's tenant", Map.of("field", "attributes.tenant"));
+      }
       Checks.requestKey(r.getRequestKey(), r.getAttributes().getIp());
       Checks.attributes("attributes", r.getAttributes());
-      return decider.decide(r);
+      DecideRequest scoped = caller.isPresent() && caller.get().tenant() != null && tenant.isEmpty()
+          ? r.toBuilder().setAttributes(r.getAttributes().toBuilder().setTenant(caller.get().tenant())).build() : r;
+      return decider.decide(scoped, owner(caller));
     });
   }
 
@@ -291,10 +343,12 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
       Checks.text("decision_id", r.getDecisionId(), Checks.NAME_LENGTH_MAX * 2);
       Checks.label(r.getLabel());
       Checks.latency(r.getLatencyMs());
-      DecisionIds.Decision d = decisionIds.parse(r.getDecisionId());
+      DecisionIds.Owner owner = owner(Caller.current());
+      DecisionIds.Decision d = decisionIds.parse(r.getDecisionId(), owner);
       return database.inTransaction(c -> Operations.once(c, r.getRequestId(), r, ReportOutcomeResponse.parser(),
           () -> {
-            if (!RolloutStore.addOutcome(c, r.getDecisionId(), d, r.getLabel(), r.getError(), r.getLatencyMs())) {
+            if (!RolloutStore.addOutcome(c, r.getDecisionId(), d, owner.tenant(), r.getLabel(), r.getError(),
+                r.getLatencyMs())) {
               throw new Rejection(ErrorReason.OUTCOME_ALREADY_REPORTED, "decision " + r.getDecisionId()
                   + " already has an outcome", Map.of("decision_id", r.getDecisionId()));
             }
@@ -305,6 +359,12 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
             return ReportOutcomeResponse.newBuilder().setCounted(counted).build();
           }));
     });
+  }
+
+  /** The caller a decision belongs to; {@link DecisionIds.Owner#NONE} with tokens off. */
+  private static DecisionIds.Owner owner(Optional<Caller> caller) {
+    return caller.map(c -> new DecisionIds.Owner(c.subject(), c.tenant() == null ? "" : c.tenant()))
+        .orElse(DecisionIds.Owner.NONE);
   }
 
   /** A ListRules key read back from a token, its parts checked again before they reach SQL. */

@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs evaluation jobs in the background: reads the dataset page by page, tallies both rules,
  * records progress after every page, and stores the verdict. A job is a pure function of its
- * spec and the dataset, so a job interrupted by a restart is simply run again.
+ * spec and the dataset, so a job interrupted by a restart is simply run again. A dataset that
+ * became attacker-supplied while it was read, and was not when the job started, fails the job:
+ * a decoy's samples may be among those read, and nobody allowed them.
  */
 public final class EvaluationJobs implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EvaluationJobs.class);
@@ -79,7 +81,7 @@ public final class EvaluationJobs implements AutoCloseable {
       CompiledRule champion = spec.getChampion().getRuleId().isEmpty() ? null : compile(spec.getChampion());
       Tally championTally = new Tally(champion);
       Tally challengerTally = new Tally(challenger);
-      long total = database.inTransaction(c -> SampleStore.count(c, spec.getDataset()));
+      long total = database.inTransaction(c -> SampleStore.get(c, spec.getDataset())).getSampleCount();
       long limit = spec.getSampleLimit();
       long done = 0;
       // The next page is read while this one is tallied, so the database and CEL overlap.
@@ -106,6 +108,13 @@ public final class EvaluationJobs implements AutoCloseable {
       }
       next.cancel(true);
       if (Thread.currentThread().isInterrupted()) {
+        return;
+      }
+      if (!spec.getAttackerSupplied()
+          && database.inTransaction(c -> SampleStore.get(c, spec.getDataset())).getAttackerSupplied()) {
+        fail(id, new IllegalStateException("dataset " + spec.getDataset() + " received samples from a decoy while it "
+            + "was evaluated, so they may be counted; start the evaluation again, with allow_attacker_supplied to "
+            + "use them"));
         return;
       }
       EvaluationResult result = Verdicts.judge(championTally.matrix(), challengerTally.matrix(), spec.getPrior(),

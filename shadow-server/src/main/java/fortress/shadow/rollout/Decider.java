@@ -1,5 +1,8 @@
 package fortress.shadow.rollout;
 
+import static com.google.common.base.Preconditions.checkState;
+
+import com.google.common.hash.HashFunction;
 import com.google.common.hash.Hashing;
 import fortress.shadow.rule.Attributes;
 import fortress.shadow.rule.CompiledRule;
@@ -13,6 +16,7 @@ import io.opentelemetry.api.metrics.LongCounter;
 import io.opentelemetry.api.metrics.Meter;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Supplier;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The live path. Evaluates every champion; during a rollout, evaluates both versions of the
@@ -20,12 +24,18 @@ import java.util.function.Supplier;
  * differ. Enforces the strongest matching action: DENY, then DECEIVE, then CHALLENGE, then ALLOW.
  * A rule whose expression fails on a request, or runs past its time budget, does not match it.
  * Writes nothing synchronously.
+ *
+ * <p>The split between the arms is an HMAC-SHA256, under a key only the server holds, of the
+ * rollout, the decision's tenant and the request key: deterministic for one key (a session stays
+ * on its arm), but a caller cannot compute which keys land on which arm, so it cannot steer its
+ * requests to the version it prefers.
  */
 public final class Decider {
   /** Buckets of the split: a percent is 100 buckets. */
   static final int BUCKETS = 10_000;
 
   private final Supplier<Policy> policy;
+  private final HashFunction split;
   private final DecisionIds ids;
   private final DecisionCounts counts;
   private final Disagreements disagreements;
@@ -37,9 +47,11 @@ public final class Decider {
   private final LongCounter decisions;
   private final LongCounter timeouts;
 
-  public Decider(Supplier<Policy> policy, DecisionIds ids, DecisionCounts counts, Disagreements disagreements,
-      Meter meter) {
+  /** {@code splitKey}: the server's key for the canary split. */
+  public Decider(Supplier<Policy> policy, byte[] splitKey, DecisionIds ids, DecisionCounts counts,
+      Disagreements disagreements, Meter meter) {
     this.policy = policy;
+    this.split = Hashing.hmacSha256(new SecretKeySpec(splitKey.clone(), "HmacSHA256"));
     this.ids = ids;
     this.counts = counts;
     this.disagreements = disagreements;
@@ -59,14 +71,21 @@ public final class Decider {
     return r;
   }
 
-  /** The deterministic split: whether a request key falls in the challenger's share. */
-  static boolean challengerArm(long rolloutId, String key, int percent) {
-    int hash = Hashing.murmur3_32_fixed().newHasher().putLong(rolloutId).putString(key, StandardCharsets.UTF_8)
-        .hash().asInt();
+  /** The deterministic split: whether a tenant's request key falls in the challenger's share. */
+  boolean challengerArm(long rolloutId, String tenant, String key, int percent) {
+    int hash = split.newHasher().putLong(rolloutId).putInt(tenant.length()).putString(tenant, StandardCharsets.UTF_8)
+        .putString(key, StandardCharsets.UTF_8).hash().asInt();
     return Math.floorMod(hash, BUCKETS) < percent * (BUCKETS / 100);
   }
 
-  public DecideResponse decide(DecideRequest request) {
+  /**
+   * Decides a request whose attributes name the caller's tenant already (the gRPC glue scopes
+   * them); the decision id is bound to {@code owner}.
+   */
+  public DecideResponse decide(DecideRequest request, DecisionIds.Owner owner) {
+    checkState(owner.tenant().isEmpty() || owner.tenant().equals(request.getAttributes().getTenant()),
+        "a decision for tenant %s reached Decider with attributes.tenant %s", owner.tenant(),
+        request.getAttributes().getTenant());
     Policy p = policy.get();
     Attributes attributes = new Attributes(request.getAttributes());
     CompiledRule enforced = null;
@@ -77,11 +96,12 @@ public final class Decider {
     }
     Policy.Live live = p.rollout();
     if (live == null) {
-      return counted(response(enforced, ids.issue(new DecisionIds.Decision(0, 0, Arm.ARM_UNSPECIFIED, false, false)),
-          Arm.ARM_UNSPECIFIED, false), null);
+      return counted(response(enforced, ids.issue(new DecisionIds.Decision(0, 0, Arm.ARM_UNSPECIFIED, false, false),
+          owner), Arm.ARM_UNSPECIFIED, false), null);
     }
     String key = request.getRequestKey().isEmpty() ? request.getAttributes().getIp() : request.getRequestKey();
-    boolean toChallenger = challengerArm(live.rolloutId(), key, live.percent());
+    String tenant = request.getAttributes().getTenant();
+    boolean toChallenger = challengerArm(live.rolloutId(), tenant, key, live.percent());
     boolean championMatched = live.champion() != null && matches(live.champion(), attributes);
     boolean challengerMatched = matches(live.challenger(), attributes);
     Action championAction = championMatched ? live.champion().action() : Action.ACTION_UNSPECIFIED;
@@ -92,11 +112,11 @@ public final class Decider {
     Arm arm = toChallenger ? Arm.ARM_CHALLENGER : Arm.ARM_CHAMPION;
     boolean disagreement = championAction != challengerAction;
     String id = ids.issue(new DecisionIds.Decision(live.rolloutId(), live.segment(), arm,
-        championMatched && live.champion().enforcing(), challengerMatched && live.challenger().enforcing()));
+        championMatched && live.champion().enforcing(), challengerMatched && live.challenger().enforcing()), owner);
     counts.record(live.rolloutId(), live.segment(), toChallenger, disagreement);
     if (disagreement) {
-      disagreements.offer(new Disagreements.Entry(live.rolloutId(), live.segment(), id, key, request.getAttributes(),
-          championAction, challengerAction, arm));
+      disagreements.offer(new Disagreements.Entry(live.rolloutId(), live.segment(), id, owner.tenant(), key,
+          request.getAttributes(), championAction, challengerAction, arm));
     }
     return counted(response(enforced, id, arm, disagreement), live);
   }

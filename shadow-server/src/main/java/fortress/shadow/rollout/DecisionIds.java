@@ -1,5 +1,7 @@
 package fortress.shadow.rollout;
 
+import static com.google.common.base.Preconditions.checkArgument;
+
 import fortress.core.rpc.Rejection;
 import fortress.shadow.v1.Arm;
 import fortress.shadow.v1.ErrorReason;
@@ -14,14 +16,28 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * Decision ids carry what ReportOutcome needs to attribute an outcome, so Decide writes nothing:
  * {@code d.<rollout>.<segment>.<arm><champion flagged><challenger flagged>.<nonce>.<tag>}, where
- * the tag is a truncated HMAC-SHA256 under the server's key. An id the server did not issue fails
- * the tag check and is DECISION_NOT_FOUND.
+ * the tag is a truncated HMAC-SHA256 under the server's key of the id's body and of its
+ * {@link Owner}, the caller it was issued to. An id the server did not issue, or issued to another
+ * caller, fails the tag check and is DECISION_NOT_FOUND, the same answer either way: nobody learns
+ * whether someone else's decision exists.
  */
 public final class DecisionIds {
   private static final HexFormat HEX = HexFormat.of();
   private static final int TAG_BYTES = 8;
 
   private final ThreadLocal<Mac> macs;
+
+  /**
+   * The caller a decision was issued to: its token's subject and tenant (empty for none). With
+   * tokens off every decision has {@link #NONE}.
+   */
+  public record Owner(String subject, String tenant) {
+    public static final Owner NONE = new Owner("", "");
+
+    public Owner {
+      checkArgument(subject != null && tenant != null, "an owner's subject and tenant are never null");
+    }
+  }
 
   /** What a decision id says. */
   public record Decision(long rolloutId, int segment, Arm arm, boolean championFlagged, boolean challengerFlagged) {}
@@ -39,18 +55,21 @@ public final class DecisionIds {
     });
   }
 
-  public String issue(Decision d) {
+  public String issue(Decision d, Owner owner) {
     String body = "d." + d.rolloutId() + "." + d.segment() + "." + d.arm().getNumber() + (d.championFlagged() ? 1 : 0)
         + (d.challengerFlagged() ? 1 : 0) + "." + HEX.toHexDigits(ThreadLocalRandom.current().nextLong());
-    return body + "." + tag(body);
+    return body + "." + tag(body, owner);
   }
 
-  /** The decision an id describes, or DECISION_NOT_FOUND for an id this server did not issue. */
-  public Decision parse(String id) {
+  /**
+   * The decision an id describes, or DECISION_NOT_FOUND for an id this server did not issue to
+   * {@code owner}.
+   */
+  public Decision parse(String id, Owner owner) {
     int lastDot = id.lastIndexOf('.');
     String[] parts = id.split("\\.", -1);
     if (parts.length != 6 || !parts[0].equals("d") || parts[3].length() != 3
-        || !constantTimeEquals(tag(id.substring(0, lastDot)), id.substring(lastDot + 1))) {
+        || !constantTimeEquals(tag(id.substring(0, lastDot), owner), id.substring(lastDot + 1))) {
       throw notFound(id);
     }
     try {
@@ -65,8 +84,10 @@ public final class DecisionIds {
     }
   }
 
-  private String tag(String body) {
-    byte[] mac = macs.get().doFinal(body.getBytes(StandardCharsets.UTF_8));
+  /** The subject is length-prefixed, so no (subject, tenant) pair reads as another. */
+  private String tag(String body, Owner owner) {
+    String signed = body + "\n" + owner.subject().length() + ":" + owner.subject() + "\n" + owner.tenant();
+    byte[] mac = macs.get().doFinal(signed.getBytes(StandardCharsets.UTF_8));
     return HEX.formatHex(mac, 0, TAG_BYTES);
   }
 
@@ -75,7 +96,8 @@ public final class DecisionIds {
   }
 
   private static Rejection notFound(String id) {
-    return new Rejection(ErrorReason.DECISION_NOT_FOUND, "decision_id was not issued by this server's Decide",
+    return new Rejection(ErrorReason.DECISION_NOT_FOUND, "decision_id names no decision this server's Decide "
+        + "issued to this caller",
         Map.of("field", "decision_id"));
   }
 }

@@ -18,9 +18,9 @@ import java.util.List;
 public final class Disagreements implements AutoCloseable {
   private static final int BATCH_MAX = 500;
 
-  /** One disagreement. */
-  public record Entry(long rolloutId, int segment, String decisionId, String requestKey, RequestAttributes attributes,
-      Action champion, Action challenger, Arm arm) {}
+  /** One disagreement; {@code tenant} is the tenant of the caller the decision was issued to. */
+  public record Entry(long rolloutId, int segment, String decisionId, String tenant, String requestKey,
+      RequestAttributes attributes, Action champion, Action challenger, Arm arm) {}
 
   private final BatchWriter<Entry> writer;
 
@@ -36,8 +36,8 @@ public final class Disagreements implements AutoCloseable {
   private static void write(Connection c, List<Entry> batch) throws SQLException {
     try (PreparedStatement s = c.prepareStatement("""
         INSERT INTO disagreements (rollout_id, segment, decision_id, request_key, attributes, champion_action,
-          challenger_action, arm)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)""")) {
+          challenger_action, arm, tenant)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""")) {
       for (Entry e : batch) {
         s.setLong(1, e.rolloutId());
         s.setInt(2, e.segment());
@@ -47,6 +47,7 @@ public final class Disagreements implements AutoCloseable {
         s.setInt(6, e.champion().getNumber());
         s.setInt(7, e.challenger().getNumber());
         s.setInt(8, e.arm().getNumber());
+        s.setString(9, e.tenant());
         s.addBatch();
       }
       s.executeBatch();

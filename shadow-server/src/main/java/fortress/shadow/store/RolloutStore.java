@@ -169,13 +169,16 @@ public final class RolloutStore {
     }
   }
 
-  /** Stores an outcome; false when the decision already has one. */
-  public static boolean addOutcome(Connection c, String decisionId, DecisionIds.Decision d, Label label,
+  /**
+   * Stores an outcome with the tenant of the caller the decision was issued to; false when the
+   * decision already has one.
+   */
+  public static boolean addOutcome(Connection c, String decisionId, DecisionIds.Decision d, String tenant, Label label,
       boolean error, long latencyMs) throws SQLException {
     try (PreparedStatement s = c.prepareStatement("""
         INSERT INTO outcomes (decision_id, rollout_id, segment, arm, champion_flagged, challenger_flagged, label,
-          error, latency_ms)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (decision_id) DO NOTHING""")) {
+          error, latency_ms, tenant)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (decision_id) DO NOTHING""")) {
       s.setString(1, decisionId);
       s.setLong(2, d.rolloutId());
       s.setInt(3, d.segment());
@@ -185,6 +188,7 @@ public final class RolloutStore {
       s.setInt(7, label.getNumber());
       s.setBoolean(8, error);
       s.setLong(9, latencyMs);
+      s.setString(10, tenant);
       return s.executeUpdate() == 1;
     }
   }

@@ -1,7 +1,10 @@
 package fortress.shadow.store;
 
+import static com.google.common.base.Preconditions.checkState;
+
 import com.google.protobuf.InvalidProtocolBufferException;
 import fortress.core.rpc.Rejection;
+import fortress.shadow.v1.Dataset;
 import fortress.shadow.v1.ErrorReason;
 import fortress.shadow.v1.Label;
 import fortress.shadow.v1.RequestAttributes;
@@ -13,16 +16,23 @@ import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 
-/** Datasets of labelled samples, appended in batches and read back in id order. */
+/**
+ * Datasets of labelled samples, appended in batches and read back in id order. A dataset is
+ * attacker-supplied from the first batch a decoy appends to it, for good: the flag is set in the
+ * same transaction as the samples, so whoever reads one of them can see it.
+ */
 public final class SampleStore {
   private SampleStore() {}
 
   /** One stored sample. */
   public record Row(long sampleId, Label label, RequestAttributes attributes) {}
 
-  /** Appends the samples; refuses with DATASET_FULL if the dataset would pass {@code samplesMax}. */
-  public static long append(Connection c, String dataset, List<Sample> samples, long samplesMax)
-      throws SQLException {
+  /**
+   * Appends the samples, marking the dataset attacker-supplied if they are; refuses with
+   * DATASET_FULL if the dataset would pass {@code samplesMax}. Returns the dataset as it is now.
+   */
+  public static Dataset append(Connection c, String dataset, List<Sample> samples, long samplesMax,
+      boolean attackerSupplied) throws SQLException {
     try (PreparedStatement create = c.prepareStatement(
         "INSERT INTO datasets (dataset, sample_count) VALUES (?, 0) ON CONFLICT DO NOTHING")) {
       create.setString(1, dataset);
@@ -44,24 +54,31 @@ public final class SampleStore {
       }
       s.executeBatch();
     }
-    try (PreparedStatement s = c.prepareStatement("UPDATE datasets SET sample_count = ? WHERE dataset = ?")) {
+    try (PreparedStatement s = c.prepareStatement("""
+        UPDATE datasets SET sample_count = ?, attacker_supplied = attacker_supplied OR ? WHERE dataset = ?""")) {
       s.setLong(1, before + samples.size());
-      s.setString(2, dataset);
+      s.setBoolean(2, attackerSupplied);
+      s.setString(3, dataset);
       s.executeUpdate();
     }
-    return before + samples.size();
+    Dataset now = get(c, dataset);
+    checkState(now.getAttackerSupplied() || !attackerSupplied, "dataset %s took attacker-supplied samples unmarked",
+        dataset);
+    return now;
   }
 
-  /** The dataset's sample count, or DATASET_NOT_FOUND. */
-  public static long count(Connection c, String dataset) throws SQLException {
-    try (PreparedStatement s = c.prepareStatement("SELECT sample_count FROM datasets WHERE dataset = ?")) {
+  /** The dataset, or DATASET_NOT_FOUND. */
+  public static Dataset get(Connection c, String dataset) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement(
+        "SELECT sample_count, attacker_supplied FROM datasets WHERE dataset = ?")) {
       s.setString(1, dataset);
       try (ResultSet rs = s.executeQuery()) {
         if (!rs.next()) {
           throw new Rejection(ErrorReason.DATASET_NOT_FOUND, "dataset " + dataset + " does not exist; record samples "
               + "into it first", Map.of("dataset", dataset));
         }
-        return rs.getLong(1);
+        return Dataset.newBuilder().setDataset(dataset).setSampleCount(rs.getLong(1))
+            .setAttackerSupplied(rs.getBoolean(2)).build();
       }
     }
   }
