@@ -40,8 +40,8 @@ const MODELS = {
   "cert-manager.io/v1/Certificate": ["@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate", "Certificate"],
 };
 
-// The kustomizations under deploy/k8s.
-const BUILDS = [{ name: "base", mtls: false }];
+// The kustomizations under deploy/k8s: the plaintext base, and the mTLS overlay on it.
+const BUILDS = [{ name: "base", mtls: false }, { name: "mtls", mtls: true }];
 // What deploy/k8s/make-secrets writes into base/ (never committed).
 const MADE_BY_MAKE_SECRETS = ["secrets.env", "member-tokens.env", "member-tokens.txt", "ledger-db.env",
   "shadow-db.env", "decoy-db.env"];
@@ -450,6 +450,17 @@ async function main() {
         /mounts its own token only/],
       ["base/ledger.yaml", (s) => s.replace("member-tokens/$(POD_NAME)", "member-tokens/ledger-0"),
         /presents its own token/],
+      ["mtls/shadow.yaml", (s) => s.replace('common-name: "shadow"', 'common-name: "proxy"'),
+        /Deployment shadow: certificate common name proxy: is a cluster member's/],
+      ["mtls/ledger.yaml", (s) => s.replace("port: 50062", "port: 50061"), /startupProbe must probe --health-port/],
+      ["mtls/decoy.yaml", (s) => s.replace("            - --tls-client-auth=true\n", ""),
+        /Deployment decoy: needs --tls-client-auth=true/],
+      ["mtls/ledger.yaml", (s) => s.replace("key-encoding: PKCS8", "key-encoding: PKCS1"), /key-encoding: PKCS8/],
+      ["base/ledger.yaml", (s) => s.replace("- --data-dir=/tmp/fortress", "- --data-dir=/tmp/fortress\n            - --new-flag=1"),
+        /StatefulSet ledger: drops the base's --new-flag=1/],
+      ["mtls/ledger.yaml", (s) => s.replace("- name: member-tokens\n", "- name: member-token\n"),
+        /deletes volumes member-token, which the base does not have/],
+      ["mtls/issuers.yaml", (s) => s.replace("isCA: true", "isCa: true"), /Certificate fortress-ca: .*isCa/],
     ];
     let failed = 0;
     for (const [file, edit, expected] of broken) {
