@@ -2,6 +2,7 @@ package fortress.shadow;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import fortress.core.Ports;
+import fortress.core.rpc.HealthPort;
 import fortress.core.rpc.Rejection;
 import fortress.core.rpc.Servers;
 import fortress.core.rpc.StrictRequests;
@@ -54,13 +55,14 @@ public final class ShadowServer implements AutoCloseable {
   private final ExecutorService handlers;
   private final HealthStatusManager health;
   private final Server server;
+  private final HealthPort healthPort;
   private boolean closed;
 
   private final Telemetry telemetry;
 
   private ShadowServer(ShadowConfig config, LocalPostgres postgres, Database database, EvaluationJobs jobs,
       Disagreements disagreements, ScheduledExecutorService ticker, ExecutorService handlers,
-      HealthStatusManager health, Server server, Telemetry telemetry) {
+      HealthStatusManager health, Server server, HealthPort healthPort, Telemetry telemetry) {
     this.telemetry = telemetry;
     this.config = config;
     this.postgres = postgres;
@@ -71,6 +73,7 @@ public final class ShadowServer implements AutoCloseable {
     this.handlers = handlers;
     this.health = health;
     this.server = server;
+    this.healthPort = healthPort;
   }
 
   /** Starts the server on Netty at the configured host and port. */
@@ -135,6 +138,13 @@ public final class ShadowServer implements AutoCloseable {
         .addService(StrictRequests.of(health.getHealthService().bindService()))
         .addService(ProtoReflectionServiceV1.newInstance());
     Server server = Ports.bind("grpc-port", config.host(), config.grpcPort(), () -> configured.build().start());
+    HealthPort healthPort;
+    try {
+      healthPort = config.security().healthPort(health);
+    } catch (IOException | RuntimeException e) {
+      server.shutdownNow();
+      throw e;
+    }
     jobs.resume();
     ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(
         new ThreadFactoryBuilder().setNameFormat("shadow-rollout").setDaemon(true).build());
@@ -144,7 +154,7 @@ public final class ShadowServer implements AutoCloseable {
     health.setStatus(ShadowServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     log.info("shadow server serving on port {} ({})", server.getPort(), config);
     return new ShadowServer(config, postgres, database, jobs, disagreements, ticker, handlers, health, server,
-        telemetry);
+        healthPort, telemetry);
   }
 
   /**
@@ -177,6 +187,11 @@ public final class ShadowServer implements AutoCloseable {
     return server.getPort();
   }
 
+  /** The health-only listener's port, or -1 without --health-port. */
+  public int healthPort() {
+    return healthPort.port();
+  }
+
   public ShadowConfig config() {
     return config;
   }
@@ -194,6 +209,7 @@ public final class ShadowServer implements AutoCloseable {
     log.info("shadow server shutting down");
     health.enterTerminalState();
     Servers.drain(server, config.shutdownGraceMs());
+    healthPort.close();
     ticker.shutdownNow();
     jobs.close();
     disagreements.close();

@@ -2,8 +2,18 @@ package fortress.shadow;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import fortress.core.Ports;
+import fortress.shadow.v1.ListRulesRequest;
+import fortress.shadow.v1.ShadowServiceGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -22,5 +32,28 @@ class ShadowServerTest {
           .hasMessageContaining("port " + taken.getLocalPort() + " on 127.0.0.1 (--grpc-port) is in use");
     }
     assertThat(data.resolve("pg").resolve("postmaster.pid")).as("PostgreSQL was stopped").doesNotExist();
+  }
+
+  @Test
+  void theHealthOnlyPort_answersProbesInPlaintext_andServesNothingElse() throws Exception {
+    Path data = Files.createTempDirectory("shadow-health-port");
+    ShadowConfig config = ShadowConfig.parse(new String[] {"--metrics-port=-1", "--grpc-port=0", "--health-port=0",
+        "--data-dir=" + data}, Map.of());
+    ManagedChannel probe;
+    try (ShadowServer server = ShadowServer.start(config)) {
+      probe = NettyChannelBuilder.forAddress("127.0.0.1", server.healthPort()).usePlaintext().build();
+      try {
+        assertThat(HealthGrpc.newBlockingStub(probe).check(HealthCheckRequest.getDefaultInstance()).getStatus())
+            .isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+        assertThat(HealthGrpc.newBlockingStub(probe).check(HealthCheckRequest.newBuilder()
+            .setService(ShadowServiceGrpc.SERVICE_NAME).build()).getStatus())
+            .isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+        StatusRuntimeException other = catchThrowableOfType(StatusRuntimeException.class, () -> ShadowServiceGrpc
+            .newBlockingStub(probe).listRules(ListRulesRequest.getDefaultInstance()));
+        assertThat(other.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
+      } finally {
+        probe.shutdownNow();
+      }
+    }
   }
 }

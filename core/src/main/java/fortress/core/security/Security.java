@@ -1,10 +1,13 @@
 package fortress.core.security;
 
 import fortress.core.Settings;
+import fortress.core.rpc.HealthPort;
 import io.grpc.ClientInterceptor;
 import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.stub.MetadataUtils;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.Base64;
 import java.util.List;
@@ -16,8 +19,13 @@ import java.util.function.Supplier;
  * present to each other when mTLS is off, and the {@link Limits} every caller is held to. Secrets
  * never appear in {@link #toString()}.
  */
-public record Security(Tls tls, Tokens tokens, byte[] nodeToken, Limits limits) {
+public record Security(Tls tls, Tokens tokens, byte[] nodeToken, Limits limits, HealthPort.Config healthPort) {
   public static final Security OFF = new Security(Tls.OFF, Tokens.OFF, null, Limits.DEFAULT);
+
+  /** Without a health-only listener. */
+  public Security(Tls tls, Tokens tokens, byte[] nodeToken, Limits limits) {
+    this(tls, tokens, nodeToken, limits, HealthPort.Config.OFF);
+  }
   /** The certificate common name the proxy presents to ledger nodes under mTLS. */
   public static final String PROXY_NAME = "proxy";
 
@@ -30,12 +38,17 @@ public record Security(Tls tls, Tokens tokens, byte[] nodeToken, Limits limits) 
     Tokens verifier = tokens == null ? Tokens.OFF : Tokens.read(s, tokens);
     byte[] nodeToken = member ? s.secret("node-token", 32, "secret cluster members (ledger nodes and the proxy) "
         + "present to each other; unset with mTLS off leaves node calls unchecked") : null;
-    return new Security(tls, verifier, nodeToken, Limits.read(s));
+    return new Security(tls, verifier, nodeToken, Limits.read(s), HealthPort.Config.read(s));
   }
 
   /** A Netty server builder listening on {@code host:port}, with this server's TLS and limits. */
   public NettyServerBuilder server(String host, int port) {
     return limits.applyTo(tls.applyTo(NettyServerBuilder.forAddress(new InetSocketAddress(host, port))));
+  }
+
+  /** Starts the plaintext health-only listener, if --health-port is set, serving {@code health}. */
+  public HealthPort healthPort(HealthStatusManager health) throws IOException {
+    return HealthPort.start(healthPort, limits, health);
   }
 
   /** The interceptor builder for this server's call rules, with its tokens and public-call cap. */

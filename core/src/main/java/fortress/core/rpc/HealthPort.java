@@ -1,0 +1,64 @@
+package fortress.core.rpc;
+
+import fortress.core.Ports;
+import fortress.core.Settings;
+import fortress.core.security.Guard;
+import fortress.core.security.Limits;
+import fortress.core.security.Tokens;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+
+/**
+ * A second, plaintext listener that serves only {@code grpc.health.v1.Health}, from the server's
+ * own {@link HealthStatusManager}: for probes that cannot present a client certificate (the
+ * kubelet's gRPC probes) when the main listener requires mTLS. It serves nothing else (no
+ * reflection), under the same {@link Limits} and public-stream cap. Off unless a port is set.
+ */
+public final class HealthPort implements AutoCloseable {
+  /** Where it listens; a port of -1 serves none. */
+  public record Config(String host, int port) {
+    public static final Config OFF = new Config("127.0.0.1", -1);
+
+    /** Reads --health-host and --health-port. */
+    public static Config read(Settings s) {
+      return new Config(s.string("health-host", "127.0.0.1", "address the plaintext health-only listener binds"),
+          s.integer("health-port", -1, -1, 65535, "a plaintext listener serving only grpc.health.v1.Health, for "
+              + "probes that cannot speak mTLS; 0 picks a free port, -1 (the default) serves none"));
+    }
+  }
+
+  private final Server server;
+
+  private HealthPort(Server server) {
+    this.server = server;
+  }
+
+  /** Starts the listener if {@code config} names a port; a server whose port is taken says so (see {@link Ports}). */
+  public static HealthPort start(Config config, Limits limits, HealthStatusManager health) throws IOException {
+    if (config.port() < 0) {
+      return new HealthPort(null);
+    }
+    Guard publicOnly = Guard.builder(Tokens.OFF, Guard.Members.OFF).publicCallsMax(limits.publicCallsMax()).build();
+    Server server = Ports.bind("health-port", config.host(), config.port(), () -> limits.applyTo(
+            NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port())))
+        .intercept(publicOnly)
+        .addService(health.getHealthService())
+        .build().start());
+    return new HealthPort(server);
+  }
+
+  /** The bound port, or -1 when off. */
+  public int port() {
+    return server == null ? -1 : server.getPort();
+  }
+
+  @Override
+  public void close() {
+    if (server != null) {
+      server.shutdownNow();
+    }
+  }
+}
