@@ -5,8 +5,8 @@ import static com.google.common.base.Preconditions.checkArgument;
 import fortress.core.Settings;
 import fortress.core.security.Security;
 import fortress.core.telemetry.Telemetry;
-import java.nio.file.Path;
 import fortress.ledger.twopc.Failpoints;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 
@@ -173,7 +173,8 @@ public record LedgerConfig(
         peerAddresses.put(kv[0], kv[1]);
       }
     }
-    Security security = Security.read(s, null, true);
+    Security security = Security.read(s, null, true).verifyingMembers(s);
+    memberRules(s, security, nodeId);
     Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-ledger", nodeId, METRICS_PORT_DEFAULT);
     if (!cardKeyId.matches("[A-Za-z0-9._-]{1,64}")) {
       s.problem("--card-key-id must be 1-64 of [A-Za-z0-9._-]");
@@ -186,6 +187,38 @@ public record LedgerConfig(
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
       return null;
+    }
+  }
+
+  /**
+   * A node must tell cluster members apart, or bind no identity at all: two-phase commit accepts a
+   * Prepare only from the node it names as coordinator, and Commit and Abort only from that node,
+   * which a single token shared by every member cannot prove. So a node token without mTLS needs
+   * --member-tokens-file, listing this node's own token under its id; without either, member calls
+   * are unchecked (a local cluster on one machine only).
+   */
+  private static void memberRules(Settings s, Security security, String nodeId) {
+    if (security.tls().clientCertRequired()) {
+      return;
+    }
+    boolean listed = !security.memberTokens().isEmpty();
+    if (security.nodeToken() != null && !listed) {
+      s.problem("--node-token needs --" + Security.MEMBER_TOKENS_FLAG + " (or --tls-client-auth=true): a token "
+          + "shared by every member cannot tell one node from another, so any holder could prepare and commit "
+          + "another node's transfers; give each member its own token and list their hashes");
+    }
+    if (listed && security.nodeToken() == null) {
+      s.problem("--" + Security.MEMBER_TOKENS_FLAG + " needs this node's own --node-token (or --node-token-file), "
+          + "which it presents to the other nodes");
+    }
+    if (listed && security.nodeToken() != null) {
+      String own = Security.memberTokenHash(security.nodeToken());
+      boolean mine = security.memberTokens().stream().anyMatch(t -> t.name().equals(nodeId)
+          && java.util.HexFormat.of().formatHex(t.sha256()).equals(own));
+      if (!mine) {
+        s.problem("--" + Security.MEMBER_TOKENS_FLAG + " must list this node's --node-token under its id: '"
+            + nodeId + " " + own + "'");
+      }
     }
   }
 

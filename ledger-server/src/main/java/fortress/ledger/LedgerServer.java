@@ -132,7 +132,11 @@ public final class LedgerServer implements AutoCloseable {
       log.warn("node {} is not on the ring {}; it will refuse every account with WRONG_NODE", config.nodeId(),
           ring.current());
     }
-    GrpcPeers peers = new GrpcPeers(ring, connect, config.peerAddresses());
+    GrpcPeers peers = new GrpcPeers(ring, connect, config.peerAddresses(), config.security().memberCredentials());
+    if (!config.security().identifiesMembers()) {
+      log.warn("node {} checks no member identity (no --tls-client-auth, no --member-tokens-file): anyone who can "
+          + "reach it may call its ShardService; run it so on one machine only", config.nodeId());
+    }
     LedgerReader reader = new LedgerReader(database.reader());
     TwoPhaseReader transactions = new TwoPhaseReader(database.reader());
     // Reads run on the calling thread: a handler's, or recovery's.

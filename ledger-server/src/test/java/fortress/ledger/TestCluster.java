@@ -7,6 +7,7 @@ import fortress.ledger.v1.Account;
 import fortress.shard.v1.GetTotalsRequest;
 import fortress.shard.v1.NodeTotals;
 import fortress.shard.v1.ShardServiceGrpc;
+import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import java.io.IOException;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 /**
@@ -30,7 +32,8 @@ public final class TestCluster implements AutoCloseable {
   private final Path ringFile;
   private final Ring ring;
   private final UnaryOperator<LedgerConfig> tune;
-  private final List<String> extraFlags;
+  private final Function<String, List<String>> extraFlags;
+  private final List<ClientInterceptor> credentials;
   private final Map<String, TestNode> nodes = new LinkedHashMap<>();
   /** Each node's first configuration: a restart reuses its database and keys. */
   private final Map<String, LedgerConfig> first = new LinkedHashMap<>();
@@ -41,17 +44,32 @@ public final class TestCluster implements AutoCloseable {
   }
 
   public TestCluster(int size, UnaryOperator<LedgerConfig> tune) {
-    this(size, tune, List.of());
+    this(size, tune, node -> List.of());
   }
 
   /** A cluster whose nodes also get {@code extraFlags} (they override the test defaults). */
   public TestCluster(int size, List<String> extraFlags) {
-    this(size, c -> c, extraFlags);
+    this(size, c -> c, node -> extraFlags);
   }
 
-  private TestCluster(int size, UnaryOperator<LedgerConfig> tune, List<String> extraFlags) {
+  /**
+   * A cluster whose nodes also get the flags {@code extraFlags} gives for each node id, and whose
+   * helpers ({@link TestNode#stub()}, {@link #totals}) call with {@code credentials}, as the proxy would.
+   */
+  public static TestCluster withFlags(int size, Function<String, List<String>> extraFlags,
+      List<ClientInterceptor> credentials) {
+    return new TestCluster(size, c -> c, extraFlags, credentials);
+  }
+
+  private TestCluster(int size, UnaryOperator<LedgerConfig> tune, Function<String, List<String>> extraFlags) {
+    this(size, tune, extraFlags, List.of());
+  }
+
+  private TestCluster(int size, UnaryOperator<LedgerConfig> tune, Function<String, List<String>> extraFlags,
+      List<ClientInterceptor> credentials) {
     this.tune = tune;
-    this.extraFlags = List.copyOf(extraFlags);
+    this.extraFlags = extraFlags;
+    this.credentials = List.copyOf(credentials);
     Ring.Builder spec = Ring.newBuilder().setEpoch(1);
     for (int i = 1; i <= size; i++) {
       spec.addNodes(RingNode.newBuilder().setNodeId("ledger-" + i).setAddress("127.0.0.1:" + (50060 + i)));
@@ -72,13 +90,13 @@ public final class TestCluster implements AutoCloseable {
   public TestNode start(String nodeId) {
     List<String> flagList = new ArrayList<>(List.of("--node-id=" + nodeId, "--ring-file=" + ringFile,
         "--prepare-timeout-ms=2000", "--in-doubt-timeout-ms=500", "--recovery-interval-ms=200"));
-    flagList.addAll(extraFlags);
+    flagList.addAll(extraFlags.apply(nodeId));
     String[] flags = flagList.toArray(String[]::new);
     LedgerConfig before = first.get(nodeId);
     TestNode node = new TestNode(prefix + nodeId, flags, before == null ? tune : c -> tune.apply(c)
         .withJdbc(before.jdbcUrl(), "postgres", "").withKeys(before.journalKey(), before.cardKey()),
         target -> InProcessChannelBuilder.forName(prefix + target.getNodeId())
-            .intercept(links.between(nodeId, target.getNodeId())).build());
+            .intercept(links.between(nodeId, target.getNodeId())).build(), credentials);
     first.putIfAbsent(nodeId, node.server.config());
     nodes.put(nodeId, node);
     return node;

@@ -13,6 +13,7 @@ import fortress.ledger.v1.DepositRequest;
 import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.GetAccountRequest;
 import fortress.ledger.v1.LedgerServiceGrpc;
+import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -23,6 +24,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -54,6 +56,12 @@ public final class TestNode implements AutoCloseable {
    */
   public TestNode(String name, String[] flags, UnaryOperator<LedgerConfig> tune,
       Function<RingNode, ManagedChannel> connect) {
+    this(name, flags, tune, connect, List.of());
+  }
+
+  /** As above, with {@link #channel} calling with {@code credentials} (a member's node token, say). */
+  public TestNode(String name, String[] flags, UnaryOperator<LedgerConfig> tune,
+      Function<RingNode, ManagedChannel> connect, List<ClientInterceptor> credentials) {
     this.name = name;
     LedgerConfig config = tune.apply(LedgerConfig.parse(flags, Map.of())
         .withJdbc(TestPostgres.newDatabase(), "postgres", "")
@@ -64,12 +72,17 @@ public final class TestNode implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     jdbcUrl = server.config().jdbcUrl();
-    channel = InProcessChannelBuilder.forName(name).build();
+    channel = InProcessChannelBuilder.forName(name).intercept(credentials).build();
     stub = LedgerServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
   }
 
   public LedgerServiceGrpc.LedgerServiceBlockingStub stub() {
     return LedgerServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  /** A new channel to this node that presents no credentials; the caller shuts it down. */
+  public ManagedChannel anonymousChannel() {
+    return InProcessChannelBuilder.forName(name).build();
   }
 
   public static byte[] randomKey() {

@@ -68,8 +68,7 @@ public final class ProxyServer implements AutoCloseable {
     Telemetry telemetry = Telemetry.start(config.telemetry());
     try {
       return start(config, security.server(config.host(), config.grpcPort()),
-          node -> security.tls().channel(node.getAddress()).intercept(security.memberCredentials())
-              .intercept(telemetry.clientInterceptor()).executor(executor).build(), executor, telemetry);
+          node -> security.tls().channel(node.getAddress()).intercept(telemetry.clientInterceptor()).executor(executor).build(), executor, telemetry);
     } catch (IOException | RuntimeException e) {
       telemetry.close();
       throw e;
@@ -91,7 +90,7 @@ public final class ProxyServer implements AutoCloseable {
       Function<RingNode, ManagedChannel> connect, ScheduledExecutorService executor, Telemetry telemetry)
       throws IOException {
     RingFile ring = RingFile.open(config.ringFile());
-    Nodes nodes = new Nodes(ring, connect);
+    Nodes nodes = new Nodes(ring, connect, config.security().memberCredentials());
     Forwarder forwarder = new Forwarder(nodes, executor, config.callTimeoutMsDefault(), config.retriesMax(),
         config.retryBackoffMs());
     HealthStatusManager health = new HealthStatusManager();

@@ -59,15 +59,52 @@ public final class Guard implements ServerInterceptor {
   }
 
   /**
-   * How cluster members prove who they are: a certificate whose common name is a node id (or
-   * {@code proxyName}), verified by mTLS; or the shared node token. With neither configured,
-   * member checks are off (a local cluster without TLS or token).
+   * How cluster members prove who they are, each under its own name (a ledger node's id, or
+   * {@code proxyName}): under mTLS by the common name of the certificate it presented, and then by
+   * nothing else; with mTLS off by its own node token, which the verifier knows only as a SHA-256
+   * hash listed under the member's name (so a verifier cannot present another member's token).
+   * With neither configured, member checks are off (a local cluster without TLS or tokens).
    */
-  public record Members(byte[] nodeToken, boolean certificates, Supplier<Set<String>> nodeNames, String proxyName) {
-    public static final Members OFF = new Members(null, false, Set::of, "proxy");
+  public record Members(List<Token> tokens, boolean certificates, Supplier<Set<String>> nodeNames,
+      String proxyName) {
+    public static final Members OFF = new Members(List.of(), false, Set::of, "proxy");
+
+    /** One member's node token, as its verifiers hold it: the member's name and the SHA-256 of the 32 raw bytes. */
+    public record Token(String name, byte[] sha256) {
+      public Token {
+        checkArgument(name != null && !name.isBlank(), "a member token needs a name");
+        checkArgument(sha256 != null && sha256.length == 32, "a member token's hash is 32 bytes of SHA-256");
+        sha256 = sha256.clone();
+      }
+    }
+
+    public Members {
+      tokens = List.copyOf(tokens);
+    }
 
     boolean checked() {
-      return nodeToken != null || certificates;
+      return certificates || !tokens.isEmpty();
+    }
+
+    /**
+     * The name of the member whose token this is (base64 of its bytes), if any. Every listed hash
+     * is compared, in constant time, whatever matches first.
+     */
+    Optional<String> identify(String presented) {
+      byte[] raw;
+      try {
+        raw = Base64.getDecoder().decode(presented.trim());
+      } catch (IllegalArgumentException e) {
+        return Optional.empty();
+      }
+      byte[] hash = sha256(raw);
+      String found = null;
+      for (Token t : tokens) {
+        if (matches(hash, t.sha256()) && found == null) {
+          found = t.name();
+        }
+      }
+      return Optional.ofNullable(found);
     }
   }
 
@@ -283,32 +320,54 @@ public final class Guard implements ServerInterceptor {
     return caller;
   }
 
+  /**
+   * The cluster member making the call (null when member checks are off). Under mTLS it is the
+   * certificate's common name and nothing else: a node token is not an alternative. Otherwise it
+   * is the name its node token is listed under. No credential is UNAUTHENTICATED, before the
+   * request is looked at; a credential of a member this rule does not admit is PERMISSION_DENIED.
+   */
   private Caller member(Rule rule, String method, ServerCall<?, ?> call, Metadata headers) {
     if (!members.checked()) {
       return null;
     }
-    Optional<String> name = members.certificates() ? Tls.peerName(call) : Optional.empty();
-    if (name.isPresent()) {
-      Set<String> allowed = members.nodeNames().get();
-      if (allowed.contains(name.get()) || (rule == Rule.MEMBER && name.get().equals(members.proxyName()))) {
-        return Caller.member(name.get());
+    String name;
+    if (members.certificates()) {
+      name = Tls.peerName(call).orElseThrow(() -> new Rejection(ErrorReason.TOKEN_MISSING, method
+          + " needs a cluster member's certificate"));
+    } else {
+      Iterable<String> presented = headers.getAll(NODE_TOKEN);
+      List<String> values = presented == null ? List.of() : com.google.common.collect.ImmutableList.copyOf(presented);
+      if (values.isEmpty() || values.get(0).isBlank()) {
+        throw new Rejection(ErrorReason.TOKEN_MISSING, method + " needs a cluster member's node token in the "
+            + NODE_TOKEN.name() + " header");
       }
+      if (values.size() > 1) {
+        throw new Rejection(ErrorReason.TOKEN_INVALID, "send one " + NODE_TOKEN.name() + " header, not "
+            + values.size());
+      }
+      String token = values.get(0);
+      name = members.identify(token).orElseThrow(() -> new Rejection(ErrorReason.TOKEN_INVALID,
+          "the node token is not one of this cluster's members'"));
     }
-    String token = headers.get(NODE_TOKEN);
-    if (token != null && members.nodeToken() != null && matches(token, members.nodeToken())) {
-      return Caller.member("node-token");
+    boolean node = members.nodeNames().get().contains(name);
+    if (node || (rule == Rule.MEMBER && name.equals(members.proxyName()))) {
+      return Caller.member(name);
     }
     throw new Rejection(ErrorReason.PEER_FORBIDDEN, method + " is for "
-        + (rule == Rule.NODE ? "ledger nodes" : "ledger nodes and the proxy")
-        + " only: present a cluster certificate or the node token");
+        + (rule == Rule.NODE ? "ledger nodes" : "ledger nodes and the proxy") + " only, not " + name,
+        Map.of("member", name));
   }
 
-  private static boolean matches(String presented, byte[] expected) {
+  static byte[] sha256(byte[] bytes) {
     try {
-      return MessageDigest.isEqual(Base64.getDecoder().decode(presented.trim()), expected);
-    } catch (IllegalArgumentException e) {
-      return false;
+      return MessageDigest.getInstance("SHA-256").digest(bytes);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK has no SHA-256", e);
     }
+  }
+
+  private static boolean matches(byte[] presented, byte[] expected) {
+    return MessageDigest.isEqual(presented, expected);
   }
 
   /** The refusal if the request names a tenant other than the caller's, wherever it nests. */

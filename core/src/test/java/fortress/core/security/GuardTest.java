@@ -75,8 +75,10 @@ class GuardTest {
 
   @AfterEach
   void stop() {
-    channel.shutdownNow();
-    server.shutdownNow();
+    if (channel != null) {
+      channel.shutdownNow();
+      server.shutdownNow();
+    }
   }
 
   private static Tokens tokens() {
@@ -152,24 +154,77 @@ class GuardTest {
         .verifyJournal(VerifyJournalRequest.getDefaultInstance()).getOk()).isTrue();
   }
 
-  @Test
-  void memberCalls_needTheNodeToken_whenOneIsConfigured() throws Exception {
-    var stub = start(Guard.builder(Tokens.OFF, new Guard.Members(NODE_TOKEN, false, Set::of, "proxy"))
-        .allow(LedgerServiceGrpc.SERVICE_NAME, Guard.Rule.MEMBER).build());
-    Metadata right = new Metadata();
-    right.put(Guard.NODE_TOKEN, Base64.getEncoder().encodeToString(NODE_TOKEN));
-    Metadata wrong = new Metadata();
-    wrong.put(Guard.NODE_TOKEN, Base64.getEncoder().encodeToString(KEY));
+  private static Metadata nodeToken(byte[] token) {
+    Metadata headers = new Metadata();
+    headers.put(Guard.NODE_TOKEN, Base64.getEncoder().encodeToString(token));
+    return headers;
+  }
 
-    assertThat(stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(right)).getAccount(read("a")))
-        .isNotNull();
+  @Test
+  void memberCalls_needAMembersOwnToken_andNodeCallsANodes() throws Exception {
+    byte[] proxyToken = "proxy-token-proxy-token-proxy-to".getBytes();
+    Guard.Members members = new Guard.Members(List.of(new Guard.Members.Token("ledger-1", Guard.sha256(NODE_TOKEN)),
+        new Guard.Members.Token("proxy", Guard.sha256(proxyToken))), false, () -> Set.of("ledger-1"), "proxy");
+    var stub = start(Guard.builder(Tokens.OFF, members)
+        .allow(LedgerServiceGrpc.getGetAccountMethod().getFullMethodName(), Guard.Rule.MEMBER)
+        .allow(LedgerServiceGrpc.getVerifyJournalMethod().getFullMethodName(), Guard.Rule.NODE).build());
+
+    assertThat(stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(nodeToken(NODE_TOKEN)))
+        .getAccount(read("a"))).isNotNull();
+    assertThat(stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(nodeToken(proxyToken)))
+        .getAccount(read("a"))).isNotNull();
+    assertThat(stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(nodeToken(NODE_TOKEN)))
+        .verifyJournal(VerifyJournalRequest.getDefaultInstance()).getOk()).isTrue();
+    StatusRuntimeException proxyAsNode = refused(() -> stub.withInterceptors(
+        MetadataUtils.newAttachHeadersInterceptor(nodeToken(proxyToken)))
+        .verifyJournal(VerifyJournalRequest.getDefaultInstance()));
+    assertThat(proxyAsNode.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(reason(proxyAsNode)).isEqualTo("PEER_FORBIDDEN");
     StatusRuntimeException stranger = refused(() -> stub.withInterceptors(
-        MetadataUtils.newAttachHeadersInterceptor(wrong)).getAccount(read("a")));
-    assertThat(stranger.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-    assertThat(reason(stranger)).isEqualTo("PEER_FORBIDDEN");
+        MetadataUtils.newAttachHeadersInterceptor(nodeToken(KEY))).getAccount(read("a")));
+    assertThat(stranger.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+    assertThat(reason(stranger)).isEqualTo("TOKEN_INVALID");
+    StatusRuntimeException anonymous = refused(() -> stub.getAccount(read("")));
+    assertThat(anonymous.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+    assertThat(reason(anonymous)).isEqualTo("TOKEN_MISSING");
     assertThat(reason(refused(() -> stub.withInterceptors(Security.bearer(token("acme", "admin")))
-        .getAccount(read("a"))))).as("a tenant's token is no node credential").isEqualTo("PEER_FORBIDDEN");
-    assertThat(served).hasValue(1);
+        .getAccount(read("a"))))).as("a tenant's token is no node credential").isEqualTo("TOKEN_MISSING");
+    assertThat(served).hasValue(3);
+  }
+
+  @Test
+  void underMtls_aNodeToken_isNoSubstituteForACertificate() throws Exception {
+    Guard.Members members = new Guard.Members(List.of(new Guard.Members.Token("ledger-1", Guard.sha256(NODE_TOKEN))),
+        true, () -> Set.of("ledger-1"), "proxy");
+    var stub = start(Guard.builder(Tokens.OFF, members)
+        .allow(LedgerServiceGrpc.SERVICE_NAME, Guard.Rule.NODE).build());
+
+    // In-process calls carry no certificate: the node token alone is not accepted.
+    StatusRuntimeException e = refused(() -> stub.withInterceptors(
+        MetadataUtils.newAttachHeadersInterceptor(nodeToken(NODE_TOKEN))).getAccount(read("a")));
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+    assertThat(reason(e)).isEqualTo("TOKEN_MISSING");
+    assertThat(served).hasValue(0);
+  }
+
+  @Test
+  void memberTokensFile_namesEachMembersHash_andRefusesMalformedLines() throws Exception {
+    java.nio.file.Path file = java.nio.file.Files.createTempFile("members", ".txt");
+    String hash = Security.memberTokenHash(NODE_TOKEN);
+    java.nio.file.Files.writeString(file, "# cluster members\n\nledger-1 " + hash + "  # the first node\n");
+    Security read = fortress.core.Settings.parse(new String[] {"--member-tokens-file=" + file}, java.util.Map.of(),
+        s -> Security.read(s, null, true).verifyingMembers(s));
+    assertThat(read.memberTokens()).singleElement().satisfies(t -> {
+      assertThat(t.name()).isEqualTo("ledger-1");
+      assertThat(java.util.HexFormat.of().formatHex(t.sha256())).isEqualTo(hash);
+    });
+
+    java.nio.file.Files.writeString(file, "ledger-1 " + hash + "\nledger-2 " + hash + "\nproxy nothex\n");
+    assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> fortress.core.Settings.parse(
+        new String[] {"--member-tokens-file=" + file}, java.util.Map.of(),
+        s -> Security.read(s, null, true).verifyingMembers(s))))
+        .hasMessageContaining("line 2 repeats").hasMessageContaining("line 3 must read");
+    java.nio.file.Files.delete(file);
   }
 
   @Test

@@ -70,7 +70,7 @@ class LimitsTest {
 
   private int start(Limits limits) throws Exception {
     Tokens tokens = Tokens.of(new JWKSet(KEY.toPublicJWK()), null, Tokens.Policy.LEDGER.audience());
-    Security security = new Security(Tls.OFF, tokens, null, limits);
+    Security security = new Security(Tls.OFF, tokens, null, List.of(), limits);
     HealthStatusManager health = new HealthStatusManager();
     server = security.server("127.0.0.1", 0)
         .intercept(security.guard(Guard.Members.OFF).allow(LedgerServiceGrpc.SERVICE_NAME, Guard.Rule.TENANT).build())

@@ -1,5 +1,6 @@
 package fortress.ledger.api;
 
+import fortress.core.security.Caller;
 import fortress.ledger.Ownership;
 import fortress.ledger.Rejection;
 import fortress.ledger.store.TwoPhaseReader;
@@ -22,6 +23,7 @@ import fortress.shard.v1.PrepareResponse;
 import fortress.shard.v1.ShardServiceGrpc;
 import io.grpc.stub.StreamObserver;
 import java.time.Clock;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
@@ -55,9 +57,27 @@ public final class ShardService extends ShardServiceGrpc.ShardServiceImplBase {
     this.inFlightBoundMs = inFlightBoundMs;
   }
 
+  /**
+   * The calling node, as the guard identified it; null when member identities are not checked
+   * (no mTLS and no member tokens: a local cluster), or the call did not come over gRPC.
+   */
+  private static String callingNode() {
+    return Caller.current().filter(Caller::member).map(Caller::subject).orElse(null);
+  }
+
+  /**
+   * A leg is prepared only by the coordinator it names: the caller must be that node, so no member
+   * can open a leg in another node's name (and then commit it).
+   */
   @Override
   public void prepare(PrepareRequest r, StreamObserver<PrepareResponse> out) {
-    Rejection refused = checks.prepare(r);
+    String caller = callingNode();
+    Rejection refused = caller == null || caller.equals(r.getCoordinatorNodeId()) ? null
+        : new Rejection(ErrorReason.NOT_COORDINATOR, "coordinator_node_id: must be the calling node, " + caller
+            + "; a node prepares legs only of transactions it coordinates", Map.of("field", "coordinator_node_id"));
+    if (refused == null) {
+      refused = checks.prepare(r);
+    }
     if (refused == null) {
       refused = ownership.refuse(r.getTenantId(), r.getAccountId());
     }
@@ -75,7 +95,7 @@ public final class ShardService extends ShardServiceGrpc.ShardServiceImplBase {
       Replies.fail(out, invalid);
       return;
     }
-    answer(participant.commit(r.getTxid()), out);
+    answer(participant.commit(r.getTxid(), callingNode()), out);
   }
 
   @Override
@@ -85,7 +105,7 @@ public final class ShardService extends ShardServiceGrpc.ShardServiceImplBase {
       Replies.fail(out, invalid);
       return;
     }
-    answer(participant.abort(r.getTxid()), out);
+    answer(participant.abort(r.getTxid(), callingNode()), out);
   }
 
   private <T> void answer(CompletableFuture<Outcome> outcome, StreamObserver<T> out) {

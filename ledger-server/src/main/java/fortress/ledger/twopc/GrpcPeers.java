@@ -16,9 +16,11 @@ import fortress.shard.v1.PrepareRequest;
 import fortress.shard.v1.PrepareResponse;
 import fortress.shard.v1.ShardServiceGrpc;
 import fortress.shard.v1.ShardServiceGrpc.ShardServiceStub;
+import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -31,21 +33,24 @@ public final class GrpcPeers implements Peers, AutoCloseable {
   private final RingFile ring;
   private final NodeChannels channels;
   private final Map<String, String> addresses;
+  private final ClientInterceptor[] credentials;
 
   /**
    * {@code ring} is null for a standalone node, which has no peers; {@code addresses} names, by node
-   * id, where to reach a node instead of its ring address.
+   * id, where to reach a node instead of its ring address; {@code credentials} are what this node
+   * presents on every call (its own node token, when mTLS is off), whatever the channel.
    */
-  public GrpcPeers(RingFile ring, Function<RingNode, ManagedChannel> connect, Map<String, String> addresses) {
+  public GrpcPeers(RingFile ring, Function<RingNode, ManagedChannel> connect, Map<String, String> addresses,
+      List<ClientInterceptor> credentials) {
     this.ring = ring;
     this.channels = new NodeChannels(connect);
     this.addresses = Map.copyOf(addresses);
+    this.credentials = credentials.toArray(ClientInterceptor[]::new);
   }
 
-  /** Netty channels to each node's address, with this node's TLS and node token, traced. */
+  /** Netty channels to each node's address, with this node's TLS (and certificate), traced. */
   public static Function<RingNode, ManagedChannel> netty(Security security, Telemetry telemetry) {
-    return node -> security.tls().channel(node.getAddress()).intercept(security.memberCredentials())
-        .intercept(telemetry.clientInterceptor()).build();
+    return node -> security.tls().channel(node.getAddress()).intercept(telemetry.clientInterceptor()).build();
   }
 
   @Override
@@ -78,7 +83,7 @@ public final class GrpcPeers implements Peers, AutoCloseable {
     Optional<ShardServiceStub> stub = ring == null ? Optional.empty()
         : ring.current().node(node).or(() -> ring.refresh().node(node))
             .map(n -> addresses.containsKey(node) ? n.toBuilder().setAddress(addresses.get(node)).build() : n)
-            .map(n -> ShardServiceGrpc.newStub(channels.channel(n)).withWaitForReady());
+            .map(n -> ShardServiceGrpc.newStub(channels.channel(n)).withInterceptors(credentials).withWaitForReady());
     if (stub.isEmpty()) {
       result.completeExceptionally(Status.UNAVAILABLE.withDescription("node " + node + " is not on the ring")
           .asRuntimeException());

@@ -30,13 +30,19 @@ public final class Participant {
     });
   }
 
-  /** Step 4, commit: applies the credit once. */
-  public CompletableFuture<Outcome> commit(String txid) {
-    return writer.submit(Steps.commitLeg(txid));
+  /**
+   * Step 4, commit: applies the credit once, if {@code from} is the leg's coordinator (null: the
+   * sender's identity is not checked).
+   */
+  public CompletableFuture<Outcome> commit(String txid, String from) {
+    return writer.submit(Steps.commitLeg(txid, from));
   }
 
-  /** Step 4, abort: forgets the leg (or remembers the abort, so a late Prepare votes no). */
-  public CompletableFuture<Outcome> abort(String txid) {
-    return writer.submit(Steps.abortLeg(txid));
+  /**
+   * Step 4, abort: forgets the leg (or remembers the abort, so a late Prepare votes no), if
+   * {@code from} is the leg's coordinator (null: not checked).
+   */
+  public CompletableFuture<Outcome> abort(String txid, String from) {
+    return writer.submit(Steps.abortLeg(txid, from));
   }
 }

@@ -185,8 +185,8 @@ public final class Recovery {
           switch (d) {
             case DECISION_COMMITTED, DECISION_ABORTED, DECISION_UNKNOWN -> {
               log.info("transaction {}: coordinator {} says {}; applying it", p.txid(), p.peer(), d);
-              return writer.submit(d == Decision.DECISION_COMMITTED ? Steps.commitLeg(p.txid())
-                  : Steps.abortLeg(p.txid()));
+              return writer.submit(d == Decision.DECISION_COMMITTED ? Steps.commitLeg(p.txid(), null)
+                  : Steps.abortLeg(p.txid(), null));
             }
             case DECISION_PENDING -> {
               return CompletableFuture.completedFuture(null);

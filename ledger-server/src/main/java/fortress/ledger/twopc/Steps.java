@@ -66,16 +66,20 @@ public final class Steps {
         new Op.Tx(r.getTxid(), r.getCoordinatorNodeId(), null));
   }
 
-  /** Participant, step 4: apply the commit. */
-  public static Op commitLeg(String txid) {
+  /**
+   * Participant, step 4: apply the commit sent by node {@code from}, which must be the leg's
+   * coordinator; null when this node acts on the coordinator's answer itself (recovery), or member
+   * identities are not checked.
+   */
+  public static Op commitLeg(String txid, String from) {
     return new Op(OpKind.LEG_COMMIT, CommitRequest.newBuilder().setTxid(txid).build(), null, null, List.of(), null,
-        new Op.Tx(txid, null, null));
+        new Op.Tx(txid, from, null));
   }
 
-  /** Participant, step 4: apply the abort. */
-  public static Op abortLeg(String txid) {
+  /** Participant, step 4: apply the abort sent by {@code from} (as for {@link #commitLeg}). */
+  public static Op abortLeg(String txid, String from) {
     return new Op(OpKind.LEG_ABORT, AbortRequest.newBuilder().setTxid(txid).build(), null, null, List.of(), null,
-        new Op.Tx(txid, null, null));
+        new Op.Tx(txid, from, null));
   }
 
   /** Applies a step other than TX_BEGIN (which the batch applies with the client's operations). */
@@ -86,8 +90,8 @@ public final class Steps {
       case TX_ABORT -> abort(b, txid);
       case TX_FINISH -> finish(b, txid);
       case LEG_PREPARE -> prepareLeg(b, (PrepareRequest) op.request());
-      case LEG_COMMIT -> commitLeg(b, txid);
-      case LEG_ABORT -> abortLeg(b, txid);
+      case LEG_COMMIT -> commitLeg(b, txid, op.tx().peer());
+      case LEG_ABORT -> abortLeg(b, txid, op.tx().peer());
       default -> throw new IllegalStateException("not a two-phase commit step: " + op.kind());
     };
   }
@@ -212,11 +216,17 @@ public final class Steps {
     return Outcome.ok(PrepareResponse.newBuilder().setAccount(to.toProto()).build());
   }
 
-  /** Participant, step 4: applies the credit exactly once and moves to COMMITTED. */
-  private static Outcome commitLeg(Batch b, String txid) {
+  /**
+   * Participant, step 4: applies the credit exactly once and moves to COMMITTED, if the decision
+   * comes from the leg's coordinator.
+   */
+  private static Outcome commitLeg(Batch b, String txid, String from) {
     ParticipantRow p = b.participant(txid);
     if (p == null) {
       return Outcome.failed(Rejection.of(ErrorReason.TRANSACTION_NOT_FOUND, "no prepared leg of " + txid, "txid", txid));
+    }
+    if (!fromCoordinator(p, from)) {
+      return notCoordinator(txid, from);
     }
     if (p.state() == TransactionState.TRANSACTION_STATE_ABORTED) {
       return decided(txid, p.state());
@@ -234,18 +244,33 @@ public final class Steps {
         .build());
   }
 
-  /** Participant: forgets the leg; an Abort before any Prepare leaves a tombstone so a late Prepare votes no. */
-  private static Outcome abortLeg(Batch b, String txid) {
+  /**
+   * Participant: forgets the leg, if the decision comes from its coordinator; an Abort before any
+   * Prepare leaves a tombstone (naming its sender) so a late Prepare votes no.
+   */
+  private static Outcome abortLeg(Batch b, String txid, String from) {
     ParticipantRow p = b.participant(txid);
     if (p == null) {
-      b.add(ParticipantRow.create(txid, TransactionState.TRANSACTION_STATE_ABORTED, "", null, null, 0, null, null,
-          b.nowMicros()));
+      b.add(ParticipantRow.create(txid, TransactionState.TRANSACTION_STATE_ABORTED, from == null ? "" : from, null,
+          null, 0, null, null, b.nowMicros()));
+    } else if (!fromCoordinator(p, from)) {
+      return notCoordinator(txid, from);
     } else if (p.state() == TransactionState.TRANSACTION_STATE_COMMITTED) {
       return decided(txid, p.state());
     } else if (p.state() == TransactionState.TRANSACTION_STATE_PREPARED) {
       p.moveTo(TransactionState.TRANSACTION_STATE_ABORTED, null, b.nowMicros());
     }
     return Outcome.ok(AbortResponse.getDefaultInstance());
+  }
+
+  /** Whether a decision sent by {@code from} (null: not checked) may settle this leg: only its coordinator's may. */
+  private static boolean fromCoordinator(ParticipantRow p, String from) {
+    return from == null || p.coordinator.isEmpty() || p.coordinator.equals(from);
+  }
+
+  private static Outcome notCoordinator(String txid, String from) {
+    return Outcome.failed(Rejection.of(ErrorReason.NOT_COORDINATOR, "node " + from + " is not the coordinator of "
+        + txid + ": only the node that prepared the leg may commit or abort it", "txid", txid));
   }
 
   private static Outcome notFound(String txid) {
