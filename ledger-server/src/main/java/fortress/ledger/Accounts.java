@@ -18,4 +18,16 @@ public final class Accounts {
         .setCreateTime(Times.timestamp(createdMicros))
         .build();
   }
+
+  /**
+   * What a transfer's sender may see of the account it credited: all of it within its own tenant;
+   * of another tenant's account only the identifiers it named itself, never its balances, sequence
+   * or creation time.
+   */
+  public static Account seenBy(String senderTenantId, Account credited) {
+    if (credited.getTenantId().equals(senderTenantId)) {
+      return credited;
+    }
+    return Account.newBuilder().setAccountId(credited.getAccountId()).setTenantId(credited.getTenantId()).build();
+  }
 }

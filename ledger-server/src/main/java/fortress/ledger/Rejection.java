@@ -32,6 +32,15 @@ public record Rejection(ErrorReason reason, String message, Map<String, String> 
         accountId);
   }
 
+  /**
+   * A transfer to another tenant's account that cannot take place: the same reason and message
+   * whether the account is missing or cannot take the credit, so nothing about it is revealed.
+   */
+  public static Rejection destinationUnavailable() {
+    return new Rejection(ErrorReason.DESTINATION_UNAVAILABLE, "to_account_id: the other tenant's account cannot "
+        + "take this transfer; nothing moved", Map.of("field", "to_account_id"));
+  }
+
   public static Rejection requestIdReused(String requestId) {
     return of(ErrorReason.REQUEST_ID_REUSED, "request_id " + requestId + " was already used for a different request",
         "request_id", requestId);

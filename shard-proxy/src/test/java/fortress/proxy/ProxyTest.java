@@ -164,7 +164,7 @@ class ProxyTest {
         TransferResponse far = allowed.transfer(toPayee.setRequestId(id()).setToAccountId(otherNode).build());
 
         assertThat(near.getToAccount().getTenantId()).isEqualTo(payee);
-        assertThat(near.getToAccount().getBalance()).isEqualTo(10);
+        assertThat(balance(payee, sameNode)).isEqualTo(10);
         assertThat(far.getTransferId()).as("across nodes: two-phase commit").startsWith("tx-");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (balance(payee, otherNode) != 10 && System.nanoTime() < deadline) {
@@ -173,7 +173,81 @@ class ProxyTest {
         assertThat(balance(payer, from)).isEqualTo(80);
         assertThat(balance(payee, otherNode)).isEqualTo(10);
         assertRejected(() -> allowed.transfer(toPayee.setRequestId(id()).setToAccountId("nobody").build()),
-            Status.Code.NOT_FOUND, "ACCOUNT_NOT_FOUND");
+            Status.Code.FAILED_PRECONDITION, "DESTINATION_UNAVAILABLE");
+      } finally {
+        c.shutdownNow();
+      }
+    }
+  }
+
+  /**
+   * With cross-tenant transfers on, a transfer shows the sender nothing of the other tenant: not
+   * the credited account's balances (single, batched or looked up later), and not whether an
+   * account exists: a missing one, on any node, gets the same answer, and nothing moves.
+   */
+  @Test
+  void aTransferToAnotherTenant_revealsNothingOfItsAccounts() throws Exception {
+    String payer = tenant();
+    String payee = tenant();
+    String from = cluster.accountOn("ledger-1", payer, "from");
+    String sameNode = cluster.accountOn("ledger-1", payee, "near");
+    String otherNode = cluster.accountOn("ledger-2", payee, "far");
+    String missingNear = cluster.accountOn("ledger-1", payee, "ghost-near");
+    String missingFar = cluster.accountOn("ledger-3", payee, "ghost-far");
+    open(payer, from, 100);
+    open(payee, sameNode, 500);
+    open(payee, otherNode, 500);
+    TransferRequest.Builder toPayee = TransferRequest.newBuilder().setTenantId(payer).setFromAccountId(from)
+        .setToTenantId(payee).setAmount(1);
+    String name = "cross-tenant-private-" + UUID.randomUUID();
+    try (ProxyServer open = ProxyServer.start(ProxyConfig.parse(new String[] {"--ring-file=" + cluster.ringFile(),
+        "--cross-tenant-transfers=true"}, Map.of()), InProcessServerBuilder.forName(name), cluster::connect)) {
+      ManagedChannel c = InProcessChannelBuilder.forName(name).build();
+      try {
+        var payerStub = LedgerServiceGrpc.newBlockingStub(c).withDeadlineAfter(30, TimeUnit.SECONDS);
+        String nearRequest = id();
+        TransferResponse near = payerStub.transfer(toPayee.setRequestId(nearRequest).setToAccountId(sameNode).build());
+        TransferResponse far = payerStub.transfer(toPayee.setRequestId(id()).setToAccountId(otherNode).build());
+        SubmitBatchResponse batch = payerStub.submitBatch(SubmitBatchRequest.newBuilder()
+            .addOperations(BatchOperation.newBuilder().setTransfer(toPayee.setRequestId(id()).setToAccountId(sameNode)))
+            .addOperations(BatchOperation.newBuilder().setTransfer(toPayee.setRequestId(id()).setToAccountId(missingFar)))
+            .build());
+        TransferResponse later = payerStub.getOperation(GetOperationRequest.newBuilder().setTenantId(payer)
+            .setAccountId(from).setRequestId(nearRequest).build()).getOperation().getTransfer();
+
+        for (TransferResponse r : List.of(near, far, batch.getResults(0).getTransfer(), later)) {
+          assertThat(r.getFromAccount().getTenantId()).isEqualTo(payer);
+          assertThat(r.getToAccount()).as("only the identifiers the sender gave")
+              .isEqualTo(fortress.ledger.v1.Account.newBuilder().setAccountId(r.getToAccount().getAccountId())
+                  .setTenantId(payee).build());
+        }
+        List<StatusRuntimeException> missing = List.of(
+            fortress.core.rpc.TestCalls.refused(() -> payerStub.transfer(
+                toPayee.setRequestId(id()).setToAccountId(missingNear).build())),
+            fortress.core.rpc.TestCalls.refused(() -> payerStub.transfer(
+                toPayee.setRequestId(id()).setToAccountId(missingFar).build())));
+        for (StatusRuntimeException e : missing) {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+          assertThat(fortress.core.rpc.TestCalls.info(e).getReason()).isEqualTo("DESTINATION_UNAVAILABLE");
+          assertThat(e.getStatus().getDescription()).isEqualTo(missing.get(0).getStatus().getDescription())
+              .doesNotContain("ghost");
+          assertThat(fortress.core.rpc.TestCalls.info(e).getMetadataMap())
+              .isEqualTo(fortress.core.rpc.TestCalls.info(missing.get(0)).getMetadataMap());
+        }
+        assertThat(batch.getResults(1).getError().getReason()).isEqualTo("DESTINATION_UNAVAILABLE");
+        assertThat(batch.getResults(1).getError().getMessage()).isEqualTo(missing.get(0).getStatus().getDescription());
+        // Short of funds: the same answer whether the other tenant's account exists or not.
+        toPayee.setAmount(1_000);
+        assertRejected(() -> payerStub.transfer(toPayee.setRequestId(id()).setToAccountId(missingNear).build()),
+            Status.Code.FAILED_PRECONDITION, "INSUFFICIENT_FUNDS");
+        assertRejected(() -> payerStub.transfer(toPayee.setRequestId(id()).setToAccountId(sameNode).build()),
+            Status.Code.FAILED_PRECONDITION, "INSUFFICIENT_FUNDS");
+
+        eventually("the far credit applied", () -> balance(payee, otherNode) == 501);
+        assertThat(balance(payer, from)).as("three credits moved, nothing for the refusals").isEqualTo(97);
+        assertThat(balance(payee, sameNode)).isEqualTo(502);
+        GetClusterTotalsResponse totals = admin().getClusterTotals(GetClusterTotalsRequest.getDefaultInstance());
+        assertThat(totals.getConserved()).isTrue();
       } finally {
         c.shutdownNow();
       }

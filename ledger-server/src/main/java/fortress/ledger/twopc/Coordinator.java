@@ -186,6 +186,8 @@ public final class Coordinator implements AutoCloseable {
       failpoints.hit(Failpoints.COORDINATOR_AFTER_VOTE);
     } else {
       no = Statuses.fromException(error).filter(x -> CLIENT_REASONS.contains(x.reason()))
+          // Another tenant's account: one answer whether it is missing or cannot take the credit.
+          .map(x -> Op.creditTenant(r).equals(r.getTenantId()) ? x : Rejection.destinationUnavailable())
           .orElse(Rejection.of(ErrorReason.TRANSFER_ABORTED, "the transfer was aborted because node " + participant
               + " did not vote yes in time (" + error.getMessage() + "); nothing was moved", "txid", txid));
       log.debug("transaction {}: {} voted no: {}", txid, participant, no.message());

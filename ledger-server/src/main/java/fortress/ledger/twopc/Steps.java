@@ -2,6 +2,7 @@ package fortress.ledger.twopc;
 
 import static com.google.common.base.Preconditions.checkState;
 
+import fortress.ledger.Accounts;
 import fortress.ledger.Rejection;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.EntryKind;
@@ -143,7 +144,7 @@ public final class Steps {
     TransferResponse response = TransferResponse.newBuilder()
         .setTransferId(txid)
         .setFromAccount(from.toProto())
-        .setToAccount(to)
+        .setToAccount(Accounts.seenBy(c.tenantId, to))
         .build();
     b.record(c.tenantId, from.accountId, c.requestId, OpKind.TRANSFER, c.requestHash, response);
     return Outcome.ok(response);

@@ -6,6 +6,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import fortress.core.ring.HoldIds;
 import fortress.core.ring.Ring;
+import fortress.ledger.Accounts;
 import fortress.ledger.Rejection;
 import fortress.ledger.card.CardVault;
 import fortress.ledger.journal.Chain;
@@ -315,20 +316,27 @@ public final class Batch {
     return Outcome.ok(ConsumeResponse.newBuilder().setAccount(a.toProto()).setEntrySequence(seq).build());
   }
 
+  /**
+   * A transfer on one node. To another tenant's account the sender's own checks come first and
+   * any problem with the credited account is one answer (DESTINATION_UNAVAILABLE), as on the
+   * cross-node path, so the outcome never tells whether that account exists.
+   */
   private Outcome transfer(Op op, TransferRequest r) {
     AccountRow from = account(r.getTenantId(), r.getFromAccountId());
     if (from == null) {
       return Outcome.failed(Rejection.accountNotFound(r.getFromAccountId()));
     }
+    boolean crossTenant = !Op.creditTenant(r).equals(r.getTenantId());
     AccountRow to = account(Op.creditTenant(r), r.getToAccountId());
-    if (to == null) {
+    if (to == null && !crossTenant) {
       return Outcome.failed(Rejection.accountNotFound(r.getToAccountId()));
     }
     if (from.available() < r.getAmount()) {
       return Outcome.failed(Rejection.insufficientFunds(from.accountId, from.available(), r.getAmount()));
     }
-    if (to.balance > Long.MAX_VALUE - r.getAmount()) {
-      return Outcome.failed(Rejection.balanceOverflow(r.getToAccountId()));
+    if (to == null || to.balance > Long.MAX_VALUE - r.getAmount()) {
+      return Outcome.failed(crossTenant ? Rejection.destinationUnavailable()
+          : Rejection.balanceOverflow(r.getToAccountId()));
     }
     String transferId = "tr-" + uuids.get();
     append(from, EntryKind.ENTRY_KIND_TRANSFER_DEBIT, r.getAmount(), from.balance - r.getAmount(), from.held,
@@ -338,7 +346,7 @@ public final class Batch {
     return Outcome.ok(TransferResponse.newBuilder()
         .setTransferId(transferId)
         .setFromAccount(from.toProto())
-        .setToAccount(to.toProto())
+        .setToAccount(Accounts.seenBy(r.getTenantId(), to.toProto()))
         .build());
   }
 

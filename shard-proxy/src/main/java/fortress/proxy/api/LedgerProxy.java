@@ -188,8 +188,8 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
       out.onError(refused);
       return;
     }
-    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.transfer(r, o),
-        x -> List.of(x.getFromAccount())), out);
+    Replies.reply(this.<TransferResponse>mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.transfer(r, o),
+        x -> List.of(x.getFromAccount())).thenApply(x -> Visible.transfer(r.getTenantId(), x)), out);
   }
 
   @Override
@@ -224,11 +224,13 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
   @Override
   public void getOperation(GetOperationRequest r, StreamObserver<GetOperationResponse> out) {
     if (r.getAccountId().isEmpty() && r.getHoldId().isEmpty()) {
-      Replies.reply(limited(r.getTenantId(), 1, () -> anyNode(r)), out);
+      Replies.reply(limited(r.getTenantId(), 1, () -> anyNode(r)).thenApply(x -> Visible.operation(r.getTenantId(), x)),
+          out);
       return;
     }
     Replies.reply(limited(r.getTenantId(), 1, () -> forwarder.toOwner(Keys.of(r),
-        (LedgerServiceStub stub, StreamObserver<GetOperationResponse> o) -> stub.getOperation(r, o))), out);
+        (LedgerServiceStub stub, StreamObserver<GetOperationResponse> o) -> stub.getOperation(r, o)))
+        .thenApply(x -> Visible.operation(r.getTenantId(), x)), out);
   }
 
   /**
@@ -318,7 +320,8 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
     }
     String tenant = n > 0 ? Keys.tenant(r.getOperations(0)) : "";
     Replies.reply(limited(tenant, n, () -> sendBatch(r, all, results, true))
-        .thenApply(v -> SubmitBatchResponse.newBuilder().addAllResults(List.of(results)).build()), out);
+        .thenApply(v -> Visible.batch(SubmitBatchResponse.newBuilder().addAllResults(List.of(results)).build(),
+            i -> Keys.tenant(r.getOperations(i)))), out);
   }
 
   /**
