@@ -115,6 +115,30 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
     }
   }
 
+  /**
+   * Runs {@code call} if every tenant in {@code costs} has its cost in tokens (each bucket is
+   * charged in turn; a refusal stops there), RATE_LIMITED otherwise.
+   */
+  private <T> CompletableFuture<T> limitedAll(Map<String, Long> costs, Supplier<CompletableFuture<T>> call) {
+    Supplier<CompletableFuture<T>> chain = call;
+    for (Map.Entry<String, Long> e : costs.entrySet()) {
+      Supplier<CompletableFuture<T>> next = chain;
+      chain = () -> limited(e.getKey(), e.getValue(), next);
+    }
+    return chain.get();
+  }
+
+  /** A call that asks every node costs one token per node. */
+  private long fanOutCost() {
+    return Math.max(1, forwarder.nodes().ring().current().nodes().size());
+  }
+
+  /** The bucket of a call that names no tenant (VerifyJournal): its caller's, by token subject. */
+  private static String callerBucket() {
+    return "caller:" + fortress.core.security.Caller.current().map(fortress.core.security.Caller::subject)
+        .orElse("anonymous");
+  }
+
   /** A batch answered after an earlier attempt of it was uncertain: each refusal in it leaves the outcome open. */
   private static SubmitBatchResponse afterUncertain(SubmitBatchResponse response, StatusRuntimeException earlier) {
     SubmitBatchResponse.Builder b = response.toBuilder();
@@ -224,7 +248,7 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
   @Override
   public void getOperation(GetOperationRequest r, StreamObserver<GetOperationResponse> out) {
     if (r.getAccountId().isEmpty() && r.getHoldId().isEmpty()) {
-      Replies.reply(limited(r.getTenantId(), 1, () -> anyNode(r)).thenApply(x -> Visible.operation(r.getTenantId(), x)),
+      Replies.reply(limited(r.getTenantId(), fanOutCost(), () -> anyNode(r)).thenApply(x -> Visible.operation(r.getTenantId(), x)),
           out);
       return;
     }
@@ -280,8 +304,8 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
   /** Verifies every node's journal: ok only if all are; the first bad node's findings otherwise. */
   @Override
   public void verifyJournal(VerifyJournalRequest r, StreamObserver<VerifyJournalResponse> out) {
-    Replies.reply(forwarder.<LedgerServiceStub, VerifyJournalResponse>everyNode(forwarder.nodes()::ledger,
-        (stub, o) -> stub.verifyJournal(r, o)).thenApply(answers -> {
+    Replies.reply(limited(callerBucket(), fanOutCost(), () -> forwarder.<LedgerServiceStub, VerifyJournalResponse>
+        everyNode(forwarder.nodes()::ledger, (stub, o) -> stub.verifyJournal(r, o))).thenApply(answers -> {
           VerifyJournalResponse.Builder all = VerifyJournalResponse.newBuilder().setOk(true);
           for (Forwarder.Answer<VerifyJournalResponse> a : answers) {
             if (a.error() != null) {
@@ -318,8 +342,13 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
         all.add(i);
       }
     }
-    String tenant = n > 0 ? Keys.tenant(r.getOperations(0)) : "";
-    Replies.reply(limited(tenant, n, () -> sendBatch(r, all, results, true))
+    // Every tenant named in the batch pays for its own operations (with tokens on, the guard has
+    // already made them all the caller's tenant).
+    Map<String, Long> costs = new java.util.TreeMap<>();
+    for (int i = 0; i < n; i++) {
+      costs.merge(Keys.tenant(r.getOperations(i)), 1L, Long::sum);
+    }
+    Replies.reply(limitedAll(costs, () -> sendBatch(r, all, results, true))
         .thenApply(v -> Visible.batch(SubmitBatchResponse.newBuilder().addAllResults(List.of(results)).build(),
             i -> Keys.tenant(r.getOperations(i)))), out);
   }

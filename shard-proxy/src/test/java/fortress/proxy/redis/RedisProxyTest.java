@@ -8,10 +8,14 @@ import com.google.rpc.RetryInfo;
 import fortress.core.rpc.Reflection;
 import fortress.ledger.TestCluster;
 import fortress.ledger.v1.Account;
+import fortress.ledger.v1.BatchOperation;
 import fortress.ledger.v1.CreateAccountRequest;
 import fortress.ledger.v1.DepositRequest;
 import fortress.ledger.v1.GetAccountRequest;
+import fortress.ledger.v1.GetOperationRequest;
 import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.ledger.v1.SubmitBatchRequest;
+import fortress.ledger.v1.VerifyJournalRequest;
 import fortress.proxy.ProxyConfig;
 import fortress.proxy.ProxyServer;
 import io.grpc.ManagedChannel;
@@ -128,6 +132,47 @@ class RedisProxyTest {
     open(b, other, "main");
     assertThat(b.getAccount(read(other, "main")).getAccount().getAccountId())
         .as("another tenant has its own bucket").isEqualTo("main");
+  }
+
+  private static void assertRateLimited(Runnable call) {
+    StatusRuntimeException e = refused(call);
+    assertThat(e.getStatus().getCode()).as(e.getStatus().toString()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(info(e).getReason()).isEqualTo("RATE_LIMITED");
+  }
+
+  /**
+   * Calls that ask every node pay a token per node, VerifyJournal included, and a batch charges
+   * every tenant in it for its own operations, not the first operation's tenant for all.
+   */
+  @Test
+  void fanOutsAndBatches_payForWhatTheyCost_toTheRightTenant() throws Exception {
+    redis = LocalRedis.start();
+    // Three nodes and a bucket of 3: one fan-out empties it.
+    var ledger = proxy("--rate-limit-per-second=1", "--rate-limit-burst=3").withDeadlineAfter(30, TimeUnit.SECONDS);
+    String t = tenant();
+    GetOperationRequest anywhere = GetOperationRequest.newBuilder().setTenantId(t).setRequestId("r-1").build();
+
+    StatusRuntimeException first = refused(() -> ledger.getOperation(anywhere));
+    assertThat(info(first).getReason()).as("let through, and not found").isEqualTo("OPERATION_NOT_FOUND");
+    assertRateLimited(() -> ledger.getOperation(anywhere));
+
+    assertThat(ledger.verifyJournal(VerifyJournalRequest.getDefaultInstance()).getOk()).isTrue();
+    assertRateLimited(() -> ledger.verifyJournal(VerifyJournalRequest.getDefaultInstance()));
+
+    String spent = tenant();
+    String payer = tenant();
+    for (int i = 0; i < 3; i++) {
+      open(ledger, spent, "a" + i);
+    }
+    SubmitBatchRequest riding = SubmitBatchRequest.newBuilder()
+        .addOperations(BatchOperation.newBuilder().setCreateAccount(CreateAccountRequest.newBuilder()
+            .setRequestId(UUID.randomUUID().toString()).setTenantId(payer).setAccountId("p")))
+        .addOperations(BatchOperation.newBuilder().setCreateAccount(CreateAccountRequest.newBuilder()
+            .setRequestId(UUID.randomUUID().toString()).setTenantId(spent).setAccountId("b")))
+        .addOperations(BatchOperation.newBuilder().setCreateAccount(CreateAccountRequest.newBuilder()
+            .setRequestId(UUID.randomUUID().toString()).setTenantId(spent).setAccountId("c")))
+        .build();
+    assertRateLimited(() -> ledger.submitBatch(riding));
   }
 
   @Test
