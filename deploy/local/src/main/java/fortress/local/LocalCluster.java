@@ -6,10 +6,10 @@ import static com.google.common.base.Preconditions.checkState;
 import fortress.core.security.Caller;
 import fortress.core.security.Guard;
 import fortress.core.security.SecretFiles;
+import fortress.core.security.Security;
 import fortress.core.security.Tls;
 import fortress.core.security.Tokens;
 import fortress.core.store.LocalPostgres;
-import fortress.ledger.DevKeys;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.health.v1.HealthCheckRequest;
@@ -121,7 +121,8 @@ public final class LocalCluster implements AutoCloseable {
   private final Map<String, List<String>> commands;
   private final Map<String, Run> runs = new ConcurrentHashMap<>();
   private final ECKey signingKey;
-  private final String nodeToken;
+  private final String memberToken;
+  private final Tls memberTls;
   private final Tls clientTls;
   private final String devToken;
   private volatile Consumer<Exit> unexpectedExits;
@@ -146,12 +147,17 @@ public final class LocalCluster implements AutoCloseable {
     // fresh CA and a certificate per server.
     Path secrets = options.dataDir().resolve("cluster");
     this.signingKey = Issuer.loadOrCreate(secrets);
-    this.nodeToken = Files.readString(DevKeys.file(secrets, "node-token"), StandardCharsets.US_ASCII).trim();
     LocalCa ca = options.tls() ? LocalCa.create(options.dataDir().resolve("tls")) : null;
     if (ca != null) {
       ca.issue(CLIENT, options.host());
     }
     this.clientTls = ca == null ? Tls.OFF : new Tls(ca.certFile(CLIENT), ca.keyFile(CLIENT), ca.caFile(), false);
+    // The launcher calls nodes as the proxy does (ListInDoubt, GetTotals): with the proxy's
+    // certificate under TLS (issued with the servers' below), else with the proxy's node token.
+    this.memberTls = ca == null ? Tls.OFF
+        : new Tls(ca.certFile(Security.PROXY_NAME), ca.keyFile(Security.PROXY_NAME), ca.caFile(), false);
+    this.memberToken = ca != null ? null : Files.readString(ServerCommands.memberTokenFile(secrets,
+        Security.PROXY_NAME), StandardCharsets.US_ASCII).trim();
     this.devToken = token("dev", DEV_TENANT, List.of(Caller.ADMIN), DEV_TOKEN_TTL);
     SecretFiles.write(options.dataDir().resolve("dev-token"), devToken + "\n");
     this.commands = new ServerCommands(options, ports, jars, secrets, ca, signingKey).build(postgres, ringFile,
@@ -309,22 +315,24 @@ public final class LocalCluster implements AutoCloseable {
 
   /**
    * A channel to a server as the launcher's own client: TLS with the client certificate under
-   * {@code tls}, the development token to the proxy, shadow and decoy, the node token to nodes.
+   * {@code tls}, the development token to the proxy, shadow and decoy; to nodes, the proxy's
+   * member identity (its certificate under {@code tls}, else its node token).
    */
   public ManagedChannel channel(String name) {
     return channel(name, devToken);
   }
 
-  /** The same, with {@code token} instead of the development token (nodes still get the node token). */
+  /** The same, with {@code token} instead of the development token (nodes still get the member identity). */
   public ManagedChannel channel(String name, String token) {
     Metadata headers = new Metadata();
-    if (name.startsWith("ledger-")) {
-      headers.put(Guard.NODE_TOKEN, nodeToken);
-    } else {
+    boolean node = name.startsWith("ledger-");
+    if (!node) {
       headers.put(Guard.AUTHORIZATION, "Bearer " + token);
+    } else if (memberToken != null) {
+      headers.put(Guard.NODE_TOKEN, memberToken);
     }
-    return clientTls.channel(address(name)).intercept(MetadataUtils.newAttachHeadersInterceptor(headers))
-        .maxInboundMessageSize(MESSAGE_BYTES_MAX).build();
+    return (node ? memberTls : clientTls).channel(address(name))
+        .intercept(MetadataUtils.newAttachHeadersInterceptor(headers)).maxInboundMessageSize(MESSAGE_BYTES_MAX).build();
   }
 
   /** A channel to a server with no token: what an anonymous caller gets (TLS still applies). */

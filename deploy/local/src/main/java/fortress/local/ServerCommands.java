@@ -10,6 +10,8 @@ import fortress.core.security.Tokens;
 import fortress.core.store.LocalPostgres;
 import fortress.ledger.DevKeys;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -79,17 +81,33 @@ final class ServerCommands {
       throws Exception {
     String host = options.host();
     Path jwksFile = Issuer.publicKeys(secrets);
-    Path nodeTokenFile = DevKeys.file(secrets, "node-token");
+    // Without TLS, each member (every node, and the proxy) has its own node token, and nodes know
+    // them by their hashes; with TLS, by their certificates.
+    List<String> members = new ArrayList<>();
+    for (int i = 1; i <= options.nodes(); i++) {
+      members.add("ledger-" + i);
+    }
+    members.add(Security.PROXY_NAME);
+    Path memberHashes = ca == null ? writeMemberHashes(members) : null;
     for (int i = 1; i <= options.nodes(); i++) {
       String nodeId = "ledger-" + i;
       Path nodeDir = options.dataDir().resolve(nodeId);
-      add(nodeId, "ledger-server", List.of("--node-id=" + nodeId, "--host=" + host,
+      List<String> flags = new ArrayList<>(List.of("--node-id=" + nodeId, "--host=" + host,
           "--grpc-port=" + ports.grpc(nodeId), "--jdbc-url=" + postgres.ensureDatabase("ledger_" + i),
           "--ring-file=" + ringFile, "--data-dir=" + nodeDir, "--journal-key-file=" + DevKeys.file(nodeDir, "journal"),
-          "--card-key-file=" + DevKeys.file(nodeDir, "card"), "--node-token-file=" + nodeTokenFile));
+          "--card-key-file=" + DevKeys.file(nodeDir, "card")));
+      if (memberHashes != null) {
+        flags.add("--node-token-file=" + memberTokenFile(secrets, nodeId));
+        flags.add("--member-tokens-file=" + memberHashes);
+      }
+      add(nodeId, "ledger-server", flags);
     }
-    add(LocalCluster.PROXY, "shard-proxy", List.of("--host=" + host, "--grpc-port=" + ports.grpc(LocalCluster.PROXY),
-        "--ring-file=" + ringFile, "--auth-jwks-file=" + jwksFile, "--node-token-file=" + nodeTokenFile));
+    List<String> proxyFlags = new ArrayList<>(List.of("--host=" + host,
+        "--grpc-port=" + ports.grpc(LocalCluster.PROXY), "--ring-file=" + ringFile, "--auth-jwks-file=" + jwksFile));
+    if (memberHashes != null) {
+      proxyFlags.add("--node-token-file=" + memberTokenFile(secrets, Security.PROXY_NAME));
+    }
+    add(LocalCluster.PROXY, "shard-proxy", proxyFlags);
     if (!options.ledgerOnly()) {
       add(LocalCluster.SHADOW, "shadow-server", List.of("--host=" + host,
           "--grpc-port=" + ports.grpc(LocalCluster.SHADOW), "--jdbc-url=" + postgres.ensureDatabase("shadow"),
@@ -129,6 +147,23 @@ final class ServerCommands {
     ca.issue(certificateName, options.host());
     return List.of("--tls-cert-file=" + ca.certFile(certificateName), "--tls-key-file=" + ca.keyFile(certificateName),
         "--tls-ca-file=" + ca.caFile(), "--tls-client-auth=true");
+  }
+
+  /** The file holding a cluster member's own node token, made on first use. */
+  static Path memberTokenFile(Path secrets, String member) throws IOException {
+    return DevKeys.file(secrets, "member-" + member);
+  }
+
+  /** Writes the file of every member's node-token hash, which ledger nodes verify members with. */
+  private Path writeMemberHashes(List<String> members) throws IOException {
+    StringBuilder lines = new StringBuilder("# <member> <sha256 of its node token>; written by the launcher\n");
+    for (String member : members) {
+      lines.append(member).append(' ').append(Security.memberTokenHash(DevKeys.loadOrCreate(secrets, "member-" + member)))
+          .append('\n');
+    }
+    Path file = secrets.resolve("member-tokens.txt");
+    Files.writeString(file, lines, StandardCharsets.US_ASCII);
+    return file;
   }
 
   /**

@@ -353,8 +353,7 @@ class LocalClusterTest {
   @Test
   void theLaunchersSecrets_areOwnerOnly_andNoServerIsGivenAKeyThatCanSignTokens() throws Exception {
     List<Path> secrets = new java.util.ArrayList<>(List.of(dataDir.resolve("dev-token"),
-        dataDir.resolve("cluster/decoy.jwt"), dataDir.resolve("cluster/issuer/signing-key.jwk"),
-        dataDir.resolve("cluster/keys/node-token.key")));
+        dataDir.resolve("cluster/decoy.jwt"), dataDir.resolve("cluster/issuer/signing-key.jwk")));
     try (Stream<Path> tls = Files.list(dataDir.resolve("tls"))) {
       tls.filter(p -> p.getFileName().toString().endsWith(".key")).forEach(secrets::add);
     }
@@ -445,13 +444,14 @@ class LocalClusterTest {
     try {
       StatusRuntimeException stranger = refused(() -> ShardServiceGrpc.newBlockingStub(client)
           .getTotals(GetTotalsRequest.getDefaultInstance()));
-      assertThat(stranger.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-      assertThat(info(stranger).getReason()).isEqualTo("PEER_FORBIDDEN");
+      assertThat(stranger.getStatus().getCode()).as("a certificate that names no member")
+          .isEqualTo(Status.Code.UNAUTHENTICATED);
+      assertThat(info(stranger).getReason()).isEqualTo("TOKEN_MISSING");
       assertThat(refused(() -> LedgerServiceGrpc.newBlockingStub(client).getAccount(GetAccountRequest.newBuilder()
           .setTenantId("acme").setAccountId("x").build())).getStatus().getCode())
-          .as("tenants reach nodes only through the proxy").isEqualTo(Status.Code.PERMISSION_DENIED);
+          .as("tenants reach nodes only through the proxy").isEqualTo(Status.Code.UNAUTHENTICATED);
       assertThat(ShardServiceGrpc.newBlockingStub(member).getTotals(GetTotalsRequest.getDefaultInstance()))
-          .as("with the node token").isNotNull();
+          .as("as the proxy, by its certificate").isNotNull();
     } finally {
       client.shutdownNow();
       member.shutdownNow();
