@@ -445,11 +445,11 @@ class LocalClusterTest {
       StatusRuntimeException stranger = refused(() -> ShardServiceGrpc.newBlockingStub(client)
           .getTotals(GetTotalsRequest.getDefaultInstance()));
       assertThat(stranger.getStatus().getCode()).as("a certificate that names no member")
-          .isEqualTo(Status.Code.UNAUTHENTICATED);
-      assertThat(info(stranger).getReason()).isEqualTo("TOKEN_MISSING");
+          .isEqualTo(Status.Code.PERMISSION_DENIED);
+      assertThat(info(stranger).getReason()).isEqualTo("PEER_FORBIDDEN");
       assertThat(refused(() -> LedgerServiceGrpc.newBlockingStub(client).getAccount(GetAccountRequest.newBuilder()
           .setTenantId("acme").setAccountId("x").build())).getStatus().getCode())
-          .as("tenants reach nodes only through the proxy").isEqualTo(Status.Code.UNAUTHENTICATED);
+          .as("tenants reach nodes only through the proxy").isEqualTo(Status.Code.PERMISSION_DENIED);
       assertThat(ShardServiceGrpc.newBlockingStub(member).getTotals(GetTotalsRequest.getDefaultInstance()))
           .as("as the proxy, by its certificate").isNotNull();
     } finally {
