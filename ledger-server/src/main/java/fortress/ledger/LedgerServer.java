@@ -166,6 +166,7 @@ public final class LedgerServer implements AutoCloseable {
         .addService(StrictRequests.of(health.getHealthService().bindService()))
         .addService(ProtoReflectionServiceV1.newInstance());
     Server server = Ports.bind("grpc-port", config.host(), config.grpcPort(), () -> configured.build().start());
+    config.security().healthPort(health, server);
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
     health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(ShardServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);

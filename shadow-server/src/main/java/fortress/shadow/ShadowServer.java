@@ -138,13 +138,7 @@ public final class ShadowServer implements AutoCloseable {
         .addService(StrictRequests.of(health.getHealthService().bindService()))
         .addService(ProtoReflectionServiceV1.newInstance());
     Server server = Ports.bind("grpc-port", config.host(), config.grpcPort(), () -> configured.build().start());
-    HealthPort healthPort;
-    try {
-      healthPort = config.security().healthPort(health);
-    } catch (IOException | RuntimeException e) {
-      server.shutdownNow();
-      throw e;
-    }
+    HealthPort healthPort = config.security().healthPort(health, server);
     jobs.resume();
     ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(
         new ThreadFactoryBuilder().setNameFormat("shadow-rollout").setDaemon(true).build());
@@ -209,7 +203,6 @@ public final class ShadowServer implements AutoCloseable {
     log.info("shadow server shutting down");
     health.enterTerminalState();
     Servers.drain(server, config.shutdownGraceMs());
-    healthPort.close();
     ticker.shutdownNow();
     jobs.close();
     disagreements.close();

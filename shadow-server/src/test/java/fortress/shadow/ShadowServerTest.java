@@ -40,8 +40,10 @@ class ShadowServerTest {
     ShadowConfig config = ShadowConfig.parse(new String[] {"--metrics-port=-1", "--grpc-port=0", "--health-port=0",
         "--data-dir=" + data}, Map.of());
     ManagedChannel probe;
+    int healthPort;
     try (ShadowServer server = ShadowServer.start(config)) {
-      probe = NettyChannelBuilder.forAddress("127.0.0.1", server.healthPort()).usePlaintext().build();
+      healthPort = server.healthPort();
+      probe = NettyChannelBuilder.forAddress("127.0.0.1", healthPort).usePlaintext().build();
       try {
         assertThat(HealthGrpc.newBlockingStub(probe).check(HealthCheckRequest.getDefaultInstance()).getStatus())
             .isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
@@ -55,5 +57,15 @@ class ShadowServerTest {
         probe.shutdownNow();
       }
     }
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    boolean closed = false;
+    while (!closed && System.nanoTime() < deadline) {
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", healthPort)) {
+        Thread.sleep(50);
+      } catch (java.net.ConnectException e) {
+        closed = true;
+      }
+    }
+    assertThat(closed).as("the health port closes with the server").isTrue();
   }
 }

@@ -36,11 +36,37 @@ public final class HealthPort implements AutoCloseable {
     this.server = server;
   }
 
-  /** Starts the listener if {@code config} names a port; a server whose port is taken says so (see {@link Ports}). */
-  public static HealthPort start(Config config, Limits limits, HealthStatusManager health) throws IOException {
+  /**
+   * Starts the listener beside {@code main} if {@code config} names a port, and stops it when
+   * {@code main} terminates. If it cannot start (its port is taken, see {@link Ports}), {@code main}
+   * is stopped too and the failure thrown: a server never runs without the probe port it was given.
+   */
+  public static HealthPort start(Config config, Limits limits, HealthStatusManager health, Server main)
+      throws IOException {
     if (config.port() < 0) {
       return new HealthPort(null);
     }
+    HealthPort port;
+    try {
+      port = start(config, limits, health);
+    } catch (IOException | RuntimeException e) {
+      main.shutdownNow();
+      throw e;
+    }
+    Thread watcher = new Thread(() -> {
+      try {
+        main.awaitTermination();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      port.close();
+    }, "health-port-" + port.port());
+    watcher.setDaemon(true);
+    watcher.start();
+    return port;
+  }
+
+  private static HealthPort start(Config config, Limits limits, HealthStatusManager health) throws IOException {
     Guard publicOnly = Guard.builder(Tokens.OFF, Guard.Members.OFF).publicCallsMax(limits.publicCallsMax()).build();
     Server server = Ports.bind("health-port", config.host(), config.port(), () -> limits.applyTo(
             NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port())))

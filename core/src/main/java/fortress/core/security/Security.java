@@ -4,6 +4,7 @@ import fortress.core.Settings;
 import fortress.core.rpc.HealthPort;
 import io.grpc.ClientInterceptor;
 import io.grpc.Metadata;
+import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.stub.MetadataUtils;
@@ -123,9 +124,12 @@ public record Security(Tls tls, Tokens tokens, byte[] nodeToken, List<Guard.Memb
     return limits.applyTo(tls.applyTo(NettyServerBuilder.forAddress(new InetSocketAddress(host, port))));
   }
 
-  /** Starts the plaintext health-only listener, if --health-port is set, serving {@code health}. */
-  public HealthPort healthPort(HealthStatusManager health) throws IOException {
-    return HealthPort.start(healthPort, limits, health);
+  /**
+   * Starts the plaintext health-only listener beside {@code main}, if --health-port is set, serving
+   * {@code health}; it stops when {@code main} does (see {@link HealthPort#start}).
+   */
+  public HealthPort healthPort(HealthStatusManager health, Server main) throws IOException {
+    return HealthPort.start(healthPort, limits, health, main);
   }
 
   /** The interceptor builder for this server's call rules, with its tokens and public-call cap. */
