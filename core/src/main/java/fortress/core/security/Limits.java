@@ -111,8 +111,9 @@ public record Limits(int connectionsMax, int connectionsPerAddressMax, int strea
       Iterator<Object> accepted = buf.subList(from, buf.size()).iterator();
       while (accepted.hasNext()) {
         SocketChannel child = (SocketChannel) accepted.next();
-        InetAddress address = child.remoteAddress().getAddress();
-        if (admit(address)) {
+        // A connection reset before it is looked at has no remote address any more: drop it.
+        InetAddress address = child.remoteAddress() == null ? null : child.remoteAddress().getAddress();
+        if (address != null && admit(address)) {
           child.closeFuture().addListener(f -> release(address));
         } else {
           accepted.remove();
