@@ -31,6 +31,11 @@ public record DecoyConfig(
     int httpHeadersMax,
     int httpRatePerClientPerSecond,
     int httpBurstPerClient,
+    long httpHeaderTimeoutMs,
+    long httpBodyTimeoutMs,
+    long httpKeepaliveTimeoutMs,
+    int httpConnectionsMax,
+    int httpConnectionsPerClientMax,
     int interactionQueueDepthMax,
     int pageSizeDefault,
     int pageSizeMax,
@@ -47,8 +52,16 @@ public record DecoyConfig(
   public static final int POOL_SIZE_MAX_DEFAULT = 8;
   public static final int SERVER_THREADS_DEFAULT = 8;
   public static final long GENERATE_COUNT_MAX_DEFAULT = 10_000_000;
-  public static final int HTTP_REQUEST_BYTES_MAX_DEFAULT = 64 * 1024;
-  public static final int HTTP_HEADERS_MAX_DEFAULT = 64;
+  /** nginx's client_max_body_size; a body is hashed as it arrives, never held. */
+  public static final int HTTP_REQUEST_BYTES_MAX_DEFAULT = 1024 * 1024;
+  /** A bound on work per request (nginx has none but its 32 KiB); only 64 header lines are kept. */
+  public static final int HTTP_HEADERS_MAX_DEFAULT = 1_000;
+  /** nginx's client_header_timeout, client_body_timeout and keepalive_timeout (as totals here). */
+  public static final long HTTP_HEADER_TIMEOUT_MS_DEFAULT = 60_000;
+  public static final long HTTP_BODY_TIMEOUT_MS_DEFAULT = 60_000;
+  public static final long HTTP_KEEPALIVE_TIMEOUT_MS_DEFAULT = 75_000;
+  public static final int HTTP_CONNECTIONS_MAX_DEFAULT = 2_048;
+  public static final int HTTP_CONNECTIONS_PER_CLIENT_MAX_DEFAULT = 64;
   public static final int HTTP_RATE_PER_CLIENT_PER_SECOND_DEFAULT = 50;
   public static final int HTTP_BURST_PER_CLIENT_DEFAULT = 100;
   public static final int INTERACTION_QUEUE_DEPTH_MAX_DEFAULT = 100_000;
@@ -59,6 +72,9 @@ public record DecoyConfig(
   public DecoyConfig {
     checkArgument(pageSizeDefault <= pageSizeMax, "page-size-default (%s) must not exceed page-size-max (%s)",
         pageSizeDefault, pageSizeMax);
+    checkArgument(httpConnectionsPerClientMax <= httpConnectionsMax,
+        "http-connections-per-client-max (%s) must not exceed http-connections-max (%s)", httpConnectionsPerClientMax,
+        httpConnectionsMax);
   }
 
   public boolean embedded() {
@@ -102,13 +118,23 @@ public record DecoyConfig(
     long countMax = s.number("generate-count-max", GENERATE_COUNT_MAX_DEFAULT, 1, 1_000_000_000,
         "records one Generate call may ask for");
     int bytesMax = s.integer("http-request-bytes-max", HTTP_REQUEST_BYTES_MAX_DEFAULT, 1024, 16 * 1024 * 1024,
-        "largest decoy HTTP request body; larger ones get 413");
-    int headersMax = s.integer("http-headers-max", HTTP_HEADERS_MAX_DEFAULT, 8, 1024,
-        "most headers a decoy HTTP request may carry; more get 431");
+        "largest decoy HTTP request body; larger ones get 413 (IIS family: 404)");
+    int headersMax = s.integer("http-headers-max", HTTP_HEADERS_MAX_DEFAULT, 8, 10_000,
+        "most headers a decoy HTTP request may carry; more are refused as headers too large");
     int rate = s.integer("http-rate-per-client-per-second", HTTP_RATE_PER_CLIENT_PER_SECOND_DEFAULT, 1,
         1_000_000, "decoy HTTP requests per second one client IP may sustain; more get 429");
     int burst = s.integer("http-burst-per-client", HTTP_BURST_PER_CLIENT_DEFAULT, 1, 1_000_000,
         "decoy HTTP requests one client IP may send at once before the rate applies");
+    long headerTimeoutMs = s.number("http-header-timeout-ms", HTTP_HEADER_TIMEOUT_MS_DEFAULT, 100, 600_000,
+        "total time a decoy HTTP client has to send a request line and headers, however slowly it trickles them");
+    long bodyTimeoutMs = s.number("http-body-timeout-ms", HTTP_BODY_TIMEOUT_MS_DEFAULT, 100, 600_000,
+        "total time a decoy HTTP client has to send a request body");
+    long keepaliveTimeoutMs = s.number("http-keepalive-timeout-ms", HTTP_KEEPALIVE_TIMEOUT_MS_DEFAULT, 100, 600_000,
+        "how long an idle kept-alive decoy HTTP connection stays open");
+    int connectionsMax = s.integer("http-connections-max", HTTP_CONNECTIONS_MAX_DEFAULT, 1, 1_000_000,
+        "open decoy HTTP connections; more are closed at accept");
+    int connectionsPerClientMax = s.integer("http-connections-per-client-max", HTTP_CONNECTIONS_PER_CLIENT_MAX_DEFAULT,
+        1, 1_000_000, "open decoy HTTP connections from one client IP; more are closed at accept");
     int queueMax = s.integer("interaction-queue-depth-max", INTERACTION_QUEUE_DEPTH_MAX_DEFAULT, 1, 10_000_000,
         "captured requests waiting to be written before new ones are dropped (and counted)");
     int pageDefault = s.integer("page-size-default", PAGE_SIZE_DEFAULT, 1, 10_000, "list page size when 0 is asked");
@@ -121,7 +147,8 @@ public record DecoyConfig(
         + "interactions, when it verifies tokens");
     try {
       return new DecoyConfig(host, grpcPort, httpHost, httpPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, shadow,
-          pool, threads, countMax, bytesMax, headersMax, rate, burst, queueMax, pageDefault, pageMax, graceMs,
+          pool, threads, countMax, bytesMax, headersMax, rate, burst, headerTimeoutMs, bodyTimeoutMs,
+          keepaliveTimeoutMs, connectionsMax, connectionsPerClientMax, queueMax, pageDefault, pageMax, graceMs,
           security, shadowToken, telemetry, httpCert == null ? null : Path.of(httpCert),
           httpKey == null ? null : Path.of(httpKey));
     } catch (IllegalArgumentException e) {
@@ -134,7 +161,8 @@ public record DecoyConfig(
   public DecoyConfig withJdbc(String url, String user, String password) {
     return new DecoyConfig(host, grpcPort, httpHost, httpPort, url, user, password, dataDir, shadowTarget,
         poolSizeMax, serverThreads, generateCountMax, httpRequestBytesMax, httpHeadersMax, httpRatePerClientPerSecond,
-        httpBurstPerClient, interactionQueueDepthMax, pageSizeDefault, pageSizeMax, shutdownGraceMs, security,
+        httpBurstPerClient, httpHeaderTimeoutMs, httpBodyTimeoutMs, httpKeepaliveTimeoutMs, httpConnectionsMax,
+        httpConnectionsPerClientMax, interactionQueueDepthMax, pageSizeDefault, pageSizeMax, shutdownGraceMs, security,
         shadowToken, telemetry, httpCertFile, httpKeyFile);
   }
 

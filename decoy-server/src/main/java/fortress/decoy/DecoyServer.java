@@ -122,7 +122,9 @@ public final class DecoyServer implements AutoCloseable {
         .buildWithCallback(m -> m.record(capture.dropped()));
     DecoyHttpServer http = DecoyHttpServer.start(config.httpHost(), config.httpPort(), endpoints, capture,
         new DecoyHttpServer.Limits(config.httpRequestBytesMax(), config.httpHeadersMax(),
-            config.httpRatePerClientPerSecond(), config.httpBurstPerClient()), httpTls(config));
+            config.httpRatePerClientPerSecond(), config.httpBurstPerClient(), config.httpHeaderTimeoutMs(),
+            config.httpBodyTimeoutMs(), config.httpKeepaliveTimeoutMs(), config.httpConnectionsMax(),
+            config.httpConnectionsPerClientMax()), httpTls(config));
     ExecutorService handlers = Executors.newFixedThreadPool(config.serverThreads(),
         new ThreadFactoryBuilder().setNameFormat("decoy-rpc-%d").setDaemon(true).build());
     HealthStatusManager health = new HealthStatusManager();

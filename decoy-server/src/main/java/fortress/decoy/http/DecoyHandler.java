@@ -1,10 +1,8 @@
 package fortress.decoy.http;
 
-import com.google.common.hash.Hashing;
 import com.google.protobuf.Timestamp;
 import fortress.decoy.capture.Capture;
 import fortress.decoy.template.Endpoints;
-import fortress.decoy.template.Pages;
 import fortress.decoy.v1.Interaction;
 import fortress.decoy.v1.Template;
 import fortress.decoy.v1.TemplateFamily;
@@ -12,209 +10,219 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.handler.codec.TooLongFrameException;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMessage;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
+import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Answers one decoy connection's requests: the matching template rendered for this client, or the
- * family's own 404, 400, 413, 414, 429 or 431. Every request, answered or refused, is captured.
- * Nothing a client sees names Java, Netty or Fortress, and no exception reaches the wire: a
+ * Answers one decoy connection's requests as its imitated server would: the matching template
+ * rendered for this client; HEAD as GET without the body; 405 for a path served with another
+ * method; 404; and the front's own refusals (see {@link Replies}). Every request is captured in a
+ * bounded form ({@link Capture#bounded}), answered or not: one cut off by a deadline with status
+ * 408, and one the client left part way with 499, the codes nginx logs for them.
+ *
+ * <p>Nothing a client sees names Java, Netty or Fortress, and no exception reaches the wire: a
  * failure answers the family's 500 or closes the connection.
  */
-final class DecoyHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+final class DecoyHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(DecoyHandler.class);
-  static final int CAPTURED_HEADERS_MAX = 32;
-  static final int CAPTURED_VALUE_LENGTH_MAX = 512;
-  static final int CAPTURED_PATH_LENGTH_MAX = 2048;
-  private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
+  /** nginx's keepalive_requests: the last request on a connection is answered with Connection: close. */
+  static final int KEEPALIVE_REQUESTS_MAX = 1000;
+  static final int STATUS_TIMED_OUT = 408;
+  static final int STATUS_CLIENT_LEFT = 499;
+  /** The methods nginx's static files take (POST gets 404 or 405); any other gets 405. */
+  private static final Set<String> NGINX_FILE_METHODS = Set.of("GET", "HEAD", "POST");
+  private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
   private final Endpoints endpoints;
   private final Capture capture;
   private final RateLimiter rates;
-  private final int headersMax;
+  private int requests;
+  private boolean closing;
+  private Pending pending;
 
-  DecoyHandler(Endpoints endpoints, Capture capture, RateLimiter rates, int headersMax) {
+  /** The request whose body is being read, the reply it gets, and whether that was sent or waits for the body. */
+  private record Pending(RequestHead head, Reply reply, String templateId, boolean sent, boolean waits) {}
+
+  DecoyHandler(Endpoints endpoints, Capture capture, RateLimiter rates) {
     this.endpoints = endpoints;
     this.capture = capture;
     this.rates = rates;
-    this.headersMax = headersMax;
   }
 
   @Override
-  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-    String ip = clientIp(ctx);
-    String uri = request.uri();
-    int q = uri.indexOf('?');
-    String path = q < 0 ? uri : uri.substring(0, q);
-    String query = q < 0 ? "" : uri.substring(q + 1);
-    Interaction.Builder seen = interaction(ip, request, path, query, request.content());
-    if (request.decoderResult().isFailure()) {
-      Throwable cause = request.decoderResult().cause();
-      int status = cause instanceof TooLongHttpLineException ? 414
-          : cause instanceof TooLongHttpHeaderException ? 431 : 400;
-      refuse(ctx, seen, TemplateFamily.TEMPLATE_FAMILY_NGINX_HTML, status, request.method());
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (closing && !(msg instanceof RequestDecoder.Cut)) {
       return;
     }
-    if (request.headers().size() > headersMax) {
-      refuse(ctx, seen, TemplateFamily.TEMPLATE_FAMILY_NGINX_HTML, 431, request.method());
-      return;
+    if (msg instanceof RequestDecoder.Head h) {
+      head(ctx, h.head());
+    } else if (msg instanceof RequestDecoder.Body b) {
+      body(ctx, b);
+    } else if (msg instanceof RequestDecoder.Refused r) {
+      refused(ctx, r);
+    } else if (msg instanceof RequestDecoder.Cut c) {
+      // A request answered before its body keeps the status it got.
+      Pending p = pending;
+      boolean answered = p != null && p.sent();
+      record(ctx, c.head(), c.bodyBytes(), "", answered ? p.reply().status
+          : c.timedOut() ? STATUS_TIMED_OUT : STATUS_CLIENT_LEFT, answered ? p.templateId() : "");
+      pending = null;
     }
-    Endpoints.Match match = endpoints.match(request.method().name(), path.isEmpty() || path.charAt(0) != '/'
-        ? "/" + path : path);
-    if (!rates.allow(ip)) {
-      refuse(ctx, seen, match.family(), 429, request.method());
-      return;
+  }
+
+  private void head(ChannelHandlerContext ctx, RequestHead head) {
+    requests++;
+    boolean keepAlive = head.keepAlive && requests < KEEPALIVE_REQUESTS_MAX;
+    String templateId = "";
+    Reply reply;
+    Endpoints.Match match = endpoints.match(head.method, head.routePath);
+    if (!rates.allow(clientIp(ctx))) {
+      reply = head.front == Front.NGINX ? Replies.nginx(429, keepAlive) : Replies.iis(403, keepAlive, false);
+    } else if (head.front == Front.NGINX && head.method.equals("TRACE")) {
+      reply = Replies.nginx(405, false);
+    } else {
+      if (match.endpoint() != null) {
+        Template t = match.endpoint().template();
+        templateId = t.getTemplateId();
+        reply = render(ctx, head, match, keepAlive);
+      } else {
+        boolean notAllowed = match.pathServed()
+            || head.front == Front.NGINX && !NGINX_FILE_METHODS.contains(head.method);
+        reply = Replies.error(match.family(), notAllowed ? 405 : 404, keepAlive);
+      }
     }
-    if (match.endpoint() == null) {
-      respond(ctx, seen, match.family(), 404, request, null, null);
-      return;
+    if (head.expectContinue && reply.served) {
+      // Like nginx, invite the body only to a page that will be served, with or without a body.
+      ctx.writeAndFlush(Unpooled.wrappedBuffer(CONTINUE));
     }
+    // An application behind nginx reads the whole body before it answers; nginx itself and IIS
+    // answer at once, after whatever part of the body has already arrived (see channelReadComplete).
+    boolean waits = reply.served && match.family() == TemplateFamily.TEMPLATE_FAMILY_JSON_API;
+    pending = new Pending(head, reply, templateId, false, waits);
+  }
+
+  private Reply render(ChannelHandlerContext ctx, RequestHead head, Endpoints.Match match, boolean keepAlive) {
     Template t = match.endpoint().template();
-    String body;
     try {
-      body = match.endpoint().render(clientKey(t, ip, request.headers()), ip, match.pathValues());
+      String body = match.endpoint().render(clientKey(t, clientIp(ctx), head.headers), clientIp(ctx),
+          match.pathValues());
+      return Replies.template(t, body, keepAlive);
     } catch (RuntimeException e) {
       log.warn("template {} failed to render: {}", t.getTemplateId(), e.toString());
-      respond(ctx, seen, t.getFamily(), 500, request, null, null);
-      return;
+      return Replies.error(t.getFamily(), 500, keepAlive);
     }
-    seen.setTemplateId(t.getTemplateId());
-    respond(ctx, seen, t.getFamily(), t.getStatus(), request, t, body);
   }
 
-  /** Called by the aggregator when a body passes the limit: 413, captured, connection closed. */
-  void tooLarge(ChannelHandlerContext ctx, HttpMessage oversized) {
-    String uri = oversized instanceof HttpRequest r ? r.uri() : "/";
-    int q = uri.indexOf('?');
-    Interaction.Builder seen = interaction(clientIp(ctx), oversized, q < 0 ? uri : uri.substring(0, q),
-        q < 0 ? "" : uri.substring(q + 1), Unpooled.EMPTY_BUFFER);
-    seen.setBodyBytes(Math.max(0, HttpUtil.getContentLength(oversized, 0L)));
-    HttpMethod method = oversized instanceof HttpRequest r ? r.method() : HttpMethod.GET;
-    refuse(ctx, seen, endpoints.match(method.name(), q < 0 ? uri : uri.substring(0, q)).family(), 413, method);
+  /** The end of what one read brought: a reply that need not wait for its body goes out now. */
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    Pending p = pending;
+    if (p != null && !p.sent() && !p.waits() && !closing) {
+      pending = new Pending(p.head(), p.reply(), p.templateId(), true, false);
+      write(ctx, p.head(), p.reply(), p.reply().close);
+    }
+    ctx.fireChannelReadComplete();
   }
 
-  private void refuse(ChannelHandlerContext ctx, Interaction.Builder seen, TemplateFamily family, int status,
-      HttpMethod method) {
-    FullHttpResponse response = response(family, status, method, null, null);
-    response.headers().set("Connection", "close");
-    seen.setStatus(status);
-    capture.record(seen.build());
-    ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+  private void body(ChannelHandlerContext ctx, RequestDecoder.Body body) {
+    Pending p = pending;
+    pending = null;
+    record(ctx, p.head(), body.bytes(), body.sha256(), p.reply().status, p.templateId());
+    if (!p.sent()) {
+      write(ctx, p.head(), p.reply(), p.reply().close);
+    }
   }
 
-  private void respond(ChannelHandlerContext ctx, Interaction.Builder seen, TemplateFamily family, int status,
-      FullHttpRequest request, Template template, String body) {
-    FullHttpResponse response = response(family, status, request.method(), template, body);
-    boolean keepAlive = HttpUtil.isKeepAlive(request);
-    response.headers().set("Connection", keepAlive ? "keep-alive" : "close");
-    seen.setStatus(status);
-    capture.record(seen.build());
-    var written = ctx.writeAndFlush(response);
-    if (!keepAlive) {
+  /**
+   * A refusal. One that comes while a reply is pending comes from the body: a body that does not
+   * parse turns nginx's page into its 400 and its error into the same error with the connection
+   * closed; a body too long is refused as such.
+   */
+  private void refused(ChannelHandlerContext ctx, RequestDecoder.Refused refused) {
+    RequestHead head = refused.head();
+    Pending p = pending;
+    pending = null;
+    Reply reply = Replies.refusal(head.front, refused.refusal());
+    if (p != null && !p.reply().served && refused.refusal() == Refusal.BAD_REQUEST) {
+      reply = p.reply().closing();
+    }
+    record(ctx, head, refused.bodyBytes(), "", reply.status, "");
+    if (p != null && p.sent()) {
+      // The request was answered before its body; a second answer would confuse the client.
+      closing = true;
+      ctx.close();
+    } else {
+      write(ctx, head, reply, !refused.refusal().lingers(head.front));
+    }
+  }
+
+  private void write(ChannelHandlerContext ctx, RequestHead head, Reply reply, boolean closeAfter) {
+    ByteBuf bytes = head.http09 ? reply.encodeBody(ctx.alloc())
+        : reply.encode(ctx.alloc(), !head.method.equals("HEAD"));
+    var written = ctx.writeAndFlush(bytes);
+    if (closeAfter) {
+      closing = true;
       written.addListener(ChannelFutureListener.CLOSE);
     }
   }
 
-  /** A template's response, or the family's error page when {@code template} is null. */
-  private static FullHttpResponse response(TemplateFamily family, int status, HttpMethod method, Template template,
-      String body) {
-    String contentType;
-    if (template == null) {
-      Pages.Page page = Pages.error(family, status);
-      contentType = page.contentType();
-      body = page.body();
-    } else {
-      contentType = family == TemplateFamily.TEMPLATE_FAMILY_JSON_API ? "application/json" : "text/html";
-    }
-    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-    ByteBuf content = method.equals(HttpMethod.HEAD) ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes);
-    FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-        HttpResponseStatus.valueOf(status, Pages.reason(status)), content);
-    // Header names as the real servers write them (Netty's constants are lower case, a tell).
-    HttpHeaders h = response.headers();
-    h.set("Server", Pages.server(family));
-    h.set("Date", HTTP_DATE.format(Instant.now()));
-    h.set("Content-Type", template != null && contentType.startsWith("text/") ? contentType + "; charset=utf-8"
-        : contentType);
-    if (family == TemplateFamily.TEMPLATE_FAMILY_IIS) {
-      h.set("X-Powered-By", "ASP.NET");
-    }
-    if (template != null) {
-      template.getHeadersMap().forEach(h::set);
-    }
-    h.set("Content-Length", bytes.length);
-    return response;
+  private void record(ChannelHandlerContext ctx, RequestHead head, long bodyBytes, String sha256, int status,
+      String templateId) {
+    Interaction.Builder b = Interaction.newBuilder()
+        .setTime(Timestamp.newBuilder().setSeconds(head.arrival.getEpochSecond()).setNanos(head.arrival.getNano()))
+        .setClientIp(clientIp(ctx))
+        .setMethod(head.method)
+        // A request line that was not read whole, or did not parse, is kept (its start) in place of the path.
+        .setPath(!head.path.isEmpty() ? head.path : head.requestLine == null ? "" : head.requestLine)
+        .setQuery(head.query)
+        .setBodyBytes(bodyBytes)
+        .setBodySha256(sha256)
+        .setTemplateId(templateId)
+        .setStatus(status);
+    capture.record(Capture.bounded(b, head.headers));
   }
 
-  private static String clientKey(Template t, String ip, HttpHeaders headers) {
+  private static String clientKey(Template t, String ip, List<String[]> headers) {
     if (t.getClientKey().startsWith("header:")) {
-      String value = headers.get(t.getClientKey().substring("header:".length()));
+      String value = header(headers, t.getClientKey().substring("header:".length()));
       if (value != null && !value.isEmpty()) {
         return "header\n" + value;
       }
     }
-    String agent = headers.get(HttpHeaderNames.USER_AGENT);
+    String agent = header(headers, "user-agent");
     return ip + "\n" + (agent == null ? "" : agent);
   }
 
-  private static Interaction.Builder interaction(String ip, HttpMessage message, String path, String query,
-      ByteBuf body) {
-    Instant now = Instant.now();
-    Interaction.Builder b = Interaction.newBuilder()
-        .setTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()))
-        .setClientIp(ip)
-        .setMethod(message instanceof HttpRequest r ? cut(r.method().name(), 32) : "")
-        .setPath(cut(path, CAPTURED_PATH_LENGTH_MAX))
-        .setQuery(cut(query, CAPTURED_PATH_LENGTH_MAX))
-        .setBodyBytes(body.readableBytes())
-        .setBodySha256(Hashing.sha256().hashBytes(body.nioBuffer()).toString());
-    for (Map.Entry<String, String> h : message.headers()) {
-      String name = h.getKey().toLowerCase(Locale.ROOT);
-      if (b.getHeadersCount() >= CAPTURED_HEADERS_MAX && !b.containsHeaders(name)) {
-        break;
+  private static String header(List<String[]> headers, String name) {
+    for (String[] h : headers) {
+      if (h[0].toLowerCase(Locale.ROOT).equals(name.toLowerCase(Locale.ROOT))) {
+        return h[1];
       }
-      b.putHeaders(cut(name, 128), cut(h.getValue(), CAPTURED_VALUE_LENGTH_MAX));
     }
-    return b;
-  }
-
-  /** At most {@code max} characters, never ending inside a surrogate pair, and valid UTF-8 for protobuf. */
-  private static String cut(String s, int max) {
-    String out = s.length() <= max ? s : s.substring(0, Character.isHighSurrogate(s.charAt(max - 1)) ? max - 1 : max);
-    return out;
+    return null;
   }
 
   private static String clientIp(ChannelHandlerContext ctx) {
     return ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "";
   }
 
+  /** A client that does not read its answers stops being read from, so replies cannot pile up. */
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    ctx.channel().config().setAutoRead(ctx.channel().isWritable());
+    ctx.fireChannelWritabilityChanged();
+  }
+
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (!(cause instanceof TooLongFrameException)) {
-      log.debug("decoy connection closed: {}", cause.toString());
-    }
+    log.debug("decoy connection closed: {}", cause.toString());
+    closing = true;
     ctx.close();
   }
 }

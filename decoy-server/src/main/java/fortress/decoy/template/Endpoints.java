@@ -14,8 +14,13 @@ import java.util.Map;
 public final class Endpoints {
   private volatile List<Endpoint> endpoints = List.of();
 
-  /** What a request resolves to: an endpoint and its path values, or none and the family to answer 404 in. */
-  public record Match(Endpoint endpoint, Map<String, String> pathValues, TemplateFamily family) {}
+  /**
+   * What a request resolves to: an endpoint and its path values, or none and the family to answer
+   * in. {@code pathServed} says whether some template serves the path with another method (so the
+   * answer is 405 rather than 404).
+   */
+  public record Match(Endpoint endpoint, Map<String, String> pathValues, TemplateFamily family,
+      boolean pathServed) {}
 
   public synchronized void put(Template t) {
     List<Endpoint> next = new ArrayList<>(endpoints);
@@ -34,7 +39,8 @@ public final class Endpoints {
   }
 
   /**
-   * The endpoint for a method and path. With none, the family is that of the nearest template:
+   * The endpoint for a method and path; HEAD is answered by the GET template when there is no HEAD
+   * one, as a web server does. With none, the family is that of the nearest template:
    * the one sharing the most leading path segments with the request, and of those the shortest
    * (the most general), so a 404 looks like the pages around it.
    */
@@ -42,10 +48,21 @@ public final class Endpoints {
     List<String> segments = Endpoint.split(path);
     Endpoint nearest = null;
     int nearestShared = -1;
+    Match head = null;
+    Match other = null;
     for (Endpoint e : endpoints) {
       Map<String, String> values = e.match(segments);
-      if (values != null && e.template().getMethod().equals(method)) {
-        return new Match(e, values, e.template().getFamily());
+      if (values != null) {
+        String served = e.template().getMethod();
+        if (served.equals(method)) {
+          return new Match(e, values, e.template().getFamily(), true);
+        }
+        if (head == null && method.equals("HEAD") && served.equals("GET")) {
+          head = new Match(e, values, e.template().getFamily(), true);
+        }
+        if (other == null) {
+          other = new Match(null, Map.of(), e.template().getFamily(), true);
+        }
       }
       int shared = e.sharedSegments(segments);
       if (shared > nearestShared || shared == nearestShared && e.segmentCount() < nearest.segmentCount()) {
@@ -53,7 +70,10 @@ public final class Endpoints {
         nearest = e;
       }
     }
+    if (head != null || other != null) {
+      return head != null ? head : other;
+    }
     return new Match(null, Map.of(), nearest == null ? TemplateFamily.TEMPLATE_FAMILY_NGINX_HTML
-        : nearest.template().getFamily());
+        : nearest.template().getFamily(), false);
   }
 }
