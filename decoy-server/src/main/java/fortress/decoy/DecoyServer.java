@@ -136,6 +136,7 @@ public final class DecoyServer implements AutoCloseable {
         .addService(StrictRequests.of(health.getHealthService().bindService()))
         .addService(ProtoReflectionServiceV1.newInstance());
     Server server = Ports.bind("grpc-port", config.host(), config.grpcPort(), () -> configured.build().start());
+    config.security().healthPort(health, server);
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
     health.setStatus(DecoyServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     log.info("decoy server serving gRPC on port {} and decoy HTTP on port {} ({})", server.getPort(), http.port(),
