@@ -1,11 +1,8 @@
 package fortress.decoy.http;
 
-import static fortress.decoy.TestDecoy.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import fortress.decoy.TestDecoy;
-import fortress.decoy.v1.CreateTemplateRequest;
-import fortress.decoy.v1.Template;
 import fortress.decoy.v1.TemplateFamily;
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,10 +28,7 @@ class NginxParityTest {
 
   @BeforeAll
   void start() {
-    decoy = new TestDecoy("--http-rate-per-client-per-second=100000", "--http-burst-per-client=100000");
-    decoy.stub.createTemplate(CreateTemplateRequest.newBuilder().setRequestId(id()).setTemplate(Template.newBuilder()
-        .setTemplateId("root").setMethod("GET").setPathPattern("/").setStatus(200)
-        .setFamily(TemplateFamily.TEMPLATE_FAMILY_NGINX_HTML).setSeed(7).setBody(Probes.ROOT_PAGE)).build());
+    decoy = Probes.decoyServingRoot(TemplateFamily.TEMPLATE_FAMILY_NGINX_HTML);
   }
 
   @AfterAll

@@ -1,5 +1,9 @@
 package fortress.decoy.http;
 
+import fortress.decoy.TestDecoy;
+import fortress.decoy.v1.CreateTemplateRequest;
+import fortress.decoy.v1.Template;
+import fortress.decoy.v1.TemplateFamily;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -40,6 +44,15 @@ public final class Probes {
   }
 
   /** Every probe, in a fixed order. */
+  /** A decoy serving {@link #ROOT_PAGE} at {@code /} in {@code family}, with rate limits out of the way. */
+  static TestDecoy decoyServingRoot(TemplateFamily family) {
+    TestDecoy decoy = new TestDecoy("--http-rate-per-client-per-second=100000", "--http-burst-per-client=100000");
+    decoy.stub.createTemplate(CreateTemplateRequest.newBuilder().setRequestId(TestDecoy.id()).setTemplate(
+        Template.newBuilder().setTemplateId("root").setMethod("GET").setPathPattern("/").setStatus(200)
+            .setFamily(family).setSeed(7).setBody(ROOT_PAGE)).build());
+    return decoy;
+  }
+
   public static List<Probe> all() {
     StringBuilder over32k = new StringBuilder();
     for (int i = 0; i < 9; i++) {
