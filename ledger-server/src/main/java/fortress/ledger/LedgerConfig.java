@@ -5,6 +5,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 import fortress.core.Settings;
 import fortress.core.security.Security;
 import fortress.core.telemetry.Telemetry;
+import fortress.ledger.card.CardKeyring;
 import fortress.ledger.twopc.Failpoints;
 import java.nio.file.Path;
 import java.util.Map;
@@ -39,6 +40,7 @@ public record LedgerConfig(
     byte[] journalKey,
     String cardKeyId,
     byte[] cardKey,
+    Map<String, byte[]> cardPreviousKeys,
     Path ringFile,
     long prepareTimeoutMs,
     long inDoubtTimeoutMs,
@@ -79,6 +81,9 @@ public record LedgerConfig(
         "page-size-default (%s) must not exceed page-size-max (%s)", pageSizeDefault, pageSizeMax);
     failpoints = Set.copyOf(failpoints);
     peerAddresses = Map.copyOf(peerAddresses);
+    cardPreviousKeys = Map.copyOf(cardPreviousKeys);
+    checkArgument(!cardPreviousKeys.containsKey(cardKeyId),
+        "--card-previous-keys-file lists the current --card-key-id '%s': a rotated key needs a new id", cardKeyId);
     checkArgument(Failpoints.ALL.containsAll(failpoints), "failpoints must be among %s", Failpoints.ALL);
     checkArgument(batchOperationsMax <= writerQueueDepthMax,
         "batch-operations-max (%s) must not exceed writer-queue-depth-max (%s)", batchOperationsMax, writerQueueDepthMax);
@@ -130,6 +135,21 @@ public record LedgerConfig(
     byte[] journalKey = s.secret("journal-key", KEY_BYTES, "HMAC key for journal entries");
     String cardKeyId = s.string("card-key-id", "dev-1", "identifier stored with card ciphertexts");
     byte[] cardKey = s.secret("card-key", KEY_BYTES, "AES-256-GCM key for card data");
+    String previousKeysFile = s.string("card-previous-keys-file", null, "card keys from before a rotation, which "
+        + "only open stored cards: one '<key-id> <base64 of 32 bytes>' per line, # comments");
+    Map<String, byte[]> cardPreviousKeys = Map.of();
+    if (previousKeysFile != null) {
+      try {
+        cardPreviousKeys = CardKeyring.readPreviousKeys(Path.of(previousKeysFile));
+      } catch (IllegalArgumentException e) {
+        s.problem("--card-previous-keys-file: " + e.getMessage());
+      }
+      if (cardPreviousKeys.containsKey(cardKeyId)) {
+        s.problem("--card-previous-keys-file=" + previousKeysFile + " lists the current --card-key-id '" + cardKeyId
+            + "': a rotated key needs a new id");
+        cardPreviousKeys = Map.of();
+      }
+    }
     if (jdbcUrl != null && (journalKey == null || cardKey == null)) {
       s.problem("with --jdbc-url, set FORTRESS_JOURNAL_KEY(_FILE) and FORTRESS_CARD_KEY(_FILE): "
           + "development keys are generated only for the embedded database");
@@ -182,8 +202,8 @@ public record LedgerConfig(
     try {
       return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPool,
           serverThreads, batchSize, queueDepth, batchOps, pageDefault, pageMax, holdMax, sweepMs, sweepMax,
-          graceMs, journalKey, cardKeyId, cardKey, ring == null ? null : Path.of(ring), prepareMs, inDoubtMs,
-          recoveryMs, recoveryBatch, inFlightMs, failpoints, peerAddresses, security, telemetry);
+          graceMs, journalKey, cardKeyId, cardKey, cardPreviousKeys, ring == null ? null : Path.of(ring), prepareMs,
+          inDoubtMs, recoveryMs, recoveryBatch, inFlightMs, failpoints, peerAddresses, security, telemetry);
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
       return null;
@@ -227,8 +247,8 @@ public record LedgerConfig(
     return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPoolSizeMax,
         serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
         holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journal, cardKeyId, card,
-        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, recoveryBatchMax, inFlightBoundMs, failpoints,
-        peerAddresses, security, telemetry);
+        cardPreviousKeys, ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, recoveryBatchMax,
+        inFlightBoundMs, failpoints, peerAddresses, security, telemetry);
   }
 
   /** A copy pointing at a database; used by the embedded start-up path. */
@@ -236,8 +256,8 @@ public record LedgerConfig(
     return new LedgerConfig(nodeId, host, grpcPort, url, user, password, dataDir, readPoolSizeMax,
         serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
         holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journalKey, cardKeyId, cardKey,
-        ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, recoveryBatchMax, inFlightBoundMs, failpoints,
-        peerAddresses, security, telemetry);
+        cardPreviousKeys, ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, recoveryBatchMax,
+        inFlightBoundMs, failpoints, peerAddresses, security, telemetry);
   }
 
   @Override

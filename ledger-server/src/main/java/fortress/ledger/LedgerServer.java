@@ -12,6 +12,7 @@ import fortress.core.store.LocalPostgres;
 import fortress.core.telemetry.Telemetry;
 import fortress.ledger.api.LedgerService;
 import fortress.ledger.api.ShardService;
+import fortress.ledger.card.CardKeyring;
 import fortress.ledger.card.CardVault;
 import fortress.ledger.journal.JournalVerifier;
 import fortress.ledger.store.Database;
@@ -121,9 +122,11 @@ public final class LedgerServer implements AutoCloseable {
     Database database = Database.open(config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword(),
         config.readPoolSizeMax());
     Clock clock = Clock.systemUTC();
+    CardVault cards = new CardVault(config.nodeId(),
+        new CardKeyring(config.cardKeyId(), config.cardKey(), config.cardPreviousKeys()));
     Writer writer = new Writer(new PostgresStore(database.writer()), config.journalKey(),
-        new CardVault(config.cardKeyId(), config.cardKey()), clock, UUID::randomUUID, config.writerBatchSizeMax(),
-        config.writerQueueDepthMax(), config.holdSweepIntervalMs(), config.holdSweepBatchMax(), telemetry.meter());
+        cards, clock, UUID::randomUUID, config.writerBatchSizeMax(), config.writerQueueDepthMax(),
+        config.holdSweepIntervalMs(), config.holdSweepBatchMax(), telemetry.meter());
     writer.start();
     ExecutorService handlers = Executors.newFixedThreadPool(config.serverThreads(),
         new ThreadFactoryBuilder().setNameFormat("ledger-rpc-%d").setDaemon(true).build());

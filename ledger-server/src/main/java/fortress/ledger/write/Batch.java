@@ -296,7 +296,7 @@ public final class Batch {
         op.requestId(), null, null, r.getMemo());
     DepositResponse.Builder response = DepositResponse.newBuilder().setEntrySequence(seq);
     if (r.hasCard()) {
-      CardVault.Sealed sealed = vault.seal(r.getCard(), seq);
+      CardVault.Sealed sealed = vault.seal(r.getCard(), new CardVault.Entry(a.tenantId, a.accountId, seq));
       cards.add(new CardRow(seq, sealed));
       response.setCard(sealed.summary());
     }

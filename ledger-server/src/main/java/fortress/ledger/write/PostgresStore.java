@@ -119,8 +119,8 @@ public final class PostgresStore implements Store {
         ON CONFLICT (txid) DO UPDATE
           SET state = EXCLUDED.state, entry_sequence = EXCLUDED.entry_sequence, resolved_at = EXCLUDED.resolved_at
       ), cards AS (
-        INSERT INTO card_payment (journal_sequence, brand, last4, key_id, nonce, ciphertext)
-        SELECT * FROM unnest(?::bigint[], ?::smallint[], ?::text[], ?::text[], ?::bytea[], ?::bytea[])
+        INSERT INTO card_payment (journal_sequence, brand, last4, key_id, aad_version, nonce, ciphertext)
+        SELECT * FROM unnest(?::bigint[], ?::smallint[], ?::text[], ?::text[], ?::smallint[], ?::bytea[], ?::bytea[])
       )
       SELECT 1
       """;
@@ -429,15 +429,16 @@ public final class PostgresStore implements Store {
   private static List<Object> cards(List<Batch.CardRow> rows) {
     int n = rows.size();
     long[] seq = new long[n];
-    short[] brand = new short[n];
+    short[] brand = new short[n], aadVersion = new short[n];
     String[] last4 = new String[n], keyId = new String[n];
     byte[][] nonce = new byte[n][], ciphertext = new byte[n][];
     for (int i = 0; i < n; i++) {
       Batch.CardRow r = rows.get(i);
       seq[i] = r.sequence(); brand[i] = (short) r.sealed().brand().getNumber(); last4[i] = r.sealed().last4();
-      keyId[i] = r.sealed().keyId(); nonce[i] = r.sealed().nonce(); ciphertext[i] = r.sealed().ciphertext();
+      keyId[i] = r.sealed().keyId(); aadVersion[i] = (short) r.sealed().aadVersion();
+      nonce[i] = r.sealed().nonce(); ciphertext[i] = r.sealed().ciphertext();
     }
-    return List.of(seq, brand, last4, keyId, nonce, ciphertext);
+    return List.of(seq, brand, last4, keyId, aadVersion, nonce, ciphertext);
   }
 
   /** One column of rows as a PostgreSQL array (primitive arrays go through pgjdbc's own encoder). */

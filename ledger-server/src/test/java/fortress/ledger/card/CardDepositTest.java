@@ -45,15 +45,19 @@ class CardDepositTest {
             + " '|') FROM idempotency");
         idem.next();
         assertThat(idem.getString(1)).doesNotContain(PAN);
-        ResultSet row = s.executeQuery("SELECT brand, last4, key_id, nonce, ciphertext FROM card_payment "
+        ResultSet row = s.executeQuery("SELECT key_id, aad_version, ciphertext FROM card_payment "
             + "WHERE journal_sequence = " + r.getEntrySequence());
         assertThat(row.next()).isTrue();
-        assertThat(new String(row.getBytes(5), StandardCharsets.ISO_8859_1)).doesNotContain(PAN);
-        CardVault vault = new CardVault(row.getString(3), node.server.config().cardKey());
-        CardVault.Sealed sealed = new CardVault.Sealed(CardBrand.forNumber(row.getInt(1)), row.getString(2),
-            row.getString(3), row.getBytes(4), row.getBytes(5));
-        assertThat(vault.open(sealed, r.getEntrySequence())).isEqualTo(card);
-        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> vault.open(sealed, r.getEntrySequence() + 1)))
+        assertThat(row.getString(1)).isEqualTo(node.server.config().cardKeyId());
+        assertThat(row.getInt(2)).isEqualTo(CardVault.AAD_VERSION);
+        assertThat(new String(row.getBytes(3), StandardCharsets.ISO_8859_1)).doesNotContain(PAN);
+        CardVault vault = new CardVault(node.server.config().nodeId(),
+            CardKeyring.of(node.server.config().cardKeyId(), node.server.config().cardKey()));
+        StoredCard stored = StoredCard.load(c, r.getEntrySequence()).orElseThrow();
+        assertThat(stored.entry()).isEqualTo(new CardVault.Entry("cards", "c", r.getEntrySequence()));
+        assertThat(vault.open(stored.sealed(), stored.entry())).isEqualTo(card);
+        CardVault.Entry next = new CardVault.Entry("cards", "c", r.getEntrySequence() + 1);
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> vault.open(stored.sealed(), next)))
             .as("a ciphertext moved to another entry must not decrypt").isNotNull();
       }
     } finally {

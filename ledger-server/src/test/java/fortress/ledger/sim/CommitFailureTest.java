@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.Message;
 import fortress.core.telemetry.Telemetry;
+import fortress.ledger.card.CardKeyring;
 import fortress.ledger.card.CardVault;
 import fortress.ledger.v1.CreateAccountRequest;
 import fortress.ledger.v1.DepositRequest;
@@ -86,8 +87,10 @@ class CommitFailureTest {
     }
   }
 
+  private static final CardVault SIM_CARDS = new CardVault("sim", CardKeyring.of("sim", new byte[32]));
+
   private final FaultyStore store = new FaultyStore();
-  private final Writer writer = new Writer(store, new byte[32], new CardVault("sim", new byte[32]),
+  private final Writer writer = new Writer(store, new byte[32], SIM_CARDS,
       Clock.systemUTC(), UUID::randomUUID, 10, 100, 3_600_000, 100, Telemetry.NOOP.meter());
 
   private List<Outcome> run(Message... requests) {
@@ -119,7 +122,7 @@ class CommitFailureTest {
   void aCommitThatFailsWithoutPostgresAnswer_isOutcomeUnknown_forTheWholeBatch_neverRetriedOneByOne() {
     for (Fault fault : new Fault[] {Fault.DRIVER_FAILS_AFTER_COMMIT, Fault.CONNECTION_LOST_AT_COMMIT}) {
       FaultyStore s = new FaultyStore();
-      Writer w = new Writer(s, new byte[32], new CardVault("sim", new byte[32]), Clock.systemUTC(),
+      Writer w = new Writer(s, new byte[32], SIM_CARDS, Clock.systemUTC(),
           UUID::randomUUID, 10, 100, 3_600_000, 100, Telemetry.NOOP.meter());
       CompletableFuture<Outcome> opened = w.submit(Op.of(CreateAccountRequest.newBuilder().setRequestId("o")
           .setTenantId("t").setAccountId("a").build()));

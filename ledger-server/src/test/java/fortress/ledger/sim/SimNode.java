@@ -4,6 +4,7 @@ import fortress.core.telemetry.Telemetry;
 import fortress.ledger.Mutations;
 import fortress.ledger.Ownership;
 import fortress.ledger.api.ShardService;
+import fortress.ledger.card.CardKeyring;
 import fortress.ledger.card.CardVault;
 import fortress.ledger.store.Reads;
 import fortress.ledger.twopc.Coordinator;
@@ -64,7 +65,8 @@ final class SimNode {
 
     Incarnation(Ownership ownership) {
       Simulation.Settings s = sim.settings;
-      writer = new Writer(store, journalKey, new CardVault("sim", cardKey), clock, sim::uuid, s.writerBatchSizeMax(),
+      CardVault cards = new CardVault(id, CardKeyring.of("sim", cardKey));
+      writer = new Writer(store, journalKey, cards, clock, sim::uuid, s.writerBatchSizeMax(),
           s.writerQueueDepthMax(), s.holdSweepIntervalMs(), 100, Telemetry.NOOP.meter());
       // A read runs a moment later, as a statement on another connection would; not after a crash.
       Reads reads = new Reads(store, r -> sim.scheduler.after(sim.latencyMicros(50, 2_000), () -> {
