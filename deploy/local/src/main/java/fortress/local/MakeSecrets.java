@@ -202,6 +202,8 @@ public final class MakeSecrets {
     StringBuilder env = new StringBuilder()
         .append("journal-key=").append(randomKey()).append('\n')
         .append("card-key=").append(randomKey()).append('\n')
+        // Stored with every sealed card; a rotation brings a new id and keeps the old key readable.
+        .append("card-key-id=card-").append(java.time.LocalDate.now(java.time.ZoneOffset.UTC)).append('\n')
         // One line of JSON, public keys only: what --auth-jwks-file reads on every server.
         .append("auth-jwks=").append(new JWKSet(issuer.toPublicJWK()).toString(true)).append('\n')
         .append("decoy-shadow-token=").append(Tokens.sign(issuer, DECOY, null, List.of(DECOY),

@@ -85,7 +85,7 @@ class MakeSecretsTest {
     try (Stream<Path> files = Files.list(dir)) {
       assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrderElementsOf(MADE);
     }
-    assertThat(env(dir.resolve("secrets.env"))).containsOnlyKeys("journal-key", "card-key", "auth-jwks",
+    assertThat(env(dir.resolve("secrets.env"))).containsOnlyKeys("journal-key", "card-key", "card-key-id", "auth-jwks",
         "decoy-shadow-token");
     assertThat(Base64.getDecoder().decode(env(dir.resolve("secrets.env")).get("journal-key"))).hasSize(32);
     assertThat(env(dir.resolve("ledger-db.env")).get("password")).matches("[A-Za-z0-9]{32}");
