@@ -1,7 +1,9 @@
 package fortress.core.security;
 
 import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkState;
 
+import com.google.common.collect.Iterables;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
 import fortress.auth.v1.ErrorReason;
@@ -9,12 +11,15 @@ import fortress.core.rpc.Rejection;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.ForwardingServerCallListener;
+import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.StatusRuntimeException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.security.MessageDigest;
 import java.util.Base64;
 import java.util.HashMap;
@@ -23,7 +28,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -112,15 +116,14 @@ public final class Guard implements ServerInterceptor {
   private final Map<String, String> roles;
   private final Tokens tokens;
   private final Members members;
-  private final int publicCallsMax;
-  private final AtomicInteger publicCalls = new AtomicInteger();
+  private final PublicStreams publicStreams;
 
   private Guard(Builder b) {
     this.rules = Map.copyOf(b.rules);
     this.roles = Map.copyOf(b.roles);
     this.tokens = b.tokens;
     this.members = b.members;
-    this.publicCallsMax = b.publicCallsMax;
+    this.publicStreams = new PublicStreams(b.publicCallsMax);
   }
 
   public static Builder builder(Tokens tokens, Members members) {
@@ -246,16 +249,17 @@ public final class Guard implements ServerInterceptor {
    */
   private <Q, R> ServerCall.Listener<Q> publicStream(ServerCall<Q, R> call, Metadata headers,
       ServerCallHandler<Q, R> next) {
-    if (publicCalls.incrementAndGet() > publicCallsMax) {
-      publicCalls.decrementAndGet();
+    InetAddress from = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR) instanceof InetSocketAddress a
+        ? a.getAddress() : null;
+    if (!publicStreams.open(from)) {
       refuse(call, new Rejection(ErrorReason.PUBLIC_CALLS_EXHAUSTED, "this server already holds "
-          + publicCallsMax + " streaming calls to public methods; retry later"));
+          + publicStreams.describe() + " streaming calls to public methods; retry later"));
       return new ServerCall.Listener<>() {};
     }
     AtomicBoolean ended = new AtomicBoolean();
     Runnable end = () -> {
       if (ended.compareAndSet(false, true)) {
-        publicCalls.decrementAndGet();
+        publicStreams.close(from);
       }
     };
     ServerCall.Listener<Q> listener;
@@ -280,6 +284,46 @@ public final class Guard implements ServerInterceptor {
     };
   }
 
+  /**
+   * The open streaming calls to public methods: at most {@code max} in all, and a quarter of them
+   * (at least one) from any one client address, so one client cannot hold them all.
+   */
+  private static final class PublicStreams {
+    private final int max;
+    private final int perAddressMax;
+    private final Map<InetAddress, Integer> byAddress = new HashMap<>();
+    private int open;
+
+    PublicStreams(int max) {
+      this.max = max;
+      this.perAddressMax = Math.max(1, max / 4);
+    }
+
+    synchronized boolean open(InetAddress from) {
+      int fromAddress = from == null ? 0 : byAddress.getOrDefault(from, 0);
+      if (open >= max || fromAddress >= perAddressMax) {
+        return false;
+      }
+      open++;
+      if (from != null) {
+        byAddress.put(from, fromAddress + 1);
+      }
+      return true;
+    }
+
+    synchronized void close(InetAddress from) {
+      checkState(open > 0, "a public stream closed that was never opened");
+      open--;
+      if (from != null) {
+        byAddress.compute(from, (a, n) -> n == null || n <= 1 ? null : n - 1);
+      }
+    }
+
+    String describe() {
+      return "its share (" + perAddressMax + " per client address, " + max + " in all) of";
+    }
+  }
+
   private static void refuse(ServerCall<?, ?> call, Rejection r) {
     StatusRuntimeException e = r.toStatus();
     call.close(e.getStatus(), e.getTrailers() == null ? new Metadata() : e.getTrailers());
@@ -298,6 +342,10 @@ public final class Guard implements ServerInterceptor {
     }
     if (!tokens.enabled()) {
       return null;
+    }
+    Iterable<String> all = headers.getAll(AUTHORIZATION);
+    if (all != null && Iterables.size(all) > 1) {
+      throw new Rejection(ErrorReason.TOKEN_INVALID, "send one authorization header, not several");
     }
     String header = headers.get(AUTHORIZATION);
     if (header == null || header.isBlank()) {

@@ -27,15 +27,18 @@ import org.slf4j.LoggerFactory;
  */
 public record Limits(int connectionsMax, int connectionsPerAddressMax, int streamsPerConnectionMax,
     int messageBytesMax, int headerBytesMax, long idleMs, long handshakeMs, long keepAliveMs,
-    long keepAliveTimeoutMs, long pingIntervalMinMs, int publicCallsMax) {
+    long keepAliveTimeoutMs, long pingIntervalMinMs, int publicCallsMax, int resetsPerWindowMax) {
   private static final Logger log = LoggerFactory.getLogger(Limits.class);
   /** The defaults, for servers built in tests. */
   public static final Limits DEFAULT = new Limits(2_048, 256, 128, 4 << 20, 16 << 10, 300_000, 10_000, 60_000,
-      20_000, 10_000, 64);
+      20_000, 10_000, 64, 500);
+  /** The window {@link #resetsPerWindowMax} counts over. */
+  static final int RESET_WINDOW_SECONDS = 10;
 
   public Limits {
     checkState(connectionsMax > 0 && connectionsPerAddressMax > 0 && streamsPerConnectionMax > 0
-        && messageBytesMax > 0 && headerBytesMax > 0 && publicCallsMax > 0, "limits must be positive");
+        && messageBytesMax > 0 && headerBytesMax > 0 && publicCallsMax > 0 && resetsPerWindowMax > 0,
+        "limits must be positive");
   }
 
   /** Reads the --max-* and --keepalive-* settings. */
@@ -60,7 +63,10 @@ public record Limits(int connectionsMax, int connectionsPerAddressMax, int strea
         s.number("min-client-ping-interval-ms", d.pingIntervalMinMs, 1_000, 3_600_000L,
             "a client pinging more often than this is disconnected"),
         s.integer("max-public-calls", d.publicCallsMax, 1, 100_000,
-            "concurrent streaming calls to public methods (health Watch, reflection) from all callers"));
+            "concurrent streaming calls to public methods (health Watch, reflection) from all callers; one "
+                + "client address may hold a quarter of them"),
+        s.integer("max-resets-per-window", d.resetsPerWindowMax, 1, 1_000_000, "streams a client may reset on "
+            + "one connection in " + RESET_WINDOW_SECONDS + " s; more closes it (HTTP/2 rapid reset)"));
   }
 
   /** Puts these limits on a Netty server builder, with a listener that enforces the connection caps. */
@@ -75,7 +81,8 @@ public record Limits(int connectionsMax, int connectionsPerAddressMax, int strea
         .keepAliveTime(keepAliveMs, TimeUnit.MILLISECONDS)
         .keepAliveTimeout(keepAliveTimeoutMs, TimeUnit.MILLISECONDS)
         .permitKeepAliveTime(pingIntervalMinMs, TimeUnit.MILLISECONDS)
-        .permitKeepAliveWithoutCalls(false);
+        .permitKeepAliveWithoutCalls(false)
+        .maxRstFramesPerWindow(resetsPerWindowMax, RESET_WINDOW_SECONDS);
   }
 
   /** One process-wide pair of event loop groups for every listener, as grpc-java's defaults are. */

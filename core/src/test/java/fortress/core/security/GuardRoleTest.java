@@ -73,4 +73,21 @@ class GuardRoleTest {
     assertThat(info(other).getMetadataMap()).containsEntry("role", "ledger.read");
     assertThat(info(none).getReason()).isEqualTo(ErrorReason.TOKEN_MISSING.name());
   }
+
+  @Test
+  void twoAuthorizationHeaders_areRefused_whicheverComesFirst() throws Exception {
+    LedgerServiceGrpc.LedgerServiceBlockingStub stub = start();
+    GetAccountRequest read = GetAccountRequest.newBuilder().setTenantId("acme").setAccountId("a").build();
+    for (List<String> order : List.of(List.of("Bearer garbage", "Bearer " + token("admin")),
+        List.of("Bearer " + token("admin"), "Bearer garbage"))) {
+      io.grpc.Metadata headers = new io.grpc.Metadata();
+      order.forEach(h -> headers.put(Guard.AUTHORIZATION, h));
+
+      StatusRuntimeException twice = refused(() -> stub.withInterceptors(
+          io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers)).getAccount(read));
+
+      assertThat(info(twice).getReason()).isEqualTo(ErrorReason.TOKEN_INVALID.name());
+    }
+    assertThat(served).hasValue(0);
+  }
 }

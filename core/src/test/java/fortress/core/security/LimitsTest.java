@@ -19,8 +19,8 @@ import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
-import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -28,10 +28,17 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -65,7 +72,7 @@ class LimitsTest {
   }
 
   private static Limits limits(long idleMs, long handshakeMs) {
-    return new Limits(64, 8, 32, 64 << 10, 8 << 10, idleMs, handshakeMs, 60_000, 20_000, 10_000, 16);
+    return new Limits(64, 8, 32, 64 << 10, 8 << 10, idleMs, handshakeMs, 60_000, 20_000, 10_000, 16, 100);
   }
 
   private int start(Limits limits) throws Exception {
@@ -81,7 +88,18 @@ class LimitsTest {
   }
 
   private ManagedChannel channel(int port) {
-    ManagedChannel c = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    return channel(port, "127.0.0.1");
+  }
+
+  /** A channel whose connections come from {@code source}, a loopback address of this machine. */
+  private ManagedChannel channel(int port, String source) {
+    ManagedChannel c = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext()
+        .localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
+          @Override
+          public SocketAddress createSocketAddress(SocketAddress remote, io.grpc.Attributes attributes) {
+            return new InetSocketAddress(source, 0);
+          }
+        }).build();
     channels.add(c);
     return c;
   }
@@ -103,14 +121,15 @@ class LimitsTest {
   }
 
   @Test
-  void aFloodOfAnonymousWatchStreams_holdsAtMostTheCap_andTheServerStillAnswersChecksAndTenants() throws Exception {
+  void aFloodOfAnonymousWatchStreams_holdsAtMostTheCapAndAQuarterPerAddress_andTheServerStillAnswers()
+      throws Exception {
     int port = start(SMALL);
     AtomicInteger watching = new AtomicInteger();
     ConcurrentLinkedQueue<Status> refusals = new ConcurrentLinkedQueue<>();
     ConcurrentLinkedQueue<ClientCallStreamObserver<HealthCheckRequest>> calls = new ConcurrentLinkedQueue<>();
     int attempts = 2_000;
-    for (int c = 0; c < 4; c++) {
-      HealthGrpc.HealthStub stub = HealthGrpc.newStub(channel(port));
+    for (int c = 1; c <= 4; c++) {
+      HealthGrpc.HealthStub stub = HealthGrpc.newStub(channel(port, "127.0.0." + c));
       for (int i = 0; i < attempts / 4; i++) {
         stub.watch(HealthCheckRequest.getDefaultInstance(), new ClientResponseObserver<HealthCheckRequest,
             HealthCheckResponse>() {
@@ -144,9 +163,10 @@ class LimitsTest {
     assertThat(watching.get()).as("streams the server holds").isEqualTo(SMALL.publicCallsMax());
     assertThat(refusals).hasSize(attempts - SMALL.publicCallsMax())
         .allMatch(s -> s.getCode() == Status.Code.RESOURCE_EXHAUSTED);
-    StatusRuntimeException one = refused(() -> HealthGrpc.newBlockingStub(channel(port)).watch(
+    StatusRuntimeException one = refused(() -> HealthGrpc.newBlockingStub(channel(port, "127.0.0.5")).watch(
         HealthCheckRequest.getDefaultInstance()).next());
-    assertThat(info(one).getReason()).isEqualTo(ErrorReason.PUBLIC_CALLS_EXHAUSTED.name());
+    assertThat(info(one).getReason()).as("a fifth address, once all are held")
+        .isEqualTo(ErrorReason.PUBLIC_CALLS_EXHAUSTED.name());
     assertThat(HealthGrpc.newBlockingStub(channel(port)).check(HealthCheckRequest.getDefaultInstance()).getStatus())
         .as("a probe's unary Check is not held to the streaming cap").isEqualTo(ServingStatus.SERVING);
     assertThat(tenantRead(port).getAccount().getBalance()).isEqualTo(7);
@@ -234,6 +254,138 @@ class LimitsTest {
     assertThat(tall).as("an oversized header block").isNotNull();
     assertThat(served).as("calls the service saw").hasValue(0);
     assertThat(tenantRead(port).getAccount().getBalance()).isEqualTo(7);
+  }
+
+  @Test
+  void oneAddressFloodingWatchStreams_holdsAQuarterOfThePublicCap() throws Exception {
+    int port = start(SMALL);
+    HealthGrpc.HealthStub stub = HealthGrpc.newStub(channel(port, "127.0.0.7"));
+    AtomicInteger watching = new AtomicInteger();
+    AtomicInteger refusals = new AtomicInteger();
+    for (int i = 0; i < 100; i++) {
+      stub.watch(HealthCheckRequest.getDefaultInstance(), new StreamObserver<>() {
+        private boolean counted;
+
+        @Override
+        public void onNext(HealthCheckResponse r) {
+          if (!counted) {
+            counted = true;
+            watching.incrementAndGet();
+          }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+          refusals.incrementAndGet();
+        }
+
+        @Override
+        public void onCompleted() {}
+      });
+    }
+    await(() -> watching.get() + refusals.get() >= 100, Duration.ofSeconds(30));
+
+    assertThat(watching.get()).isEqualTo(SMALL.publicCallsMax() / 4);
+    assertThat(HealthGrpc.newBlockingStub(channel(port, "127.0.0.8")).withDeadlineAfter(5, TimeUnit.SECONDS)
+        .watch(HealthCheckRequest.getDefaultInstance()).next().getStatus())
+        .as("another address still gets a stream").isEqualTo(ServingStatus.SERVING);
+  }
+
+  @Test
+  void anHttp2RapidReset_closesThatConnection_andTheServerStillAnswersTenants() throws Exception {
+    int port = start(SMALL);
+    ByteArrayOutputStream received = new ByteArrayOutputStream();
+    boolean closedByServer = false;
+    try (Socket s = connect(port)) {
+      s.setSoTimeout(10_000);
+      OutputStream out = new BufferedOutputStream(s.getOutputStream());
+      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.write(frame(0x4, 0, 0, new byte[0]));
+      byte[] headers = anonymousCall("/fortress.ledger.v1.LedgerService/GetAccount");
+      try {
+        for (int stream = 1; stream < 20_000; stream += 2) {
+          out.write(frame(0x1, 0x4, stream, headers));
+          out.write(frame(0x3, 0, stream, new byte[] {0, 0, 0, 8}));
+        }
+        out.flush();
+      } catch (IOException refusedMidway) {
+        // the server closed the connection while the attack was still being written
+      }
+      try {
+        InputStream in = s.getInputStream();
+        byte[] buffer = new byte[8192];
+        for (int n; (n = in.read(buffer)) >= 0; ) {
+          received.write(buffer, 0, n);
+        }
+        closedByServer = true;
+      } catch (java.net.SocketException reset) {
+        closedByServer = true;
+      } catch (SocketTimeoutException stillOpen) {
+        closedByServer = false;
+      }
+    }
+
+    assertThat(closedByServer).as("the connection was closed").isTrue();
+    assertThat(goAwayCodes(received.toByteArray())).as("GOAWAY ENHANCE_YOUR_CALM").contains(0xb);
+    assertThat(tenantRead(port).getAccount().getBalance()).isEqualTo(7);
+  }
+
+  /** One HTTP/2 frame. */
+  private static byte[] frame(int type, int flags, int stream, byte[] payload) {
+    ByteBuffer f = ByteBuffer.allocate(9 + payload.length);
+    f.put((byte) (payload.length >>> 16)).put((byte) (payload.length >>> 8)).put((byte) payload.length);
+    f.put((byte) type).put((byte) flags).putInt(stream).put(payload);
+    return f.array();
+  }
+
+  /** An HPACK header block for a gRPC call without a token, using literals that add nothing to the table. */
+  private static byte[] anonymousCall(String path) {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    b.write(0x83); // :method POST
+    b.write(0x86); // :scheme http
+    literal(b, 0x04, path); // :path
+    literal(b, 0x01, "localhost"); // :authority
+    b.write(0x0f);
+    b.write(0x10); // content-type (static index 31)
+    string(b, "application/grpc");
+    b.write(0x00);
+    string(b, "te");
+    string(b, "trailers");
+    return b.toByteArray();
+  }
+
+  private static void literal(ByteArrayOutputStream b, int nameIndex, String value) {
+    b.write(nameIndex);
+    string(b, value);
+  }
+
+  private static void string(ByteArrayOutputStream b, String value) {
+    byte[] bytes = value.getBytes(StandardCharsets.US_ASCII);
+    b.write(bytes.length);
+    b.write(bytes, 0, bytes.length);
+  }
+
+  /** The error codes of the GOAWAY frames in what the server sent. */
+  private static List<Integer> goAwayCodes(byte[] bytes) {
+    List<Integer> codes = new ArrayList<>();
+    ByteBuffer in = ByteBuffer.wrap(bytes);
+    while (in.remaining() >= 9) {
+      int length = ((in.get() & 0xff) << 16) | ((in.get() & 0xff) << 8) | (in.get() & 0xff);
+      int type = in.get() & 0xff;
+      in.get();
+      in.getInt();
+      if (in.remaining() < length) {
+        break;
+      }
+      if (type == 0x7 && length >= 8) {
+        in.getInt();
+        codes.add(in.getInt());
+        in.position(in.position() + length - 8);
+      } else {
+        in.position(in.position() + length);
+      }
+    }
+    return codes;
   }
 
   private static Socket connect(int port) throws Exception {

@@ -130,8 +130,9 @@ final class ServerCommands {
 
   /** A server's command: this JVM's java, the heap, the module's jar copies, its flags, TLS and metrics. */
   private void add(String name, String module, List<String> flags) throws Exception {
+    // A server out of memory exits (and the supervisor restarts it) rather than lingering half-dead.
     List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-        "-Xmx" + options.javaHeap()));
+        "-Xmx" + options.javaHeap(), "-XX:+ExitOnOutOfMemoryError"));
     command.addAll(jars.get(module));
     command.addAll(flags);
     command.addAll(tlsFlags(name.equals(LocalCluster.PROXY) ? Security.PROXY_NAME : name));
