@@ -25,6 +25,9 @@ import org.slf4j.LoggerFactory;
 
 /** The gRPC glue of DecoyService: validates, runs the work, and maps every failure to a clean status. */
 public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
+  /** The most bytes of interactions one ListInteractions page carries. */
+  static final int LIST_PAGE_BYTES_MAX = 1 << 20;
+
   private static final Logger log = LoggerFactory.getLogger(DecoyService.class);
   private static final int ON_READY_THRESHOLD_BYTES = 4 * 1024 * 1024;
 
@@ -284,10 +287,22 @@ public final class DecoyService extends DecoyServiceGrpc.DecoyServiceImplBase {
       long before = r.getPageToken().isEmpty() ? Long.MAX_VALUE : PageTokens.interactionBefore(r.getPageToken());
       List<Interaction> page = database.inTransaction(c -> InteractionStore.newest(c, before,
           r.getClientIp(), size + 1));
-      ListInteractionsResponse.Builder b = ListInteractionsResponse.newBuilder()
-          .addAllInteractions(page.subList(0, Math.min(size, page.size())));
-      if (page.size() > size) {
-        long last = InteractionStore.number(page.get(size - 1).getInteractionId());
+      // A page is at most page_size interactions and LIST_PAGE_BYTES_MAX bytes (at least one
+      // interaction), so a page of the largest captured requests still fits a client's 4 MiB limit.
+      ListInteractionsResponse.Builder b = ListInteractionsResponse.newBuilder();
+      long bytes = 0;
+      int taken = 0;
+      while (taken < Math.min(size, page.size())) {
+        Interaction next = page.get(taken);
+        bytes += next.getSerializedSize() + 8;
+        if (taken > 0 && bytes > LIST_PAGE_BYTES_MAX) {
+          break;
+        }
+        b.addInteractions(next);
+        taken++;
+      }
+      if (taken < page.size()) {
+        long last = InteractionStore.number(page.get(taken - 1).getInteractionId());
         b.setNextPageToken(PageTokens.interactions(last));
       }
       return b.build();

@@ -10,6 +10,8 @@ import fortress.decoy.TestDecoy;
 import fortress.decoy.v1.CreateTemplateRequest;
 import fortress.decoy.v1.ExportInteractionsRequest;
 import fortress.decoy.v1.ExportInteractionsResponse;
+import fortress.decoy.v1.ListInteractionsRequest;
+import fortress.decoy.v1.ListInteractionsResponse;
 import fortress.decoy.v1.Template;
 import fortress.decoy.v1.TemplateFamily;
 import fortress.shadow.v1.Label;
@@ -253,6 +255,22 @@ class ExportTest {
         .distinct().toList()).containsExactly("\u00e9".repeat(400));
     assertThat(shadow.requestBytes).as("every page fits the budget").hasSizeGreaterThan(5)
         .allSatisfy(bytes -> assertThat(bytes).isLessThanOrEqualTo(Export.PAGE_BYTES_MAX));
+
+    // The same interactions, listed in pages of up to 1,000 through a client with the default
+    // 4 MiB message limit: every page is cut by bytes, and together they hold every interaction.
+    int listed = 0;
+    int pages = 0;
+    String token = "";
+    do {
+      ListInteractionsResponse page = decoy.stub.listInteractions(ListInteractionsRequest.newBuilder()
+          .setPageSize(1_000).setPageToken(token).build());
+      assertThat(page.getSerializedSize()).isLessThanOrEqualTo(DecoyService.LIST_PAGE_BYTES_MAX + 64 * 1024);
+      listed += page.getInteractionsCount();
+      pages++;
+      token = page.getNextPageToken();
+    } while (!token.isEmpty());
+    assertThat(listed).isEqualTo(1_030);
+    assertThat(pages).isGreaterThan(5);
   }
 
   @Test
