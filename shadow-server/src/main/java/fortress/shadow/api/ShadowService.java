@@ -73,10 +73,11 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
       Rule rule = Rule.newBuilder().setRuleId(r.getRuleId()).setVersion(checked.version())
           .setExpression(r.getExpression()).setAction(r.getAction()).setDescription(r.getDescription())
           .setCost(checked.cost()).build();
-      return database.inTransaction(c -> Operations.once(c, r.getRequestId(), r, CreateRuleResponse.parser(), () -> {
-        RuleStore.Stored stored = RuleStore.insert(c, rule);
-        return CreateRuleResponse.newBuilder().setRule(stored.rule()).setCreated(stored.created()).build();
-      }));
+      return database.inTransaction(c -> Operations.once(c, caller(), r.getRequestId(), r,
+          CreateRuleResponse.parser(), () -> {
+            RuleStore.Stored stored = RuleStore.insert(c, rule);
+            return CreateRuleResponse.newBuilder().setRule(stored.rule()).setCreated(stored.created()).build();
+          }));
     });
   }
 
@@ -119,7 +120,8 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
   /**
    * The Guard lets any valid token in, since two roles may record: {@code shadow.record}, and
    * {@code decoy}, whose samples make the dataset attacker-supplied. Which one is the token's
-   * business, never the request's.
+   * business, never the request's. A decoy records only into datasets it creates or that are
+   * attacker-supplied already; anyone else into an attacker-supplied one only when asked to.
    */
   @Override
   public void recordSamples(RecordSamplesRequest r, StreamObserver<RecordSamplesResponse> out) {
@@ -133,10 +135,10 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
       Checks.requestId(r.getRequestId());
       Checks.name("dataset", r.getDataset());
       Checks.samples(r.getSamplesList(), limits.samplesPerCallMax());
-      return database.inTransaction(c -> Operations.once(c, r.getRequestId(), r, RecordSamplesResponse.parser(),
-          () -> {
+      return database.inTransaction(c -> Operations.once(c, caller(), r.getRequestId(), r,
+          RecordSamplesResponse.parser(), () -> {
             Dataset dataset = SampleStore.append(c, r.getDataset(), r.getSamplesList(), limits.datasetSamplesMax(),
-                attackerSupplied);
+                attackerSupplied, r.getAllowAttackerSupplied());
             return RecordSamplesResponse.newBuilder()
                 .setDataset(r.getDataset())
                 .setRecordedCount(r.getSamplesCount())
@@ -169,7 +171,7 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
       Checks.settings(settings);
       BetaPrior prior = BetaPrior.newBuilder().setAlpha(Math.max(1, r.getPrior().getAlpha()))
           .setBeta(Math.max(1, r.getPrior().getBeta())).build();
-      StartEvaluationResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
+      StartEvaluationResponse response = database.inTransaction(c -> Operations.once(c, caller(), r.getRequestId(), r,
           StartEvaluationResponse.parser(), () -> {
             RuleStore.get(c, r.getChallenger().getRuleId(), r.getChallenger().getVersion());
             RuleRef champion = r.getChampion();
@@ -224,7 +226,7 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
       Checks.requestId(r.getRequestId());
       Checks.ruleRef("rule", r.getRule(), true);
       Checks.text("reason", r.getReason(), Checks.TEXT_LENGTH_MAX);
-      DeployRuleResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
+      DeployRuleResponse response = database.inTransaction(c -> Operations.once(c, caller(), r.getRequestId(), r,
           DeployRuleResponse.parser(),
           () -> DeployRuleResponse.newBuilder().setDeployment(rollouts.deploy(c, r.getRule(), r.getReason())).build()));
       rollouts.reload();
@@ -264,7 +266,7 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
       Checks.stages(stages);
       RolloutThresholds thresholds = StageJudge.withDefaults(r.getThresholds());
       Checks.thresholds(thresholds);
-      StartRolloutResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
+      StartRolloutResponse response = database.inTransaction(c -> Operations.once(c, caller(), r.getRequestId(), r,
           StartRolloutResponse.parser(), () -> StartRolloutResponse.newBuilder()
               .setRollout(rollouts.start(c, r.getRule(), stages, thresholds)).build()));
       rollouts.reload();
@@ -287,7 +289,7 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
     reply(out, () -> {
       Checks.requestId(r.getRequestId());
       Checks.text("rollout_id", r.getRolloutId(), Checks.NAME_LENGTH_MAX);
-      ResumeRolloutResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
+      ResumeRolloutResponse response = database.inTransaction(c -> Operations.once(c, caller(), r.getRequestId(), r,
           ResumeRolloutResponse.parser(), () -> ResumeRolloutResponse.newBuilder()
               .setRollout(rollouts.resume(c, r.getRolloutId())).build()));
       rollouts.reload();
@@ -301,7 +303,7 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
       Checks.requestId(r.getRequestId());
       Checks.text("rollout_id", r.getRolloutId(), Checks.NAME_LENGTH_MAX);
       Checks.text("reason", r.getReason(), Checks.TEXT_LENGTH_MAX);
-      AbortRolloutResponse response = database.inTransaction(c -> Operations.once(c, r.getRequestId(), r,
+      AbortRolloutResponse response = database.inTransaction(c -> Operations.once(c, caller(), r.getRequestId(), r,
           AbortRolloutResponse.parser(), () -> AbortRolloutResponse.newBuilder()
               .setRollout(rollouts.abort(c, r.getRolloutId(), r.getReason())).build()));
       rollouts.reload();
@@ -345,8 +347,8 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
       Checks.latency(r.getLatencyMs());
       DecisionIds.Owner owner = owner(Caller.current());
       DecisionIds.Decision d = decisionIds.parse(r.getDecisionId(), owner);
-      return database.inTransaction(c -> Operations.once(c, r.getRequestId(), r, ReportOutcomeResponse.parser(),
-          () -> {
+      return database.inTransaction(c -> Operations.once(c, caller(), r.getRequestId(), r,
+          ReportOutcomeResponse.parser(), () -> {
             if (!RolloutStore.addOutcome(c, r.getDecisionId(), d, owner.tenant(), r.getLabel(), r.getError(),
                 r.getLatencyMs())) {
               throw new Rejection(ErrorReason.OUTCOME_ALREADY_REPORTED, "decision " + r.getDecisionId()
@@ -359,6 +361,11 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
             return ReportOutcomeResponse.newBuilder().setCounted(counted).build();
           }));
     });
+  }
+
+  /** The caller whose request_ids a mutation's idempotency record is kept under. */
+  private static String caller() {
+    return Operations.caller(Caller.current());
   }
 
   /** The caller a decision belongs to; {@link DecisionIds.Owner#NONE} with tokens off. */

@@ -1,21 +1,82 @@
 package fortress.shadow.store;
 
+import static com.google.common.base.Preconditions.checkArgument;
+
+import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
 import fortress.core.rpc.Rejection;
+import fortress.core.security.Caller;
 import fortress.shadow.v1.ErrorReason;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.Arrays;
 import java.util.Map;
+import java.util.Optional;
 
-/** The shadow server's idempotent mutations (AIP-155): {@link fortress.core.store.Operations} with its own reason. */
+/**
+ * The shadow server's idempotent mutations (AIP-155), like {@link fortress.core.store.Operations}
+ * but keyed by caller and request_id: a request_id belongs to the caller that sent it, so another
+ * caller's same id is neither answered from this caller's record nor refused as a reuse. Inside
+ * the mutation's own transaction the (caller, request_id) pair is locked, an earlier response with
+ * the same body is returned as it was, the same pair with another body is REQUEST_ID_REUSED, and
+ * otherwise the work runs and its response is recorded before commit.
+ */
 public final class Operations {
+  /** The caller with tokens off: a local server has one. */
+  public static final String ANONYMOUS = "anonymous";
+
   private Operations() {}
 
-  public static <T extends Message> T once(Connection c, String requestId, Message request, Parser<T> parser,
-      fortress.core.store.Operations.Mutation<T> mutation) throws SQLException {
-    return fortress.core.store.Operations.once(c, requestId, request, parser, mutation,
-        id -> new Rejection(ErrorReason.REQUEST_ID_REUSED, "request_id " + id + " was already used for a different request",
-            Map.of("request_id", id)));
+  /**
+   * The caller's key: its token's subject, length-prefixed so no (subject, tenant) pair reads as
+   * another, and its tenant (empty for none); {@link #ANONYMOUS} with tokens off. An encoded key
+   * starts with a digit, so it is never {@link #ANONYMOUS}.
+   */
+  public static String caller(Optional<Caller> caller) {
+    return caller.map(c -> c.subject().length() + ":" + c.subject() + "/" + (c.tenant() == null ? "" : c.tenant()))
+        .orElse(ANONYMOUS);
+  }
+
+  public static <T extends Message> T once(Connection c, String caller, String requestId, Message request,
+      Parser<T> parser, fortress.core.store.Operations.Mutation<T> mutation) throws SQLException {
+    checkArgument(!caller.isEmpty(), "an idempotency record needs a caller");
+    String method = request.getDescriptorForType().getName();
+    byte[] fingerprint = fortress.core.store.Operations.fingerprint(request);
+    try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")) {
+      lock.setString(1, caller + "\n" + requestId);
+      lock.execute();
+    }
+    try (PreparedStatement find = c.prepareStatement(
+        "SELECT method, fingerprint, response FROM operations WHERE caller = ? AND request_id = ?")) {
+      find.setString(1, caller);
+      find.setString(2, requestId);
+      try (ResultSet rs = find.executeQuery()) {
+        if (rs.next()) {
+          if (!rs.getString(1).equals(method) || !Arrays.equals(rs.getBytes(2), fingerprint)) {
+            throw new Rejection(ErrorReason.REQUEST_ID_REUSED, "request_id " + requestId + " was already used for "
+                + "a different request", Map.of("request_id", requestId));
+          }
+          try {
+            return parser.parseFrom(rs.getBytes(3));
+          } catch (InvalidProtocolBufferException e) {
+            throw new SQLException("stored response of " + requestId + " does not parse", e);
+          }
+        }
+      }
+    }
+    T response = mutation.apply();
+    try (PreparedStatement record = c.prepareStatement(
+        "INSERT INTO operations (caller, request_id, method, fingerprint, response) VALUES (?, ?, ?, ?, ?)")) {
+      record.setString(1, caller);
+      record.setString(2, requestId);
+      record.setString(3, method);
+      record.setBytes(4, fingerprint);
+      record.setBytes(5, response.toByteArray());
+      record.executeUpdate();
+    }
+    return response;
   }
 }

@@ -17,9 +17,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Datasets of labelled samples, appended in batches and read back in id order. A dataset is
- * attacker-supplied from the first batch a decoy appends to it, for good: the flag is set in the
- * same transaction as the samples, so whoever reads one of them can see it.
+ * Datasets of labelled samples, appended in batches and read back in id order. A dataset a decoy
+ * creates is attacker-supplied from its first batch, for good: the flag is set in the same
+ * transaction as the samples, so whoever reads one of them can see it. A dataset anyone else
+ * created never takes a decoy's samples, so a decoy cannot taint or poison it.
  */
 public final class SampleStore {
   private SampleStore() {}
@@ -29,14 +30,30 @@ public final class SampleStore {
 
   /**
    * Appends the samples, marking the dataset attacker-supplied if they are; refuses with
-   * DATASET_FULL if the dataset would pass {@code samplesMax}. Returns the dataset as it is now.
+   * DATASET_FULL if the dataset would pass {@code samplesMax}. Attacker-supplied samples go only
+   * into a dataset this call creates or that is attacker-supplied already
+   * (DATASET_NOT_ATTACKER_SUPPLIED otherwise); other samples go into an attacker-supplied dataset
+   * only with {@code allowAttackerSupplied} (DATASET_ATTACKER_SUPPLIED otherwise). Returns the
+   * dataset as it is now.
    */
   public static Dataset append(Connection c, String dataset, List<Sample> samples, long samplesMax,
-      boolean attackerSupplied) throws SQLException {
+      boolean attackerSupplied, boolean allowAttackerSupplied) throws SQLException {
+    boolean created;
     try (PreparedStatement create = c.prepareStatement(
         "INSERT INTO datasets (dataset, sample_count) VALUES (?, 0) ON CONFLICT DO NOTHING")) {
       create.setString(1, dataset);
-      create.executeUpdate();
+      created = create.executeUpdate() == 1;
+    }
+    boolean tainted = taintedForUpdate(c, dataset);
+    if (attackerSupplied && !created && !tainted) {
+      throw new Rejection(ErrorReason.DATASET_NOT_ATTACKER_SUPPLIED, "dataset " + dataset + " was created by a "
+          + "caller without the decoy role and holds no attacker-supplied samples; a decoy records only into "
+          + "datasets it creates or that are attacker-supplied already", Map.of("dataset", dataset));
+    }
+    if (!attackerSupplied && tainted && !allowAttackerSupplied) {
+      throw new Rejection(ErrorReason.DATASET_ATTACKER_SUPPLIED, "dataset " + dataset + " holds samples from a "
+          + "decoy, chosen by an attacker; set allow_attacker_supplied to record into it anyway",
+          Map.of("dataset", dataset));
     }
     long before = countForUpdate(c, dataset);
     if (before + samples.size() > samplesMax) {
@@ -79,6 +96,18 @@ public final class SampleStore {
         }
         return Dataset.newBuilder().setDataset(dataset).setSampleCount(rs.getLong(1))
             .setAttackerSupplied(rs.getBoolean(2)).build();
+      }
+    }
+  }
+
+  /** Locks the dataset's row until commit and says whether it is attacker-supplied. */
+  private static boolean taintedForUpdate(Connection c, String dataset) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement(
+        "SELECT attacker_supplied FROM datasets WHERE dataset = ? FOR UPDATE")) {
+      s.setString(1, dataset);
+      try (ResultSet rs = s.executeQuery()) {
+        checkState(rs.next(), "dataset %s vanished while its samples were appended", dataset);
+        return rs.getBoolean(1);
       }
     }
   }

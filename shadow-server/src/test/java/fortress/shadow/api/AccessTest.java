@@ -217,16 +217,81 @@ class AccessTest {
     Evaluation clean = evaluator.startEvaluation(StartEvaluationRequest.newBuilder().setRequestId(id())
         .setDataset("clean").setChallenger(ref(rule)).build()).getEvaluation();
     assertThat(clean.getAttackerSupplied()).isFalse();
-    // One decoy batch taints the dataset for good, whoever records next.
-    decoy.recordSamples(RecordSamplesRequest.newBuilder().setRequestId(id()).setDataset("clean")
-        .addAllSamples(samples("acme", 1)).build());
-    assertThat(recorder.recordSamples(RecordSamplesRequest.newBuilder().setRequestId(id()).setDataset("clean")
-        .addAllSamples(samples("acme", 1)).build()).getAttackerSupplied()).isTrue();
-    Dataset tainted = evaluator.getDataset(GetDatasetRequest.newBuilder().setDataset("clean").build()).getDataset();
-    assertThat(tainted.getAttackerSupplied()).isTrue();
-    assertThat(tainted.getSampleCount()).isEqualTo(204);
-    refusedFor.accept("clean");
+    // The decoy cannot taint (or poison) a dataset someone else created.
+    StatusRuntimeException tainting = refused(() -> decoy.recordSamples(RecordSamplesRequest.newBuilder()
+        .setRequestId(id()).setDataset("clean").addAllSamples(samples("acme", 1)).build()));
+    assertThat(tainting.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(info(tainting).getReason()).isEqualTo("DATASET_NOT_ATTACKER_SUPPLIED");
+    assertThat(info(tainting).getMetadataMap()).containsEntry("dataset", "clean");
+    Dataset untouched = evaluator.getDataset(GetDatasetRequest.newBuilder().setDataset("clean").build()).getDataset();
+    assertThat(untouched.getAttackerSupplied()).isFalse();
+    assertThat(untouched.getSampleCount()).isEqualTo(200);
+    // Its own dataset stays open to it, and to a recorder only when asked for.
+    assertThat(decoy.recordSamples(RecordSamplesRequest.newBuilder().setRequestId(id()).setDataset("from-decoy")
+        .addAllSamples(samples("acme", 1)).build()).getDatasetSampleCount()).isEqualTo(202);
+    StatusRuntimeException mixing = refused(() -> recorder.recordSamples(RecordSamplesRequest.newBuilder()
+        .setRequestId(id()).setDataset("from-decoy").addAllSamples(samples("acme", 1)).build()));
+    assertThat(mixing.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(info(mixing).getReason()).isEqualTo("DATASET_ATTACKER_SUPPLIED");
+    assertThat(info(mixing).getMetadataMap()).containsEntry("dataset", "from-decoy");
+    RecordSamplesResponse asked = recorder.recordSamples(RecordSamplesRequest.newBuilder().setRequestId(id())
+        .setDataset("from-decoy").addAllSamples(samples("acme", 1)).setAllowAttackerSupplied(true).build());
+    assertThat(asked.getDatasetSampleCount()).isEqualTo(204);
+    assertThat(asked.getAttackerSupplied()).isTrue();
+    // Asking does not let the decoy into a clean dataset.
+    assertThat(info(refused(() -> decoy.recordSamples(RecordSamplesRequest.newBuilder().setRequestId(id())
+        .setDataset("clean").addAllSamples(samples("acme", 1)).setAllowAttackerSupplied(true).build())))
+        .getReason()).isEqualTo("DATASET_NOT_ATTACKER_SUPPLIED");
+    refusedFor.accept("from-decoy");
     roleRequired("shadow.evaluate", () -> decoy.getDataset(GetDatasetRequest.newBuilder().setDataset("clean")
         .build()));
+  }
+
+  @Test
+  void theDecoy_cannotRecordIntoAnOperatorsCleanDataset() {
+    ShadowServiceGrpc.ShadowServiceBlockingStub decoy = shadow.as("decoy", null, "decoy");
+    shadow.record("operators", samples("acme", 50));
+    StatusRuntimeException e = refused(() -> decoy.recordSamples(RecordSamplesRequest.newBuilder()
+        .setRequestId(id()).setDataset("operators").addAllSamples(samples("acme", 1)).build()));
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(info(e).getReason()).isEqualTo("DATASET_NOT_ATTACKER_SUPPLIED");
+    Dataset after = shadow.stub.getDataset(GetDatasetRequest.newBuilder().setDataset("operators").build())
+        .getDataset();
+    assertThat(after.getAttackerSupplied()).isFalse();
+    assertThat(after.getSampleCount()).isEqualTo(100);
+  }
+
+  @Test
+  void requestIds_belongToTheirCaller_soNoCallerReplaysOrBlocksAnothersId() {
+    ShadowServiceGrpc.ShadowServiceBlockingStub first = shadow.as("recorder-1", null, "shadow.record");
+    ShadowServiceGrpc.ShadowServiceBlockingStub second = shadow.as("recorder-2", null, "shadow.record");
+    ShadowServiceGrpc.ShadowServiceBlockingStub decoy = shadow.as("decoy", null, "decoy");
+    RecordSamplesRequest request = RecordSamplesRequest.newBuilder().setRequestId(id()).setDataset("shared")
+        .addAllSamples(samples("acme", 1)).build();
+    assertThat(first.recordSamples(request).getDatasetSampleCount()).isEqualTo(2);
+    // The same id and body from another caller is that caller's own request: it runs.
+    assertThat(second.recordSamples(request).getDatasetSampleCount()).isEqualTo(4);
+    // Each caller's retry answers from its own record.
+    assertThat(first.recordSamples(request).getDatasetSampleCount()).isEqualTo(2);
+    assertThat(second.recordSamples(request).getDatasetSampleCount()).isEqualTo(4);
+    // A reuse is the same caller's id with another body.
+    StatusRuntimeException reused = refused(() -> second.recordSamples(request.toBuilder().setDataset("other")
+        .build()));
+    assertThat(info(reused).getReason()).isEqualTo("REQUEST_ID_REUSED");
+
+    // An id the decoy used first neither answers nor blocks the operator's request.
+    String taken = id();
+    decoy.recordSamples(RecordSamplesRequest.newBuilder().setRequestId(taken).setDataset("decoyed")
+        .addAllSamples(samples("acme", 1)).build());
+    CreateRuleResponse created = shadow.stub.createRule(CreateRuleRequest.newBuilder().setRequestId(taken)
+        .setRuleId("scan").setExpression("path == '/admin'").setAction(Action.ACTION_DENY).build());
+    assertThat(created.getCreated()).isTrue();
+    // And the operator's id is not the decoy's: replaying the operator's request gets the decoy nothing of it.
+    String operators = id();
+    RecordSamplesRequest clean = RecordSamplesRequest.newBuilder().setRequestId(operators).setDataset("clean")
+        .addAllSamples(samples("acme", 1)).build();
+    assertThat(shadow.stub.recordSamples(clean).getAttackerSupplied()).isFalse();
+    StatusRuntimeException replay = refused(() -> decoy.recordSamples(clean));
+    assertThat(info(replay).getReason()).isEqualTo("DATASET_NOT_ATTACKER_SUPPLIED");
   }
 }
