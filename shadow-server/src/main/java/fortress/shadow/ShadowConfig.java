@@ -6,6 +6,7 @@ import fortress.core.Settings;
 import fortress.core.security.Security;
 import fortress.core.security.Tokens;
 import fortress.core.telemetry.Telemetry;
+import fortress.shadow.rollout.TenantEvidence;
 import fortress.shadow.rule.RuleCompiler;
 import java.nio.file.Path;
 import java.util.Map;
@@ -33,6 +34,7 @@ public record ShadowConfig(
     long evaluationSamplesMax,
     long rolloutCheckIntervalMs,
     int disagreementQueueDepthMax,
+    double rolloutTenantShareMax,
     int pageSizeDefault,
     int pageSizeMax,
     long shutdownGraceMs,
@@ -52,11 +54,16 @@ public record ShadowConfig(
   public static final long EVALUATION_SAMPLES_MAX_DEFAULT = 10_000_000;
   public static final long ROLLOUT_CHECK_INTERVAL_MS_DEFAULT = 1_000;
   public static final int DISAGREEMENT_QUEUE_DEPTH_MAX_DEFAULT = 10_000;
+  /** With tokens on; without tokens there are no tenants and the default is 1. */
+  public static final double ROLLOUT_TENANT_SHARE_MAX_DEFAULT = TenantEvidence.TENANT_SHARE_MAX_DEFAULT;
+  public static final double ROLLOUT_TENANT_SHARE_MAX_MIN = 0.01;
   public static final int PAGE_SIZE_DEFAULT = 100;
   public static final int PAGE_SIZE_MAX_DEFAULT = 1_000;
   public static final long SHUTDOWN_GRACE_MS_DEFAULT = 10_000;
 
   public ShadowConfig {
+    checkArgument(rolloutTenantShareMax >= ROLLOUT_TENANT_SHARE_MAX_MIN && rolloutTenantShareMax <= 1,
+        "rollout-tenant-share-max (%s) must be from %s to 1", rolloutTenantShareMax, ROLLOUT_TENANT_SHARE_MAX_MIN);
     checkArgument(pageSizeDefault <= pageSizeMax, "page-size-default (%s) must not exceed page-size-max (%s)",
         pageSizeDefault, pageSizeMax);
   }
@@ -108,12 +115,26 @@ public record ShadowConfig(
     int pageMax = s.integer("page-size-max", PAGE_SIZE_MAX_DEFAULT, 1, 10_000, "largest list page");
     long graceMs = s.number("shutdown-grace-ms", SHUTDOWN_GRACE_MS_DEFAULT, 0, 600_000,
         "how long shutdown waits for in-flight calls");
+    String share = s.string("rollout-tenant-share-max", null, "the largest share of a rollout arm's counted "
+        + "outcomes that one tenant may make up, 0.01-1: the default of a rollout's thresholds.tenant_share_max. "
+        + "Below 1 an arm needs outcomes from at least 1/share tenants, and a stage steps by itself only if no one "
+        + "tenant's outcomes decide it; 1 for a deployment with one tenant or only trusted gateways. Default "
+        + ROLLOUT_TENANT_SHARE_MAX_DEFAULT + " with tokens, 1 without (no tenants)");
     Security security = Security.read(s, Tokens.Policy.SHADOW, false);
+    double shareMax = security.tokens().enabled() ? ROLLOUT_TENANT_SHARE_MAX_DEFAULT : 1;
+    if (share != null) {
+      try {
+        shareMax = Double.parseDouble(share);
+      } catch (NumberFormatException e) {
+        s.problem("--rollout-tenant-share-max=" + share + " is not a number: use a value from "
+            + ROLLOUT_TENANT_SHARE_MAX_MIN + " to 1");
+      }
+    }
     Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-shadow", "shadow", METRICS_PORT_DEFAULT);
     try {
       return new ShadowConfig(host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, pool, threads, evalThreads,
-          costMax, timeoutMs, cacheMax, perCall, datasetMax, evalMax, checkMs, queueMax, pageDefault, pageMax, graceMs,
-          security, telemetry);
+          costMax, timeoutMs, cacheMax, perCall, datasetMax, evalMax, checkMs, queueMax, shareMax, pageDefault, pageMax,
+          graceMs, security, telemetry);
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
       return null;
@@ -124,8 +145,8 @@ public record ShadowConfig(
   public ShadowConfig withJdbc(String url, String user, String password) {
     return new ShadowConfig(host, grpcPort, url, user, password, dataDir, poolSizeMax, serverThreads,
         evaluationThreads, ruleCostMax, ruleEvaluationTimeoutMs, ruleCacheSizeMax, samplesPerCallMax,
-        datasetSamplesMax, evaluationSamplesMax, rolloutCheckIntervalMs, disagreementQueueDepthMax, pageSizeDefault,
-        pageSizeMax, shutdownGraceMs, security, telemetry);
+        datasetSamplesMax, evaluationSamplesMax, rolloutCheckIntervalMs, disagreementQueueDepthMax,
+        rolloutTenantShareMax, pageSizeDefault, pageSizeMax, shutdownGraceMs, security, telemetry);
   }
 
   @Override
@@ -133,7 +154,7 @@ public record ShadowConfig(
     return "ShadowConfig[host=" + host + ", grpcPort=" + grpcPort + ", database="
         + (embedded() ? "embedded in " + dataDir : jdbcUrl.replaceAll("password=[^&]*", "password=***"))
         + ", ruleCostMax=" + ruleCostMax + ", ruleEvaluationTimeoutMs=" + ruleEvaluationTimeoutMs
-        + ", rolloutCheckIntervalMs=" + rolloutCheckIntervalMs + ", "
-        + security.describe() + "]";
+        + ", rolloutCheckIntervalMs=" + rolloutCheckIntervalMs + ", rolloutTenantShareMax=" + rolloutTenantShareMax
+        + ", " + security.describe() + "]";
   }
 }

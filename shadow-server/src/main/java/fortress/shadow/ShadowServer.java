@@ -126,7 +126,7 @@ public final class ShadowServer implements AutoCloseable {
     ShadowService service = new ShadowService(database, compiler, jobs, rollouts, decider, ids,
         database.inTransaction(c -> ServerKeys.loadOrCreate(c, "page-tokens")),
         new ShadowService.Limits(config.samplesPerCallMax(), config.datasetSamplesMax(), config.evaluationSamplesMax(),
-            config.pageSizeDefault(), config.pageSizeMax()));
+            config.pageSizeDefault(), config.pageSizeMax(), config.rolloutTenantShareMax()));
     ExecutorService handlers = Executors.newFixedThreadPool(config.serverThreads(),
         new ThreadFactoryBuilder().setNameFormat("shadow-rpc-%d").setDaemon(true).build());
     HealthStatusManager health = new HealthStatusManager();

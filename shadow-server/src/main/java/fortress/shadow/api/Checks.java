@@ -163,6 +163,7 @@ final class Checks {
     range("thresholds.probability_worse_max", t.getProbabilityWorseMax(), 0.5, 0.9999);
     range("thresholds.latency_regression_max", t.getLatencyRegressionMax(), 0.01, 100);
     range("thresholds.loss_tolerance", t.getLossTolerance(), 0.0001, 0.5);
+    range("thresholds.tenant_share_max", t.getTenantShareMax(), 0.01, 1);
   }
 
   static void range(String field, double value, double min, double max) {

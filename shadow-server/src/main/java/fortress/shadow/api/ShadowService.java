@@ -37,7 +37,7 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
 
   /** The limits the service enforces, from the server's configuration. */
   public record Limits(int samplesPerCallMax, long datasetSamplesMax, long evaluationSamplesMax, int pageSizeDefault,
-      int pageSizeMax) {}
+      int pageSizeMax, double rolloutTenantShareMax) {}
 
   private final Database database;
   private final RuleCompiler compiler;
@@ -264,7 +264,7 @@ public final class ShadowService extends ShadowServiceGrpc.ShadowServiceImplBase
       Checks.ruleRef("rule", r.getRule(), true);
       List<Integer> stages = r.getStagesCount() == 0 ? STAGES_DEFAULT : r.getStagesList();
       Checks.stages(stages);
-      RolloutThresholds thresholds = StageJudge.withDefaults(r.getThresholds());
+      RolloutThresholds thresholds = StageJudge.withDefaults(r.getThresholds(), limits.rolloutTenantShareMax());
       Checks.thresholds(thresholds);
       StartRolloutResponse response = database.inTransaction(c -> Operations.once(c, caller(), r.getRequestId(), r,
           StartRolloutResponse.parser(), () -> StartRolloutResponse.newBuilder()

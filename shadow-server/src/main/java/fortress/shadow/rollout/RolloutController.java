@@ -9,7 +9,6 @@ import fortress.shadow.store.EvaluationStore;
 import fortress.shadow.store.RolloutStore;
 import fortress.shadow.store.RuleStore;
 import fortress.shadow.v1.Arm;
-import fortress.shadow.v1.ArmStats;
 import fortress.shadow.v1.Deployment;
 import fortress.shadow.v1.DeploymentKind;
 import fortress.shadow.v1.ErrorReason;
@@ -178,9 +177,9 @@ public final class RolloutController {
       return false;
     }
     long[] decisions = decisions(c, row);
-    ArmStats champion = RolloutStore.arm(c, row.id(), row.segment(), Arm.ARM_CHAMPION, decisions[0]);
-    ArmStats challenger = RolloutStore.arm(c, row.id(), row.segment(), Arm.ARM_CHALLENGER, decisions[1]);
-    StageJudge.Judgement j = StageJudge.judge(champion, challenger, row.percent(), row.thresholds());
+    TenantEvidence.Arm champion = RolloutStore.arm(c, row.id(), row.segment(), Arm.ARM_CHAMPION, decisions[0]);
+    TenantEvidence.Arm challenger = RolloutStore.arm(c, row.id(), row.segment(), Arm.ARM_CHALLENGER, decisions[1]);
+    StageJudge.Judgement j = TenantEvidence.judge(champion, challenger, row.percent(), row.thresholds());
     String summary = String.join("; ", j.reasons());
     switch (j.step()) {
       case WAIT -> {

@@ -12,7 +12,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Judges one rollout stage from the two arms' numbers. In order:
+ * Judges one rollout stage from the two arms' numbers, each tenant's outcomes already weighed to
+ * its share ({@link TenantEvidence} also checks that no one tenant decides the step). In order:
  * <ol>
  *   <li>Sample-ratio mismatch: the split of decisions differs from the stage's percentage by a
  *       chi-square test with p below 0.001. The numbers cannot be trusted: PAUSE.
@@ -51,7 +52,8 @@ public final class StageJudge {
   /** A step, its reasons, and the sample-ratio p-value it saw. */
   public record Judgement(Step step, List<String> reasons, double sampleRatioP) {}
 
-  public static RolloutThresholds withDefaults(RolloutThresholds t) {
+  /** {@code tenantShareMaxDefault}: the server's --rollout-tenant-share-max. */
+  public static RolloutThresholds withDefaults(RolloutThresholds t, double tenantShareMaxDefault) {
     return t.toBuilder()
         .setStageOutcomesMin(t.getStageOutcomesMin() == 0 ? STAGE_OUTCOMES_MIN_DEFAULT : t.getStageOutcomesMin())
         .setStageOutcomesMax(t.getStageOutcomesMax() == 0
@@ -64,6 +66,7 @@ public final class StageJudge {
         .setLatencyRegressionMax(t.getLatencyRegressionMax() == 0 ? LATENCY_REGRESSION_MAX_DEFAULT
             : t.getLatencyRegressionMax())
         .setLossTolerance(t.getLossTolerance() == 0 ? LOSS_TOLERANCE_DEFAULT : t.getLossTolerance())
+        .setTenantShareMax(t.getTenantShareMax() == 0 ? tenantShareMaxDefault : t.getTenantShareMax())
         .build();
   }
 
@@ -93,8 +96,11 @@ public final class StageJudge {
     boolean last = percent == 100;
     long min = t.getStageOutcomesMin();
     if (challenger.getOutcomes() < min || (!last && champion.getOutcomes() < min)) {
-      reasons.add(String.format(Locale.ROOT, "collecting outcomes: challenger %d, champion %d; each arm needs %d",
-          challenger.getOutcomes(), champion.getOutcomes(), min));
+      reasons.add(String.format(Locale.ROOT, "collecting outcomes: challenger %d counted (%d reported by %d "
+          + "tenants), champion %d counted (%d reported by %d tenants); each arm needs %d counted, and one tenant's "
+          + "outcomes count for at most its share of an arm", challenger.getOutcomes(),
+          challenger.getOutcomesReported(), challenger.getTenants(), champion.getOutcomes(),
+          champion.getOutcomesReported(), champion.getTenants(), min));
       return new Judgement(Step.WAIT, reasons, p);
     }
     absolute(challenger, t, reasons);

@@ -6,8 +6,8 @@ import fortress.core.store.Rows;
 import fortress.shadow.rollout.DecisionCounts;
 import fortress.shadow.rollout.DecisionIds;
 import fortress.shadow.rollout.StageJudge;
+import fortress.shadow.rollout.TenantEvidence;
 import fortress.shadow.v1.Arm;
-import fortress.shadow.v1.ArmStats;
 import fortress.shadow.v1.ErrorReason;
 import fortress.shadow.v1.Label;
 import fortress.shadow.v1.Rollout;
@@ -193,8 +193,8 @@ public final class RolloutStore {
     }
   }
 
-  /** Every segment of a rollout as a Stage, with both arms' numbers. */
-  public static List<Stage> stages(Connection c, long id) throws SQLException {
+  /** Every segment of a rollout as a Stage, with both arms' numbers, each tenant weighed to {@code share}. */
+  public static List<Stage> stages(Connection c, long id, double share) throws SQLException {
     List<Stage> out = new ArrayList<>();
     try (PreparedStatement s = c.prepareStatement(
         "SELECT * FROM rollout_segments WHERE rollout_id = ? ORDER BY segment")) {
@@ -206,8 +206,9 @@ public final class RolloutStore {
           out.add(Stage.newBuilder()
               .setStageIndex(rs.getInt("stage_index"))
               .setPercent(rs.getInt("percent"))
-              .setChampion(arm(c, id, segment, Arm.ARM_CHAMPION, rs.getLong("decisions_champion")))
-              .setChallenger(arm(c, id, segment, Arm.ARM_CHALLENGER, rs.getLong("decisions_challenger")))
+              .setChampion(arm(c, id, segment, Arm.ARM_CHAMPION, rs.getLong("decisions_champion")).stats(share))
+              .setChallenger(arm(c, id, segment, Arm.ARM_CHALLENGER, rs.getLong("decisions_challenger"))
+                  .stats(share))
               .setDisagreements(rs.getLong("disagreements"))
               .setSampleRatioPValue(StageJudge.sampleRatioP(rs.getLong("decisions_champion"),
                   rs.getLong("decisions_challenger"), rs.getInt("percent")))
@@ -222,30 +223,30 @@ public final class RolloutStore {
     return out;
   }
 
-  /** One arm's outcome numbers in one segment. */
-  public static ArmStats arm(Connection c, long id, int segment, Arm arm, long decisions) throws SQLException {
+  /**
+   * One arm's outcome numbers in one segment, by the tenant of the caller each decision was issued
+   * to: a rollout covers every tenant, so the judge weighs each tenant's share (see
+   * {@link TenantEvidence}).
+   */
+  public static TenantEvidence.Arm arm(Connection c, long id, int segment, Arm arm, long decisions)
+      throws SQLException {
     String flagged = arm == Arm.ARM_CHALLENGER ? "challenger_flagged" : "champion_flagged";
-    try (PreparedStatement s = c.prepareStatement("SELECT count(*),"
+    try (PreparedStatement s = c.prepareStatement("SELECT tenant, count(*),"
         + " count(*) FILTER (WHERE label = 1), count(*) FILTER (WHERE label = 1 AND " + flagged + "),"
         + " count(*) FILTER (WHERE label = 2), count(*) FILTER (WHERE label = 2 AND " + flagged + "),"
-        + " count(*) FILTER (WHERE error), coalesce(avg(latency_ms), 0)"
-        + " FROM outcomes WHERE rollout_id = ? AND segment = ? AND arm = ?")) {
+        + " count(*) FILTER (WHERE error), coalesce(sum(latency_ms), 0)"
+        + " FROM outcomes WHERE rollout_id = ? AND segment = ? AND arm = ? GROUP BY tenant ORDER BY tenant")) {
       s.setLong(1, id);
       s.setInt(2, segment);
       s.setInt(3, arm.getNumber());
+      List<TenantEvidence.Counts> tenants = new ArrayList<>();
       try (ResultSet rs = s.executeQuery()) {
-        rs.next();
-        return ArmStats.newBuilder()
-            .setDecisions(decisions)
-            .setOutcomes(rs.getLong(1))
-            .setMalicious(rs.getLong(2))
-            .setMaliciousFlagged(rs.getLong(3))
-            .setBenign(rs.getLong(4))
-            .setBenignFlagged(rs.getLong(5))
-            .setErrors(rs.getLong(6))
-            .setLatencyMsMean(rs.getDouble(7))
-            .build();
+        while (rs.next()) {
+          tenants.add(new TenantEvidence.Counts(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4),
+              rs.getLong(5), rs.getLong(6), rs.getLong(7), rs.getLong(8)));
+        }
       }
+      return new TenantEvidence.Arm(decisions, tenants);
     }
   }
 
@@ -260,7 +261,7 @@ public final class RolloutStore {
         .addAllStages(row.stages())
         .setThresholds(row.thresholds())
         .setState(row.state())
-        .addAllHistory(stages(c, id));
+        .addAllHistory(stages(c, id, TenantEvidence.share(row.thresholds())));
     try (PreparedStatement s = c.prepareStatement(
         "SELECT create_time, update_time FROM rollouts WHERE rollout_id = ?")) {
       s.setLong(1, id);
