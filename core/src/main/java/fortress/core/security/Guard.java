@@ -250,7 +250,7 @@ public final class Guard implements ServerInterceptor {
   private <Q, R> ServerCall.Listener<Q> publicStream(ServerCall<Q, R> call, Metadata headers,
       ServerCallHandler<Q, R> next) {
     InetAddress from = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR) instanceof InetSocketAddress a
-        ? a.getAddress() : null;
+        ? Limits.client(a.getAddress()) : null;
     if (!publicStreams.open(from)) {
       refuse(call, new Rejection(ErrorReason.PUBLIC_CALLS_EXHAUSTED, "this server already holds "
           + publicStreams.describe() + " streaming calls to public methods; retry later"));
@@ -286,7 +286,8 @@ public final class Guard implements ServerInterceptor {
 
   /**
    * The open streaming calls to public methods: at most {@code max} in all, and a quarter of them
-   * (at least one) from any one client address, so one client cannot hold them all.
+   * (at least one) from any one client (see {@link Limits#client}), so one client cannot hold them
+   * all; four can.
    */
   private static final class PublicStreams {
     private final int max;

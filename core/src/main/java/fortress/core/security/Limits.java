@@ -9,7 +9,10 @@ import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.socket.SocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
+import java.net.Inet6Address;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -30,8 +33,8 @@ public record Limits(int connectionsMax, int connectionsPerAddressMax, int strea
     long keepAliveTimeoutMs, long pingIntervalMinMs, int publicCallsMax, int resetsPerWindowMax) {
   private static final Logger log = LoggerFactory.getLogger(Limits.class);
   /** The defaults, for servers built in tests. */
-  public static final Limits DEFAULT = new Limits(2_048, 256, 128, 4 << 20, 16 << 10, 300_000, 10_000, 60_000,
-      20_000, 10_000, 64, 500);
+  public static final Limits DEFAULT = new Limits(2_048, 64, 128, 4 << 20, 16 << 10, 300_000, 10_000, 60_000,
+      20_000, 10_000, 64, 100);
   /** The window {@link #resetsPerWindowMax} counts over. */
   static final int RESET_WINDOW_SECONDS = 10;
 
@@ -48,7 +51,7 @@ public record Limits(int connectionsMax, int connectionsPerAddressMax, int strea
         s.integer("max-connections", d.connectionsMax, 1, 1_000_000, "open gRPC connections, from all clients; "
             + "a connection beyond it is closed at once"),
         s.integer("max-connections-per-address", d.connectionsPerAddressMax, 1, 1_000_000,
-            "open gRPC connections from one client IP address"),
+            "open gRPC connections from one client: an IPv4 address, or an IPv6 /64"),
         s.integer("max-concurrent-streams", d.streamsPerConnectionMax, 1, 100_000,
             "concurrent calls on one connection (HTTP/2 MAX_CONCURRENT_STREAMS)"),
         s.integer("max-message-bytes", d.messageBytesMax, 1_024, 64 << 20, "largest request message"),
@@ -85,6 +88,24 @@ public record Limits(int connectionsMax, int connectionsPerAddressMax, int strea
         .maxRstFramesPerWindow(resetsPerWindowMax, RESET_WINDOW_SECONDS);
   }
 
+  /**
+   * The client an address stands for when counting: an IPv4 address itself, an IPv6 address's /64
+   * (one host is usually given a whole /64, so counting its addresses one by one would count
+   * nothing).
+   */
+  static InetAddress client(InetAddress address) {
+    if (!(address instanceof Inet6Address)) {
+      return address;
+    }
+    byte[] prefix = Arrays.copyOf(address.getAddress(), 16);
+    Arrays.fill(prefix, 8, 16, (byte) 0);
+    try {
+      return InetAddress.getByAddress(prefix);
+    } catch (UnknownHostException e) {
+      throw new IllegalStateException("16 bytes are an IPv6 address", e);
+    }
+  }
+
   /** One process-wide pair of event loop groups for every listener, as grpc-java's defaults are. */
   private static final class Loops {
     static final EventLoopGroup BOSS = new NioEventLoopGroup(1,
@@ -119,7 +140,7 @@ public record Limits(int connectionsMax, int connectionsPerAddressMax, int strea
       while (accepted.hasNext()) {
         SocketChannel child = (SocketChannel) accepted.next();
         // A connection reset before it is looked at has no remote address any more: drop it.
-        InetAddress address = child.remoteAddress() == null ? null : child.remoteAddress().getAddress();
+        InetAddress address = child.remoteAddress() == null ? null : client(child.remoteAddress().getAddress());
         if (address != null && admit(address)) {
           child.closeFuture().addListener(f -> release(address));
         } else {

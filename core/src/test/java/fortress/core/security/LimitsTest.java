@@ -388,6 +388,16 @@ class LimitsTest {
     return codes;
   }
 
+  @Test
+  void anIpv6ClientIsCountedByItsSlash64_andAnIpv4ClientByItsAddress() throws Exception {
+    assertThat(Limits.client(java.net.InetAddress.getByName("2001:db8:1:2:aaaa::1")))
+        .isEqualTo(Limits.client(java.net.InetAddress.getByName("2001:db8:1:2:ffff:eeee:dddd:cccc")))
+        .isNotEqualTo(Limits.client(java.net.InetAddress.getByName("2001:db8:1:3::1")));
+    assertThat(Limits.client(java.net.InetAddress.getByName("203.0.113.7")))
+        .isEqualTo(java.net.InetAddress.getByName("203.0.113.7"))
+        .isNotEqualTo(Limits.client(java.net.InetAddress.getByName("203.0.113.8")));
+  }
+
   private static Socket connect(int port) throws Exception {
     Socket s = new Socket();
     s.connect(new InetSocketAddress("127.0.0.1", port), 5_000);

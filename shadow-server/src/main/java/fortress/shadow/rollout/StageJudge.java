@@ -16,7 +16,9 @@ import java.util.Locale;
  * its share ({@link TenantEvidence} also checks that no one tenant decides the step). In order:
  * <ol>
  *   <li>Sample-ratio mismatch: the split of decisions differs from the stage's percentage by a
- *       chi-square test with p below 0.001. The numbers cannot be trusted: PAUSE.
+ *       chi-square test with p below 10^-6. The numbers cannot be trusted: PAUSE. The bound is strict
+ *       because the test is made again at every check on a growing sample, so a looser one would
+ *       pause a sound split by chance now and then; a broken split is off by far more.
  *   <li>Too few outcomes on either arm: WAIT.
  *   <li>An absolute threshold crossed by the challenger (error rate, false-positive rate, mean
  *       latency): ROLLBACK.
@@ -31,7 +33,7 @@ import java.util.Locale;
  * Rates use Beta(1, 1) priors, so an arm with no labelled outcomes cannot look safe.
  */
 public final class StageJudge {
-  public static final double SAMPLE_RATIO_P_MIN = 0.001;
+  public static final double SAMPLE_RATIO_P_MIN = 1e-6;
   /** Below this many expected decisions on the smaller arm the chi-square test is not made. */
   static final double SAMPLE_RATIO_EXPECTED_MIN = 10;
   private static final BetaPrior UNIFORM = BetaPrior.newBuilder().setAlpha(1).setBeta(1).build();
@@ -88,7 +90,7 @@ public final class StageJudge {
     double p = sampleRatioP(champion.getDecisions(), challenger.getDecisions(), percent);
     if (p < SAMPLE_RATIO_P_MIN) {
       reasons.add(String.format(Locale.ROOT, "sample ratio mismatch: the challenger got %d of %d decisions where "
-          + "%d%% were expected (chi-square p = %.2g < %.3f); the split is unsound, so nothing it measured counts",
+          + "%d%% were expected (chi-square p = %.2g < %.0e); the split is unsound, so nothing it measured counts",
           challenger.getDecisions(), champion.getDecisions() + challenger.getDecisions(), percent, p,
           SAMPLE_RATIO_P_MIN));
       return new Judgement(Step.PAUSE, reasons, p);
