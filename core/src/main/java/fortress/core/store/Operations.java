@@ -32,15 +32,30 @@ public final class Operations {
 
   public static <T extends Message> T once(Connection c, String requestId, Message request, Parser<T> parser,
       Mutation<T> mutation, Function<String, RuntimeException> reused) throws SQLException {
+    return once(c, null, requestId, request, parser, mutation, reused);
+  }
+
+  /**
+   * The same, with request_ids that belong to their caller: with a {@code caller}, the record is
+   * keyed by (caller, request_id) (the table then has a {@code caller} column in its key), so
+   * another caller's same id is neither answered from this record nor refused as a reuse.
+   */
+  public static <T extends Message> T once(Connection c, String caller, String requestId, Message request,
+      Parser<T> parser, Mutation<T> mutation, Function<String, RuntimeException> reused) throws SQLException {
     String method = request.getDescriptorForType().getName();
     byte[] fingerprint = fingerprint(request);
+    String scope = caller == null ? "" : "caller = ? AND ";
     try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")) {
-      lock.setString(1, requestId);
+      lock.setString(1, caller == null ? requestId : caller + "\n" + requestId);
       lock.execute();
     }
     try (PreparedStatement find = c.prepareStatement(
-        "SELECT method, fingerprint, response FROM operations WHERE request_id = ?")) {
-      find.setString(1, requestId);
+        "SELECT method, fingerprint, response FROM operations WHERE " + scope + "request_id = ?")) {
+      int i = 1;
+      if (caller != null) {
+        find.setString(i++, caller);
+      }
+      find.setString(i, requestId);
       try (ResultSet rs = find.executeQuery()) {
         if (rs.next()) {
           if (!rs.getString(1).equals(method) || !Arrays.equals(rs.getBytes(2), fingerprint)) {
@@ -55,12 +70,17 @@ public final class Operations {
       }
     }
     T response = mutation.apply();
-    try (PreparedStatement record = c.prepareStatement(
-        "INSERT INTO operations (request_id, method, fingerprint, response) VALUES (?, ?, ?, ?)")) {
-      record.setString(1, requestId);
-      record.setString(2, method);
-      record.setBytes(3, fingerprint);
-      record.setBytes(4, response.toByteArray());
+    try (PreparedStatement record = c.prepareStatement(caller == null
+        ? "INSERT INTO operations (request_id, method, fingerprint, response) VALUES (?, ?, ?, ?)"
+        : "INSERT INTO operations (caller, request_id, method, fingerprint, response) VALUES (?, ?, ?, ?, ?)")) {
+      int i = 1;
+      if (caller != null) {
+        record.setString(i++, caller);
+      }
+      record.setString(i++, requestId);
+      record.setString(i++, method);
+      record.setBytes(i++, fingerprint);
+      record.setBytes(i, response.toByteArray());
       record.executeUpdate();
     }
     return response;

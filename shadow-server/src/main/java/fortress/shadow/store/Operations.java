@@ -2,17 +2,13 @@ package fortress.shadow.store;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
 import fortress.core.rpc.Rejection;
 import fortress.core.security.Caller;
 import fortress.shadow.v1.ErrorReason;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.Optional;
 
@@ -43,40 +39,8 @@ public final class Operations {
   public static <T extends Message> T once(Connection c, String caller, String requestId, Message request,
       Parser<T> parser, fortress.core.store.Operations.Mutation<T> mutation) throws SQLException {
     checkArgument(!caller.isEmpty(), "an idempotency record needs a caller");
-    String method = request.getDescriptorForType().getName();
-    byte[] fingerprint = fortress.core.store.Operations.fingerprint(request);
-    try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")) {
-      lock.setString(1, caller + "\n" + requestId);
-      lock.execute();
-    }
-    try (PreparedStatement find = c.prepareStatement(
-        "SELECT method, fingerprint, response FROM operations WHERE caller = ? AND request_id = ?")) {
-      find.setString(1, caller);
-      find.setString(2, requestId);
-      try (ResultSet rs = find.executeQuery()) {
-        if (rs.next()) {
-          if (!rs.getString(1).equals(method) || !Arrays.equals(rs.getBytes(2), fingerprint)) {
-            throw new Rejection(ErrorReason.REQUEST_ID_REUSED, "request_id " + requestId + " was already used for "
-                + "a different request", Map.of("request_id", requestId));
-          }
-          try {
-            return parser.parseFrom(rs.getBytes(3));
-          } catch (InvalidProtocolBufferException e) {
-            throw new SQLException("stored response of " + requestId + " does not parse", e);
-          }
-        }
-      }
-    }
-    T response = mutation.apply();
-    try (PreparedStatement record = c.prepareStatement(
-        "INSERT INTO operations (caller, request_id, method, fingerprint, response) VALUES (?, ?, ?, ?, ?)")) {
-      record.setString(1, caller);
-      record.setString(2, requestId);
-      record.setString(3, method);
-      record.setBytes(4, fingerprint);
-      record.setBytes(5, response.toByteArray());
-      record.executeUpdate();
-    }
-    return response;
+    return fortress.core.store.Operations.once(c, caller, requestId, request, parser, mutation,
+        id -> new Rejection(ErrorReason.REQUEST_ID_REUSED, "request_id " + id + " was already used for a different "
+            + "request", Map.of("request_id", id)));
   }
 }
