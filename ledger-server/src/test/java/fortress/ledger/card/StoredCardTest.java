@@ -103,15 +103,25 @@ class StoredCardTest {
         .doesNotContain(PAN).doesNotContain("Ada Lovelace");
   }
 
+  /**
+   * Deposits a card at the same journal sequence on {@code a} (for {@code tenantA}/{@code accountA})
+   * and {@code b} (for {@code tenantB}/{@code accountB}), then copies a's card row over b's; the
+   * sequence.
+   */
+  private static long moveCardRow(TestNode a, String tenantA, String accountA, TestNode b, String tenantB,
+      String accountB) throws Exception {
+    long sequence = depositCard(a, tenantA, accountA);
+    assertThat(depositCard(b, tenantB, accountB)).isEqualTo(sequence);
+    copyCardRow(a, b, sequence);
+    return sequence;
+  }
+
   @Test
   void open_rowMovedToAnotherNode_refused() throws Exception {
     try (TestNode a = node("ledger-a"); TestNode b = node("ledger-b")) {
-      long sequence = depositCard(a, "t", "acct");
-      assertThat(depositCard(b, "t", "acct")).isEqualTo(sequence);
+      long sequence = moveCardRow(a, "t", "acct", b, "t", "acct");
       StoredCard original = load(a, sequence);
       assertThat(vault(a).open(original.sealed(), original.entry())).isEqualTo(CARD);
-
-      copyCardRow(a, b, sequence);
       assertRefused(b, sequence);
     }
   }
@@ -120,20 +130,14 @@ class StoredCardTest {
   void open_rowMovedToAnotherTenant_refused() throws Exception {
     // Two nodes with the same name, key and sequences: a copy of one deployment beside another.
     try (TestNode a = node("ledger-1"); TestNode b = node("ledger-1")) {
-      long sequence = depositCard(a, "tenant-a", "acct");
-      assertThat(depositCard(b, "tenant-b", "acct")).isEqualTo(sequence);
-      copyCardRow(a, b, sequence);
-      assertRefused(b, sequence);
+      assertRefused(b, moveCardRow(a, "tenant-a", "acct", b, "tenant-b", "acct"));
     }
   }
 
   @Test
   void open_rowMovedToAnotherAccount_refused() throws Exception {
     try (TestNode a = node("ledger-1"); TestNode b = node("ledger-1")) {
-      long sequence = depositCard(a, "t", "acct-a");
-      assertThat(depositCard(b, "t", "acct-b")).isEqualTo(sequence);
-      copyCardRow(a, b, sequence);
-      assertRefused(b, sequence);
+      assertRefused(b, moveCardRow(a, "t", "acct-a", b, "t", "acct-b"));
     }
   }
 
