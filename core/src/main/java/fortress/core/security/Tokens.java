@@ -25,9 +25,14 @@ import com.nimbusds.jwt.SignedJWT;
 import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import com.nimbusds.jwt.proc.ExpiredJWTException;
+import com.google.common.cache.Cache;
+import com.google.common.cache.CacheBuilder;
+import com.google.common.hash.HashCode;
+import com.google.common.hash.Hashing;
 import fortress.auth.v1.ErrorReason;
 import fortress.core.Settings;
 import fortress.core.rpc.Rejection;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,6 +49,11 @@ import java.util.Set;
  * {@code aud}; optionally an issuer. The tenant is in a configurable claim and roles in {@code roles}.
  * Off when no key is configured. A verifier never holds a key that can sign: a JWK set with a
  * private or symmetric key is refused.
+ *
+ * <p>A token that verified is remembered (by its SHA-256, at most {@link #VERIFIED_MAX} of them)
+ * until its expiry plus the clock skew, so a caller's every call does not pay a signature check:
+ * on ES256 that check is most of what a proxied call costs. Only tokens that passed every check
+ * are remembered, the exact bytes must match, and the expiry is checked again on every use.
  */
 public final class Tokens {
   public static final String ROLES_CLAIM = "roles";
@@ -63,16 +73,26 @@ public final class Tokens {
     public static final List<String> ALL = List.of(LEDGER.audience, SHADOW.audience, DECOY.audience);
   }
 
+  /** Verified tokens remembered at most; each costs about 200 bytes. */
+  static final int VERIFIED_MAX = 10_000;
+
+  /** A token that passed every check, good until {@code untilMillis} (its expiry plus the skew). */
+  private record Verified(Caller caller, long untilMillis) {}
+
   private final DefaultJWTProcessor<SecurityContext> processor;
   private final String tenantClaim;
+  private final long skewMillis;
+  private final Cache<HashCode, Verified> verified =
+      CacheBuilder.newBuilder().maximumSize(VERIFIED_MAX).concurrencyLevel(4).build();
 
-  private Tokens(DefaultJWTProcessor<SecurityContext> processor, String tenantClaim) {
+  private Tokens(DefaultJWTProcessor<SecurityContext> processor, String tenantClaim, int skewSeconds) {
     this.processor = processor;
     this.tenantClaim = tenantClaim;
+    this.skewMillis = skewSeconds * 1000L;
   }
 
   /** No verification: every call is let through unauthenticated. */
-  public static final Tokens OFF = new Tokens(null, "tenant");
+  public static final Tokens OFF = new Tokens(null, "tenant", 0);
 
   /** Reads the --auth-* settings; {@link #OFF} when neither a secret nor a JWK set is given. */
   public static Tokens read(Settings s, Policy policy) {
@@ -113,12 +133,17 @@ public final class Tokens {
     if (keys.isEmpty()) {
       return OFF;
     }
-    return new Tokens(processor(new JWKSet(keys), issuer, audience, skewSeconds), tenantClaim);
+    return new Tokens(processor(new JWKSet(keys), issuer, audience, skewSeconds), tenantClaim, skewSeconds);
   }
 
   /** Verification with these keys, requiring {@code audience}; tests and tools use it. */
   public static Tokens of(JWKSet keys, String issuer, String audience) {
-    return new Tokens(processor(keys, issuer, audience, 30), "tenant");
+    return of(keys, issuer, audience, 30);
+  }
+
+  /** As {@link #of(JWKSet, String, String)}, with this leeway on exp and nbf. */
+  static Tokens of(JWKSet keys, String issuer, String audience, int skewSeconds) {
+    return new Tokens(processor(keys, issuer, audience, skewSeconds), "tenant", skewSeconds);
   }
 
   private static DefaultJWTProcessor<SecurityContext> processor(JWKSet keys, String issuer, String audience,
@@ -133,6 +158,7 @@ public final class Tokens {
     p.setJWTClaimsSetVerifier(claims);
     return p;
   }
+
   public boolean enabled() {
     return processor != null;
   }
@@ -142,6 +168,23 @@ public final class Tokens {
    * TOKEN_EXPIRED) if it is not good. The message never repeats the token.
    */
   public Caller verify(String token) {
+    HashCode key = Hashing.sha256().hashString(token, StandardCharsets.UTF_8);
+    Verified known = verified.getIfPresent(key);
+    if (known != null) {
+      if (System.currentTimeMillis() < known.untilMillis()) {
+        return known.caller();
+      }
+      verified.invalidate(key); // expired: the full check below says so
+    }
+    JWTClaimsSet claims = check(token);
+    Caller caller = caller(claims);
+    // exp is required, so a token that verified has one.
+    verified.put(key, new Verified(caller, claims.getExpirationTime().getTime() + skewMillis));
+    return caller;
+  }
+
+  /** Every check of the signature and the claims; the claims, or a {@link Rejection}. */
+  private JWTClaimsSet check(String token) {
     JWTClaimsSet claims;
     try {
       claims = processor.process(token, null);
@@ -152,6 +195,10 @@ public final class Tokens {
     } catch (BadJOSEException | JOSEException e) {
       throw new Rejection(ErrorReason.TOKEN_INVALID, "the bearer token was refused: " + e.getMessage());
     }
+    return claims;
+  }
+
+  private Caller caller(JWTClaimsSet claims) {
     try {
       String tenant = claims.getStringClaim(tenantClaim);
       List<String> roles = claims.getStringListClaim(ROLES_CLAIM);

@@ -187,4 +187,41 @@ class TokensTest {
     jwt.sign(new com.nimbusds.jose.crypto.MACSigner(KEY));
     return jwt.serialize();
   }
+
+  @Test
+  void aTokenThatVerified_stillExpiresAtItsExpiry_thoughItIsRemembered() throws Exception {
+    ECKey ec = new ECKeyGenerator(Curve.P_256).keyID("ec-1").generate();
+    Tokens tokens = Tokens.of(new JWKSet(ec.toPublicJWK()), null, "fortress-ledger", 0);
+    String token = Tokens.sign(ec, "svc", "acme", List.of(), AUD, Duration.ofSeconds(2));
+
+    assertThat(tokens.verify(token).tenant()).isEqualTo("acme");
+    assertThat(tokens.verify(token).tenant()).as("remembered").isEqualTo("acme");
+    long deadline = System.currentTimeMillis() + 10_000;
+    while (System.currentTimeMillis() < deadline && tokens.enabled()) {
+      Rejection r = catchThrowableOfType(Rejection.class, () -> tokens.verify(token));
+      if (r != null) {
+        assertThat(r.reason()).isEqualTo(ErrorReason.TOKEN_EXPIRED);
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("a remembered token was still accepted 10 s after it expired");
+  }
+
+  @Test
+  void aTokenAlteredAfterItVerified_isRefused_andNotTakenForTheOneRemembered() throws Exception {
+    ECKey ec = new ECKeyGenerator(Curve.P_256).keyID("ec-1").generate();
+    Tokens tokens = Tokens.of(new JWKSet(ec.toPublicJWK()), null, "fortress-ledger");
+    String token = Tokens.sign(ec, "svc", "acme", List.of(), AUD, Duration.ofMinutes(5));
+    tokens.verify(token);
+    String[] parts = token.split("\\.");
+    String otherTenant = Base64.getUrlEncoder().withoutPadding().encodeToString(
+        claims().claim("tenant", "globex").build().toString().getBytes());
+    char first = parts[2].charAt(0);
+
+    assertThat(refusal(tokens, parts[0] + "." + otherTenant + "." + parts[2])).isEqualTo(ErrorReason.TOKEN_INVALID);
+    assertThat(refusal(tokens, parts[0] + "." + parts[1] + "." + (first == 'A' ? 'B' : 'A') + parts[2].substring(1)))
+        .isEqualTo(ErrorReason.TOKEN_INVALID);
+    assertThat(tokens.verify(token).tenant()).isEqualTo("acme");
+  }
 }
