@@ -39,8 +39,11 @@ import java.util.function.Supplier;
  * ledger nodes and the proxy, each its own process, exactly as {@code deploy/local/run} starts
  * them. The baseline, measured in the same run, is a bare gRPC echo behind one proxy hop (two more
  * processes, see {@link EchoHop}). Scenarios: balance reads, transfers whose accounts share a node,
- * transfers across nodes (two-phase commit), and SubmitBatch of 100. After the load it checks that
- * the cluster conserves credits and that nothing is left in doubt.
+ * transfers across nodes (two-phase commit), and SubmitBatch of 100, each at every --in-flight
+ * level, with p50, p99 and p99.9 latency. For every run it also reports the CPU time per call of the
+ * shard proxy (against the echo's hop: what routing and checks cost on top of forwarding) and of the
+ * ledger nodes, and with --jfr the most sampled frames of the proxy and of a node. After the load
+ * it checks that the cluster conserves credits and that nothing is left in doubt.
  *
  * <pre>java -cp benchmarks/target/benchmarks.jar fortress.bench.ClusterBench [--seconds=10] ...</pre>
  * Run it from the repository root after {@code mvn -B -DskipTests install}.
@@ -51,11 +54,29 @@ public final class ClusterBench {
   private static final String PROXIED_ECHO = "proxied echo";
   private static final String SAME_NODE = "Transfer, same node";
   private static final String CROSS_NODE = "Transfer, cross-node (2PC)";
-  private static final int[] IN_FLIGHT = {64, 256};
+  private static final String IN_FLIGHT_DEFAULT = "1,8,64,256";
+  private static final int IN_FLIGHT_MAX = 4096;
   private static final int BATCH_OPS = 100;
   private static final int BATCH_IN_FLIGHT = 8;
+  private static final String HOP = "hop";
+  private static final String ECHO_SERVER = "echo";
   private static final List<String> SCENARIOS = List.of("echo", "proxied-echo", "get-account", "transfer-same",
       "transfer-cross", "batch-same", "batch-cross");
+
+  /**
+   * One measured run: its latency and rate, what the servers spent in its window, the process in
+   * front (the shard proxy, or the echo's hop; none for the bare echo) and the ones behind it.
+   */
+  private record Row(Result result, ServerCost cost, String front, List<String> back) {}
+
+  /** Runs scenarios, each with the CPU time and time range of every server watched. */
+  private record Runner(int seconds, int warmup, Map<String, Long> pids, List<Row> rows) {
+    <T> void run(String name, int inFlight, int opsPerCall, String front, List<String> back,
+        Supplier<ListenableFuture<T>> call) throws InterruptedException {
+      ServerCost cost = new ServerCost(pids);
+      rows.add(new Row(ClosedLoop.run(name, inFlight, opsPerCall, seconds, warmup, call, cost), cost, front, back));
+    }
+  }
 
   public static void main(String[] args) throws Exception {
     Settings s = new Settings(args, System.getenv());
@@ -70,6 +91,12 @@ public final class ClusterBench {
         s.problem("--scenarios: unknown scenario " + name + "; known: " + String.join(",", SCENARIOS));
       }
     }
+    int[] levels = inFlight(s, s.string("in-flight", IN_FLIGHT_DEFAULT, "comma-separated calls in flight each "
+        + "single-call scenario runs at, in order, 1 to " + IN_FLIGHT_MAX + " (SubmitBatch always runs at "
+        + BATCH_IN_FLIGHT + ")"));
+    String jfr = s.string("jfr", null, "a folder: record every server process with JFR for the whole run "
+        + "(<folder>/<server>.jfr) and print each scenario's most sampled frames; unset records nothing");
+    int frames = s.integer("jfr-frames", 10, 1, 100, "frames printed per server and scenario with --jfr");
     Flags.finish(s, args);
 
     Path data = Files.createTempDirectory("fortress-cluster-bench");
@@ -95,8 +122,62 @@ public final class ClusterBench {
     ManagedChannel proxy = cluster.channel(LocalCluster.PROXY,
         cluster.token("bench", TENANT, List.of(fortress.core.security.Caller.ADMIN), java.time.Duration.ofDays(1)));
     var ledger = LedgerServiceGrpc.newFutureStub(proxy);
-
     Map<String, List<String>> byNode = setUp(ledger, RingFile.read(cluster.ringFile()), perNode);
+
+    Map<String, Long> pids = new LinkedHashMap<>();
+    pids.put(LocalCluster.PROXY, cluster.pid(LocalCluster.PROXY));
+    cluster.nodeIds().forEach(n -> pids.put(n, cluster.pid(n)));
+    pids.put(HOP, baseline.get(1).pid());
+    pids.put(ECHO_SERVER, baseline.get(0).pid());
+    Profiles profiles = jfr == null ? null : Profiles.start(Path.of(jfr), pids);
+    Runner runner = new Runner(seconds, warmup, pids, new ArrayList<>());
+    MetricsProbe probe = runAll(runner, only, levels, cluster, echo, hop, ledger, byNode);
+    if (profiles != null) {
+      profiles.stop();
+    }
+
+    List<Result> results = runner.rows().stream().map(Row::result).toList();
+    ClosedLoop.print(results, PROXIED_ECHO);
+    printCpu(runner.rows());
+    if (probe != null) {
+      probe.print();
+    }
+    if (only.contains("transfer-same") && only.contains("transfer-cross")) {
+      printTwoPhaseOverhead(results, levels);
+    }
+    if (profiles != null) {
+      printProfiles(profiles, runner.rows(), cluster.nodeIds().get(0), frames);
+    }
+    System.out.printf("%n(%d measured seconds per scenario; %d accounts per node; durable: PostgreSQL fsync=on,"
+        + " synchronous_commit=on)%n", seconds, perNode);
+    check(ClusterServiceGrpc.newBlockingStub(proxy));
+    echo.shutdownNow();
+    hop.shutdownNow();
+    proxy.shutdownNow();
+    System.exit(0);
+  }
+
+  /** The --in-flight levels, each from 1 to {@value #IN_FLIGHT_MAX}. */
+  private static int[] inFlight(Settings s, String levels) {
+    List<Integer> out = new ArrayList<>();
+    for (String level : levels.split(",")) {
+      try {
+        int n = Integer.parseInt(level.trim());
+        if (n < 1 || n > IN_FLIGHT_MAX) {
+          s.problem("--in-flight: " + n + " is not from 1 to " + IN_FLIGHT_MAX);
+        }
+        out.add(n);
+      } catch (NumberFormatException e) {
+        s.problem("--in-flight: " + level + " is not a number");
+      }
+    }
+    return out.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  /** Every chosen scenario at every level, then the batches; the metrics probe if a cross-node run took it. */
+  private static MetricsProbe runAll(Runner runner, Set<String> only, int[] levels, LocalCluster cluster,
+      ManagedChannel echo, ManagedChannel hop, LedgerServiceGrpc.LedgerServiceFutureStub ledger,
+      Map<String, List<String>> byNode) throws InterruptedException {
     List<String> nodes = new ArrayList<>(byNode.keySet());
     byte[] payload = TransferRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(TENANT)
         .setFromAccountId("acct-1").setToAccountId("acct-2").setAmount(1).build().toByteArray();
@@ -117,59 +198,88 @@ public final class ClusterBench {
       }
       return new String[] {pick(byNode.get(a)), pick(byNode.get(b))};
     };
-
-    List<Result> results = new ArrayList<>();
+    String proxy = LocalCluster.PROXY;
+    List<String> ledgers = cluster.nodeIds();
     MetricsProbe probe = null;
-    for (int inFlight : IN_FLIGHT) {
+    for (int inFlight : levels) {
       if (only.contains("echo")) {
-        results.add(ClosedLoop.run(ECHO, inFlight, 1, seconds, warmup, () -> ClientCalls.futureUnaryCall(
-            echo.newCall(EchoServer.ECHO, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS)), payload)));
+        runner.run(ECHO, inFlight, 1, null, List.of(ECHO_SERVER), () -> ClientCalls.futureUnaryCall(
+            echo.newCall(EchoServer.ECHO, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS)), payload));
       }
       if (only.contains("proxied-echo")) {
-        results.add(ClosedLoop.run(PROXIED_ECHO, inFlight, 1, seconds, warmup, () -> ClientCalls.futureUnaryCall(
-            hop.newCall(EchoServer.ECHO, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS)), payload)));
+        runner.run(PROXIED_ECHO, inFlight, 1, HOP, List.of(ECHO_SERVER), () -> ClientCalls.futureUnaryCall(
+            hop.newCall(EchoServer.ECHO, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS)), payload));
       }
       if (only.contains("get-account")) {
-        results.add(ClosedLoop.run("GetAccount", inFlight, 1, seconds, warmup, () -> ledger
-            .withDeadlineAfter(30, TimeUnit.SECONDS).getAccount(GetAccountRequest.newBuilder().setTenantId(TENANT)
-                .setAccountId(pick(byNode.get(pick(nodes)))).build())));
+        runner.run("GetAccount", inFlight, 1, proxy, ledgers, () -> ledger.withDeadlineAfter(30, TimeUnit.SECONDS)
+            .getAccount(GetAccountRequest.newBuilder().setTenantId(TENANT)
+                .setAccountId(pick(byNode.get(pick(nodes)))).build()));
       }
       if (only.contains("transfer-same")) {
-        results.add(ClosedLoop.run(SAME_NODE, inFlight, 1, seconds, warmup, () -> transfer(ledger, samePair.get())));
+        runner.run(SAME_NODE, inFlight, 1, proxy, ledgers, () -> transfer(ledger, samePair.get()));
       }
       if (only.contains("transfer-cross")) {
-        if (probe == null) {
-          // Every server's metrics, scraped in the middle of the first cross-node run, under load.
-          probe = MetricsProbe.after(cluster, (warmup + seconds / 2L) * 1000);
+        if (probe == null && inFlight == levels[levels.length - 1]) {
+          // Every server's metrics, scraped in the middle of the last level's cross-node run, under load.
+          probe = MetricsProbe.after(cluster, (runner.warmup() + runner.seconds() / 2L) * 1000);
         }
-        results.add(ClosedLoop.run(CROSS_NODE, inFlight, 1, seconds, warmup,
-            () -> transfer(ledger, crossPair.get())));
+        runner.run(CROSS_NODE, inFlight, 1, proxy, ledgers, () -> transfer(ledger, crossPair.get()));
       }
     }
     if (only.contains("batch-same")) {
-      results.add(ClosedLoop.run("SubmitBatch of " + BATCH_OPS + " same-node transfers", BATCH_IN_FLIGHT, BATCH_OPS,
-          seconds, warmup, () -> ledger.withDeadlineAfter(60, TimeUnit.SECONDS).submitBatch(batch(samePair))));
+      runner.run("SubmitBatch of " + BATCH_OPS + " same-node transfers", BATCH_IN_FLIGHT, BATCH_OPS, proxy, ledgers,
+          () -> ledger.withDeadlineAfter(60, TimeUnit.SECONDS).submitBatch(batch(samePair)));
     }
     if (only.contains("batch-cross")) {
-      results.add(ClosedLoop.run("SubmitBatch of " + BATCH_OPS + " cross-node transfers", BATCH_IN_FLIGHT,
-          BATCH_OPS, seconds, warmup,
-          () -> ledger.withDeadlineAfter(60, TimeUnit.SECONDS).submitBatch(batch(crossPair))));
+      runner.run("SubmitBatch of " + BATCH_OPS + " cross-node transfers", BATCH_IN_FLIGHT, BATCH_OPS, proxy, ledgers,
+          () -> ledger.withDeadlineAfter(60, TimeUnit.SECONDS).submitBatch(batch(crossPair)));
     }
+    return probe;
+  }
 
-    ClosedLoop.print(results, PROXIED_ECHO);
-    if (probe != null) {
-      probe.print();
+  /**
+   * CPU time per call of the process in front (the shard proxy, or the proxied echo's hop) and of
+   * the processes behind it together (the three ledger nodes, or the echo server), each against
+   * the proxied echo's hop at the same concurrency in the same run.
+   */
+  private static void printCpu(List<Row> rows) {
+    System.out.println();
+    System.out.println("| scenario | in flight | proxy CPU µs/call | vs hop (same in flight) | servers behind it, CPU "
+        + "µs/call |");
+    System.out.println("|---|---:|---:|---:|---:|");
+    for (Row row : rows) {
+      Result r = row.result();
+      double front = row.front() == null ? Double.NaN : row.cost().microsPerCall(row.front());
+      double hop = rows.stream().filter(e -> e.result().scenario().equals(PROXIED_ECHO)
+          && e.result().inFlight() == r.inFlight()).mapToDouble(e -> e.cost().microsPerCall(HOP)).findFirst()
+          .orElse(Double.NaN);
+      double back = row.back().stream().mapToDouble(n -> row.cost().microsPerCall(n)).sum();
+      System.out.printf("| %s | %d | %s | %s | %.0f |%n", r.scenario(), r.inFlight(),
+          Double.isNaN(front) ? "—" : String.format("%.1f", front),
+          Double.isNaN(front) || Double.isNaN(hop) ? "—" : String.format("%.1f×", front / hop), back);
     }
-    if (only.contains("transfer-same") && only.contains("transfer-cross")) {
-      printTwoPhaseOverhead(results);
+  }
+
+  /** For each run, the most sampled frames of the process in front and of the first ledger node (or the echo). */
+  private static void printProfiles(Profiles profiles, List<Row> rows, String node, int n) throws IOException {
+    List<ServerCost> windows = rows.stream().map(Row::cost).toList();
+    Map<String, List<Profiles.Frames>> byServer = new LinkedHashMap<>();
+    for (String server : List.of(LocalCluster.PROXY, node, HOP, ECHO_SERVER)) {
+      byServer.put(server, profiles.frames(server, windows));
     }
-    System.out.printf("%n(%d measured seconds per scenario; %d accounts per node; durable: PostgreSQL fsync=on,"
-        + " synchronous_commit=on)%n", seconds, perNode);
-    check(ClusterServiceGrpc.newBlockingStub(proxy));
-    echo.shutdownNow();
-    hop.shutdownNow();
-    proxy.shutdownNow();
-    System.exit(0);
+    System.out.println();
+    System.out.println("JFR execution samples in each run's measured window (recordings in "
+        + profiles.file(LocalCluster.PROXY).getParent() + "):");
+    for (int i = 0; i < rows.size(); i++) {
+      Row row = rows.get(i);
+      System.out.printf("%n### %s, %d in flight%n%n```%n", row.result().scenario(), row.result().inFlight());
+      if (row.front() != null) {
+        Profiles.print(row.front(), byServer.get(row.front()).get(i), n);
+      }
+      String behind = row.back().contains(node) ? node : row.back().get(0);
+      Profiles.print(behind, byServer.get(behind).get(i), n);
+      System.out.println("```");
+    }
   }
 
   /** Starts an {@link EchoHop} process (the echo, or a hop to {@code target}) and returns its address. */
@@ -255,17 +365,17 @@ public final class ClusterBench {
   }
 
   /** Cross-node transfers against same-node ones at each concurrency. */
-  private static void printTwoPhaseOverhead(List<Result> results) {
+  private static void printTwoPhaseOverhead(List<Result> results, int[] levels) {
     System.out.println();
     System.out.println("| in flight | same-node calls/s | cross-node calls/s | cross / same | p50 ms same → cross"
-        + " | p99 ms same → cross |");
-    System.out.println("|---:|---:|---:|---:|---:|---:|");
-    for (int inFlight : IN_FLIGHT) {
+        + " | p99 ms same → cross | p99.9 ms same → cross |");
+    System.out.println("|---:|---:|---:|---:|---:|---:|---:|");
+    for (int inFlight : levels) {
       Result same = find(results, SAME_NODE, inFlight);
       Result cross = find(results, CROSS_NODE, inFlight);
-      System.out.printf("| %d | %.0f | %.0f | %.0f%% | %.2f → %.2f | %.2f → %.2f |%n", inFlight,
+      System.out.printf("| %d | %.0f | %.0f | %.0f%% | %.2f → %.2f | %.2f → %.2f | %.2f → %.2f |%n", inFlight,
           same.callsPerSecond(), cross.callsPerSecond(), 100 * cross.callsPerSecond() / same.callsPerSecond(),
-          same.p50(), cross.p50(), same.p99(), cross.p99());
+          same.p50(), cross.p50(), same.p99(), cross.p99(), same.p999(), cross.p999());
     }
   }
 
