@@ -27,7 +27,6 @@ public record ProxyConfig(
     long redisTimeoutMs,
     long rateLimitPerSecond,
     long rateLimitBurst,
-    long cacheTtlMs,
     boolean crossTenantTransfers,
     Security security,
     Telemetry.Config telemetry) {
@@ -66,16 +65,14 @@ public record ProxyConfig(
         + "checked for conservation and published as metrics; 0 never");
     long verifyMs = s.number("verify-interval-ms", 600_000, 0, 86_400_000, "how often every node's journal is "
         + "verified and the result published as a metric; 0 never");
-    String redis = s.secretText("redis-url", "Redis for shared rate limits and the balance cache, e.g. "
-        + "redis://host:6379 (rediss:// for TLS; a password goes in the URL); unset: in-process limits, no cache");
+    String redis = s.secretText("redis-url", "Redis for rate limits shared by every proxy, e.g. "
+        + "redis://host:6379 (rediss:// for TLS; a password goes in the URL); unset: in-process limits");
     long redisTimeoutMs = s.number("redis-timeout-ms", 100, 1, 60_000,
         "how long a Redis command may take before the proxy falls back without it");
     long ratePerSecond = s.number("rate-limit-per-second", 0, 0, 10_000_000,
         "each tenant's sustained calls per second (a SubmitBatch counts its operations); 0 means no limit");
     long burst = s.number("rate-limit-burst", 0, 0, 100_000_000,
         "each tenant's bucket size; 0 means twice --rate-limit-per-second");
-    long cacheTtlMs = s.number("cache-ttl-ms", 2_000, 0, 3_600_000, "how long a cached balance is served "
-        + "(bounds how late a change made on a node by itself shows); 0 turns the cache off");
     boolean crossTenant = s.bool("cross-tenant-transfers", false, "let a transfer credit another tenant's account "
         + "(to_tenant_id); otherwise that is PERMISSION_DENIED / TENANT_FORBIDDEN");
     if (redis != null && !redis.matches("rediss?://.+")) {
@@ -88,7 +85,7 @@ public record ProxyConfig(
     }
     return new ProxyConfig(host, port, ring == null ? null : Path.of(ring), threads, timeoutMs, retries, backoffMs,
         batchMax, graceMs, auditMs, verifyMs, redis, redisTimeoutMs, ratePerSecond,
-        burst == 0 ? 2 * ratePerSecond : burst, cacheTtlMs, crossTenant, security, telemetry);
+        burst == 0 ? 2 * ratePerSecond : burst, crossTenant, security, telemetry);
   }
 
   @Override
@@ -96,6 +93,6 @@ public record ProxyConfig(
     // The Redis URL may hold a password: only say whether it is set.
     return "ProxyConfig[host=" + host + ", grpcPort=" + grpcPort + ", ringFile=" + ringFile + ", redis="
         + (redisUrl == null ? "none" : "set") + ", rateLimitPerSecond=" + rateLimitPerSecond + ", rateLimitBurst="
-        + rateLimitBurst + ", cacheTtlMs=" + cacheTtlMs + ", " + security.describe() + "]";
+        + rateLimitBurst + ", " + security.describe() + "]";
   }
 }

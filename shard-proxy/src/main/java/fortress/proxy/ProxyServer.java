@@ -14,7 +14,6 @@ import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.proxy.api.ClusterProxy;
 import fortress.proxy.api.LedgerProxy;
 import fortress.proxy.audit.Audit;
-import fortress.proxy.redis.BalanceCache;
 import fortress.proxy.redis.RateLimiter;
 import fortress.proxy.redis.RedisStore;
 import fortress.proxy.route.Forwarder;
@@ -99,13 +98,11 @@ public final class ProxyServer implements AutoCloseable {
         : RedisStore.connect(config.redisUrl(), config.redisTimeoutMs(), executor, telemetry.meter());
     RateLimiter limiter = config.rateLimitPerSecond() == 0 ? null
         : new RateLimiter(redis, config.rateLimitPerSecond(), config.rateLimitBurst(), telemetry.meter());
-    BalanceCache cache = redis == null || config.cacheTtlMs() == 0 ? null
-        : new BalanceCache(redis, config.cacheTtlMs(), telemetry.meter());
     ServerBuilder<?> configured = builder
         .executor(executor)
         .intercept(guard(config))
         .intercept(telemetry.serverInterceptor())
-        .addService(StrictRequests.of(new LedgerProxy(forwarder, config.batchOperationsMax(), limiter, cache,
+        .addService(StrictRequests.of(new LedgerProxy(forwarder, config.batchOperationsMax(), limiter,
             config.crossTenantTransfers())
             .bindService()))
         .addService(StrictRequests.of(cluster.bindService()))

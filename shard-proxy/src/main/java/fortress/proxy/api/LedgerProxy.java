@@ -2,7 +2,6 @@ package fortress.proxy.api;
 
 import fortress.cluster.v1.RingNode;
 import fortress.core.rpc.ErrorStatus;
-import fortress.ledger.v1.Account;
 import fortress.ledger.v1.BatchOperation;
 import fortress.ledger.v1.BatchResult;
 import fortress.ledger.v1.CaptureHoldRequest;
@@ -32,7 +31,6 @@ import fortress.ledger.v1.TransferRequest;
 import fortress.ledger.v1.TransferResponse;
 import fortress.ledger.v1.VerifyJournalRequest;
 import fortress.ledger.v1.VerifyJournalResponse;
-import fortress.proxy.redis.BalanceCache;
 import fortress.proxy.redis.RateLimiter;
 import fortress.proxy.route.Errors;
 import fortress.proxy.route.Forwarder;
@@ -46,7 +44,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -59,19 +56,16 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
   private final Forwarder forwarder;
   private final int batchOperationsMax;
   private final RateLimiter limiter;
-  private final BalanceCache cache;
   private final boolean crossTenantTransfers;
 
   /**
-   * {@code limiter} null means no rate limits; {@code cache} null means no balance cache;
-   * {@code crossTenantTransfers} lets a transfer credit another tenant's account.
+   * {@code limiter} null means no rate limits; {@code crossTenantTransfers} lets a transfer credit
+   * another tenant's account.
    */
-  public LedgerProxy(Forwarder forwarder, int batchOperationsMax, RateLimiter limiter, BalanceCache cache,
-      boolean crossTenantTransfers) {
+  public LedgerProxy(Forwarder forwarder, int batchOperationsMax, RateLimiter limiter, boolean crossTenantTransfers) {
     this.forwarder = forwarder;
     this.batchOperationsMax = batchOperationsMax;
     this.limiter = limiter;
-    this.cache = cache;
     this.crossTenantTransfers = crossTenantTransfers;
   }
 
@@ -150,61 +144,33 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
     return b.build();
   }
 
-  /** A mutation on one account's owner, limited, with the accounts it returns written to the cache. */
+  /** A mutation on one account's owner, limited. */
   private <T> CompletableFuture<T> mutation(String tenant, java.util.OptionalLong key,
-      Forwarder.Call<LedgerServiceStub, T> call, Function<T, List<Account>> changed) {
-    return limited(tenant, 1, () -> forwarder.mutateOwner(key, call)).thenApply(response -> {
-      if (cache != null) {
-        changed.apply(response).forEach(cache::put);
-      }
-      return response;
-    });
+      Forwarder.Call<LedgerServiceStub, T> call) {
+    return limited(tenant, 1, () -> forwarder.mutateOwner(key, call));
   }
 
   @Override
   public void createAccount(CreateAccountRequest r, StreamObserver<CreateAccountResponse> out) {
-    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.createAccount(r, o),
-        x -> List.of(x.getAccount())), out);
+    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.createAccount(r, o)), out);
   }
 
-  /**
-   * From the balance cache when it holds the account, else from the node (and then cached). A read
-   * as of an earlier sequence always goes to the node.
-   */
   @Override
   public void getAccount(GetAccountRequest r, StreamObserver<GetAccountResponse> out) {
-    if (cache == null || r.hasAsOfSequence()) {
-      Replies.reply(limited(r.getTenantId(), 1, () -> forwarder.toOwner(Keys.of(r), (stub, o) -> stub.getAccount(r, o))),
-          out);
-      return;
-    }
-    CallerContext caller = CallerContext.current();
-    Replies.reply(limited(r.getTenantId(), 1, () -> cache.get(r.getTenantId(), r.getAccountId())
-        .thenCompose(cached -> cached.isPresent()
-            ? CompletableFuture.completedFuture(GetAccountResponse.newBuilder().setAccount(cached.get()).build())
-            : caller.run(() -> forwarder.toOwner(Keys.of(r), (LedgerServiceStub stub,
-                StreamObserver<GetAccountResponse> o) -> stub.getAccount(r, o))).thenApply(read -> {
-                  cache.put(read.getAccount());
-                  return read;
-                }))), out);
+    Replies.reply(limited(r.getTenantId(), 1, () -> forwarder.toOwner(Keys.of(r), (stub, o) -> stub.getAccount(r, o))),
+        out);
   }
 
   @Override
   public void deposit(DepositRequest r, StreamObserver<DepositResponse> out) {
-    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.deposit(r, o),
-        x -> List.of(x.getAccount())), out);
+    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.deposit(r, o)), out);
   }
 
   @Override
   public void consume(ConsumeRequest r, StreamObserver<ConsumeResponse> out) {
-    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.consume(r, o),
-        x -> List.of(x.getAccount())), out);
+    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.consume(r, o)), out);
   }
 
-  /**
-   * Only the debited account is cached: the credited one, on another node, may not have its
-   * credit yet when the transfer returns.
-   */
   @Override
   public void transfer(TransferRequest r, StreamObserver<TransferResponse> out) {
     StatusRuntimeException refused = crossTenantRefusal(r);
@@ -212,26 +178,23 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
       out.onError(refused);
       return;
     }
-    Replies.reply(this.<TransferResponse>mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.transfer(r, o),
-        x -> List.of(x.getFromAccount())).thenApply(x -> Visible.transfer(r.getTenantId(), x)), out);
+    Replies.reply(this.<TransferResponse>mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.transfer(r, o))
+        .thenApply(x -> Visible.transfer(r.getTenantId(), x)), out);
   }
 
   @Override
   public void createHold(CreateHoldRequest r, StreamObserver<CreateHoldResponse> out) {
-    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.createHold(r, o),
-        x -> List.of(x.getAccount())), out);
+    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.createHold(r, o)), out);
   }
 
   @Override
   public void captureHold(CaptureHoldRequest r, StreamObserver<CaptureHoldResponse> out) {
-    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.captureHold(r, o),
-        x -> List.of(x.getAccount())), out);
+    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.captureHold(r, o)), out);
   }
 
   @Override
   public void releaseHold(ReleaseHoldRequest r, StreamObserver<ReleaseHoldResponse> out) {
-    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.releaseHold(r, o),
-        x -> List.of(x.getAccount())), out);
+    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.releaseHold(r, o)), out);
   }
 
   @Override

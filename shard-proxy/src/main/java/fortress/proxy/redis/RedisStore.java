@@ -17,7 +17,6 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -51,7 +50,6 @@ public final class RedisStore implements AutoCloseable {
   }
 
   public static final Script TOKEN_BUCKET = Script.load("token-bucket");
-  public static final Script CACHE_PUT = Script.load("cache-put");
 
   private final RedisClient client;
   private final String where;
@@ -92,7 +90,7 @@ public final class RedisStore implements AutoCloseable {
       connection = client.connect();
       log.info("Redis connected at {}", where);
     } catch (RuntimeException e) {
-      log.warn("Redis at {} is unreachable ({}); limits are in-process and the cache is off until it is back",
+      log.warn("Redis at {} is unreachable ({}); limits are in-process until it is back",
           where, e.getMessage());
       timer.schedule(this::tryConnect, CONNECT_RETRY_MS, TimeUnit.MILLISECONDS);
     }
@@ -121,15 +119,6 @@ public final class RedisStore implements AutoCloseable {
       }
       return CompletableFuture.<List<Object>>failedFuture(e);
     }).thenCompose(f -> f);
-  }
-
-  /** Every field of a hash; fails at once if Redis is not connected. */
-  public CompletableFuture<Map<String, String>> hashFields(String key) {
-    StatefulRedisConnection<String, String> c = connection;
-    if (c == null || !c.isOpen()) {
-      return CompletableFuture.failedFuture(new IllegalStateException("Redis is not connected"));
-    }
-    return c.async().hgetall(key).toCompletableFuture();
   }
 
   @Override

@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.rpc.RetryInfo;
 import fortress.core.rpc.Reflection;
 import fortress.ledger.TestCluster;
-import fortress.ledger.v1.Account;
 import fortress.ledger.v1.BatchOperation;
 import fortress.ledger.v1.CreateAccountRequest;
 import fortress.ledger.v1.DepositRequest;
@@ -27,7 +26,6 @@ import io.grpc.protobuf.StatusProto;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -41,8 +39,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The proxy's rate limits and balance cache on a real redis-server, which is killed mid-load:
- * calls go through real stubs to a proxy in front of three real ledger nodes.
+ * The proxy's rate limits on a real redis-server, which is killed mid-load, and reads that see
+ * every change with Redis on: calls go through real stubs to a proxy in front of three real
+ * ledger nodes.
  */
 class RedisProxyTest {
   private static TestCluster cluster;
@@ -175,57 +174,54 @@ class RedisProxyTest {
     assertRateLimited(() -> ledger.submitBatch(riding));
   }
 
+  /**
+   * With Redis on, a read through the proxy shows every change the caller has been told of: the
+   * credit of a transfer to an account read before, and a deposit made in a SubmitBatch.
+   */
   @Test
-  void theBalanceCache_servesWrittenThroughBalances_andNeverGoesBackToAnOlderOne() throws Exception {
+  void withRedis_getAccountAfterATransferOrABatch_showsTheChangeAtOnce() throws Exception {
     redis = LocalRedis.start();
-    var ledger = proxy();
+    var ledger = proxy("--rate-limit-per-second=1000000");
     String t = tenant();
-    open(ledger, t, "main");
-    Account first = ledger.deposit(DepositRequest.newBuilder().setRequestId(UUID.randomUUID().toString())
-        .setTenantId(t).setAccountId("main").setAmount(10).build()).getAccount();
-    Account second = ledger.deposit(DepositRequest.newBuilder().setRequestId(UUID.randomUUID().toString())
-        .setTenantId(t).setAccountId("main").setAmount(5).build()).getAccount();
+    open(ledger, t, "from");
+    awaitRedisInUse(ledger, t);
+    fortress.core.ring.Ring ring = fortress.core.ring.RingFile.read(cluster.ringFile());
+    String to = "to";
+    for (int i = 0; !ring.owner(t, to).equals(ring.owner(t, "from")); i++) {
+      to = "to-" + i;
+    }
+    open(ledger, t, to);
+    ledger.deposit(DepositRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(t)
+        .setAccountId("from").setAmount(100).build());
+    assertThat(ledger.getAccount(read(t, to)).getAccount().getBalance()).isZero();
+
+    ledger.transfer(fortress.ledger.v1.TransferRequest.newBuilder().setRequestId(UUID.randomUUID().toString())
+        .setTenantId(t).setFromAccountId("from").setToAccountId(to).setAmount(30).build());
+    assertThat(ledger.getAccount(read(t, to)).getAccount().getBalance()).as("the credit of a same-node transfer")
+        .isEqualTo(30);
+
+    ledger.submitBatch(SubmitBatchRequest.newBuilder().addOperations(BatchOperation.newBuilder()
+        .setDeposit(DepositRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(t)
+            .setAccountId("from").setAmount(5))).build());
+    assertThat(ledger.getAccount(read(t, "from")).getAccount().getBalance()).as("a deposit made in a batch")
+        .isEqualTo(75);
+  }
+
+  /** Waits until the proxy uses Redis: the tenant's rate-limit bucket is there. */
+  private void awaitRedisInUse(LedgerServiceGrpc.LedgerServiceBlockingStub ledger, String tenant) throws Exception {
     RedisClient client = RedisClient.create(redis.url());
     try (StatefulRedisConnection<String, String> direct = client.connect()) {
-      String key = Keys.account(t, "main");
-      awaitCached(direct, key, second.getSequence());
-
-      // An older write arriving late must not put back the older balance.
-      new BalanceCache(storeFor(), 60_000, io.opentelemetry.api.OpenTelemetry.noop().getMeter("t")).put(first);
-      Thread.sleep(200);
-      assertThat(Long.parseLong(direct.sync().hget(key, "seq"))).isEqualTo(second.getSequence());
-
-      // Reads come from the cache: plant a marked balance there and read it back through the proxy.
-      Account marked = second.toBuilder().setBalance(777).build();
-      direct.sync().hset(key, "account", Base64.getEncoder().encodeToString(marked.toByteArray()));
-      assertThat(ledger.getAccount(read(t, "main")).getAccount().getBalance()).isEqualTo(777);
-      assertThat(ledger.getAccount(read(t, "main").toBuilder().setAsOfSequence(second.getSequence()).build())
-          .getAccount().getBalance()).as("a read as of a sequence goes to the node").isEqualTo(15);
+      for (int i = 0; i < 200; i++) {
+        ledger.getAccount(read(tenant, "from"));
+        if (direct.sync().exists(Keys.bucket(tenant)) == 1) {
+          return;
+        }
+        Thread.sleep(50);
+      }
     } finally {
       client.shutdown();
     }
-  }
-
-  private RedisStore storeFor() throws InterruptedException {
-    RedisStore store = RedisStore.connect(redis.url(), 1_000,
-        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(),
-        io.opentelemetry.api.OpenTelemetry.noop().getMeter("t"));
-    for (int i = 0; i < 100 && !store.connected(); i++) {
-      Thread.sleep(20);
-    }
-    return store;
-  }
-
-  private static void awaitCached(StatefulRedisConnection<String, String> direct, String key, long sequence)
-      throws InterruptedException {
-    for (int i = 0; i < 100; i++) {
-      String seq = direct.sync().hget(key, "seq");
-      if (seq != null && Long.parseLong(seq) == sequence) {
-        return;
-      }
-      Thread.sleep(20);
-    }
-    throw new AssertionError("the deposit's account was not written to the cache");
+    throw new AssertionError("the proxy did not use Redis within 10 s");
   }
 
   @Test
@@ -274,7 +270,6 @@ class RedisProxyTest {
 
     assertThat(failures).as("calls failed while Redis was killed").isEmpty();
     assertThat(whileDown).as("calls served while Redis was down").isGreaterThan(10);
-    Thread.sleep(2_500); // past the cache's time to live: the totals below come from the nodes
     long total = 0;
     for (int i = 0; i < clients; i++) {
       total += ledger.getAccount(read(t, "acct-" + i)).getAccount().getBalance();
