@@ -27,6 +27,7 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,6 +39,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProxyServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+  /**
+   * While calls are open on a connection to a node, it is pinged after this long without traffic,
+   * so a node that vanished fails its calls instead of leaving them to their deadlines. A node
+   * refuses pings more often than every 10 s (its --min-client-ping-interval-ms) and pings
+   * without calls at all.
+   */
+  static final long NODE_KEEPALIVE_MS = 30_000;
+  static final long NODE_KEEPALIVE_TIMEOUT_MS = 10_000;
 
   private final ProxyConfig config;
   private final Server server;
@@ -67,7 +76,10 @@ public final class ProxyServer implements AutoCloseable {
     Telemetry telemetry = Telemetry.start(config.telemetry());
     try {
       return start(config, security.server(config.host(), config.grpcPort()),
-          node -> security.tls().channel(node.getAddress()).intercept(telemetry.clientInterceptor()).executor(executor).build(), executor, telemetry);
+          node -> security.tls().channel(node.getAddress()).intercept(telemetry.clientInterceptor()).executor(executor)
+              .keepAliveTime(NODE_KEEPALIVE_MS, TimeUnit.MILLISECONDS)
+              .keepAliveTimeout(NODE_KEEPALIVE_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+              .build(), executor, telemetry);
     } catch (IOException | RuntimeException e) {
       telemetry.close();
       throw e;
@@ -90,6 +102,7 @@ public final class ProxyServer implements AutoCloseable {
       throws IOException {
     RingFile ring = RingFile.open(config.ringFile());
     Nodes nodes = new Nodes(ring, connect, config.security().memberCredentials());
+    nodes.keepConnected();
     Forwarder forwarder = new Forwarder(nodes, executor, config.callTimeoutMsDefault(), config.retriesMax(),
         config.retryBackoffMs());
     HealthStatusManager health = new HealthStatusManager();
@@ -103,8 +116,7 @@ public final class ProxyServer implements AutoCloseable {
         .intercept(guard(config))
         .intercept(telemetry.serverInterceptor())
         .addService(StrictRequests.of(new LedgerProxy(forwarder, config.batchOperationsMax(), limiter,
-            config.crossTenantTransfers())
-            .bindService()))
+            config.crossTenantTransfers()).definition()))
         .addService(StrictRequests.of(cluster.bindService()))
         .addService(StrictRequests.of(health.getHealthService().bindService()))
         .addService(ProtoReflectionServiceV1.newInstance());

@@ -101,6 +101,23 @@ class ProxyTest {
   }
 
 
+  /** The proxy connects to every node as it starts, so the first calls do not wait for connections. */
+  @Test
+  void atStart_theProxyConnectsToEveryNode_beforeAnyCall() throws Exception {
+    List<ManagedChannel> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
+    String name = "warm-" + UUID.randomUUID();
+    try (ProxyServer warm = ProxyServer.start(ProxyConfig.parse(new String[] {"--ring-file=" + cluster.ringFile(),
+        "--audit-interval-ms=0", "--verify-interval-ms=0"}, Map.of()), InProcessServerBuilder.forName(name), node -> {
+          ManagedChannel c = cluster.connect(node);
+          opened.add(c);
+          return c;
+        })) {
+      assertThat(opened).hasSize(3);
+      eventually("every node's channel is ready", () -> opened.stream()
+          .allMatch(c -> c.getState(false) == io.grpc.ConnectivityState.READY));
+    }
+  }
+
   @Test
   void aTransferBetweenNodesThroughTheProxy_isAtomic_andTheClusterConserves() throws Exception {
     String t = tenant();

@@ -2,33 +2,23 @@ package fortress.proxy.api;
 
 import fortress.cluster.v1.RingNode;
 import fortress.core.rpc.ErrorStatus;
-import fortress.ledger.v1.BatchOperation;
 import fortress.ledger.v1.BatchResult;
 import fortress.ledger.v1.CaptureHoldRequest;
-import fortress.ledger.v1.CaptureHoldResponse;
 import fortress.ledger.v1.ConsumeRequest;
-import fortress.ledger.v1.ConsumeResponse;
 import fortress.ledger.v1.CreateAccountRequest;
-import fortress.ledger.v1.CreateAccountResponse;
 import fortress.ledger.v1.CreateHoldRequest;
-import fortress.ledger.v1.CreateHoldResponse;
 import fortress.ledger.v1.DepositRequest;
-import fortress.ledger.v1.DepositResponse;
 import fortress.ledger.v1.ErrorReason;
 import fortress.ledger.v1.GetAccountRequest;
-import fortress.ledger.v1.GetAccountResponse;
 import fortress.ledger.v1.GetOperationRequest;
 import fortress.ledger.v1.GetOperationResponse;
-import fortress.ledger.v1.LedgerServiceGrpc.LedgerServiceStub;
 import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.ledger.v1.LedgerServiceGrpc.LedgerServiceStub;
 import fortress.ledger.v1.ListEntriesRequest;
-import fortress.ledger.v1.ListEntriesResponse;
 import fortress.ledger.v1.ReleaseHoldRequest;
-import fortress.ledger.v1.ReleaseHoldResponse;
 import fortress.ledger.v1.SubmitBatchRequest;
 import fortress.ledger.v1.SubmitBatchResponse;
 import fortress.ledger.v1.TransferRequest;
-import fortress.ledger.v1.TransferResponse;
 import fortress.ledger.v1.VerifyJournalRequest;
 import fortress.ledger.v1.VerifyJournalResponse;
 import fortress.proxy.redis.RateLimiter;
@@ -36,6 +26,8 @@ import fortress.proxy.route.Errors;
 import fortress.proxy.route.Forwarder;
 import fortress.proxy.route.Keys;
 import io.grpc.Context;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.opentelemetry.context.Scope;
@@ -43,6 +35,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
@@ -53,6 +46,25 @@ import java.util.function.Supplier;
  * merged back in order.
  */
 public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
+  private static final MethodDescriptor<CreateAccountRequest, byte[]> CREATE_ACCOUNT =
+      Passthrough.raw(LedgerServiceGrpc.getCreateAccountMethod());
+  private static final MethodDescriptor<GetAccountRequest, byte[]> GET_ACCOUNT =
+      Passthrough.raw(LedgerServiceGrpc.getGetAccountMethod());
+  private static final MethodDescriptor<DepositRequest, byte[]> DEPOSIT =
+      Passthrough.raw(LedgerServiceGrpc.getDepositMethod());
+  private static final MethodDescriptor<ConsumeRequest, byte[]> CONSUME =
+      Passthrough.raw(LedgerServiceGrpc.getConsumeMethod());
+  private static final MethodDescriptor<TransferRequest, byte[]> TRANSFER =
+      Passthrough.raw(LedgerServiceGrpc.getTransferMethod());
+  private static final MethodDescriptor<CreateHoldRequest, byte[]> CREATE_HOLD =
+      Passthrough.raw(LedgerServiceGrpc.getCreateHoldMethod());
+  private static final MethodDescriptor<CaptureHoldRequest, byte[]> CAPTURE_HOLD =
+      Passthrough.raw(LedgerServiceGrpc.getCaptureHoldMethod());
+  private static final MethodDescriptor<ReleaseHoldRequest, byte[]> RELEASE_HOLD =
+      Passthrough.raw(LedgerServiceGrpc.getReleaseHoldMethod());
+  private static final MethodDescriptor<ListEntriesRequest, byte[]> LIST_ENTRIES =
+      Passthrough.raw(LedgerServiceGrpc.getListEntriesMethod());
+
   private final Forwarder forwarder;
   private final int batchOperationsMax;
   private final RateLimiter limiter;
@@ -144,63 +156,52 @@ public final class LedgerProxy extends LedgerServiceGrpc.LedgerServiceImplBase {
     return b.build();
   }
 
+  /**
+   * The service as served. The calls on one account's owner whose answers the proxy does not read
+   * pass on the node's bytes (see {@link Passthrough}); Transfer's answer is read, for
+   * {@link Visible}, and passed on as sent unless that changes it. GetOperation, SubmitBatch and
+   * VerifyJournal, whose answers the proxy reads or builds, keep their messages.
+   */
+  public ServerServiceDefinition definition() {
+    return Passthrough.bind(bindService(), List.of(
+        Passthrough.serve(CREATE_ACCOUNT, (r, out) -> Replies.reply(mutation(r.getTenantId(), Keys.of(r),
+            CREATE_ACCOUNT, r), out)),
+        Passthrough.serve(GET_ACCOUNT, (r, out) -> Replies.reply(read(r.getTenantId(), Keys.of(r), GET_ACCOUNT, r),
+            out)),
+        Passthrough.serve(DEPOSIT, (r, out) -> Replies.reply(mutation(r.getTenantId(), Keys.of(r), DEPOSIT, r), out)),
+        Passthrough.serve(CONSUME, (r, out) -> Replies.reply(mutation(r.getTenantId(), Keys.of(r), CONSUME, r), out)),
+        Passthrough.serve(TRANSFER, this::transferRaw),
+        Passthrough.serve(CREATE_HOLD, (r, out) -> Replies.reply(mutation(r.getTenantId(), Keys.of(r), CREATE_HOLD,
+            r), out)),
+        Passthrough.serve(CAPTURE_HOLD, (r, out) -> Replies.reply(mutation(r.getTenantId(), Keys.of(r), CAPTURE_HOLD,
+            r), out)),
+        Passthrough.serve(RELEASE_HOLD, (r, out) -> Replies.reply(mutation(r.getTenantId(), Keys.of(r), RELEASE_HOLD,
+            r), out)),
+        Passthrough.serve(LIST_ENTRIES, (r, out) -> Replies.reply(read(r.getTenantId(), Keys.of(r), LIST_ENTRIES, r),
+            out))));
+  }
+
+  /** A read on one account's owner, limited. */
+  private <Q> CompletableFuture<byte[]> read(String tenant, OptionalLong key, MethodDescriptor<Q, byte[]> method,
+      Q r) {
+    return limited(tenant, 1, () -> forwarder.readOwner(key, method, r));
+  }
+
   /** A mutation on one account's owner, limited. */
-  private <T> CompletableFuture<T> mutation(String tenant, java.util.OptionalLong key,
-      Forwarder.Call<LedgerServiceStub, T> call) {
-    return limited(tenant, 1, () -> forwarder.mutateOwner(key, call));
+  private <Q> CompletableFuture<byte[]> mutation(String tenant, OptionalLong key, MethodDescriptor<Q, byte[]> method,
+      Q r) {
+    return limited(tenant, 1, () -> forwarder.mutateOwner(key, method, r));
   }
 
-  @Override
-  public void createAccount(CreateAccountRequest r, StreamObserver<CreateAccountResponse> out) {
-    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.createAccount(r, o)), out);
-  }
-
-  @Override
-  public void getAccount(GetAccountRequest r, StreamObserver<GetAccountResponse> out) {
-    Replies.reply(limited(r.getTenantId(), 1, () -> forwarder.toOwner(Keys.of(r), (stub, o) -> stub.getAccount(r, o))),
-        out);
-  }
-
-  @Override
-  public void deposit(DepositRequest r, StreamObserver<DepositResponse> out) {
-    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.deposit(r, o)), out);
-  }
-
-  @Override
-  public void consume(ConsumeRequest r, StreamObserver<ConsumeResponse> out) {
-    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.consume(r, o)), out);
-  }
-
-  @Override
-  public void transfer(TransferRequest r, StreamObserver<TransferResponse> out) {
+  /** On the debited account's node, which coordinates; the answer as its sender may see it. */
+  private void transferRaw(TransferRequest r, StreamObserver<byte[]> out) {
     StatusRuntimeException refused = crossTenantRefusal(r);
     if (refused != null) {
       out.onError(refused);
       return;
     }
-    Replies.reply(this.<TransferResponse>mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.transfer(r, o))
-        .thenApply(x -> Visible.transfer(r.getTenantId(), x)), out);
-  }
-
-  @Override
-  public void createHold(CreateHoldRequest r, StreamObserver<CreateHoldResponse> out) {
-    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.createHold(r, o)), out);
-  }
-
-  @Override
-  public void captureHold(CaptureHoldRequest r, StreamObserver<CaptureHoldResponse> out) {
-    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.captureHold(r, o)), out);
-  }
-
-  @Override
-  public void releaseHold(ReleaseHoldRequest r, StreamObserver<ReleaseHoldResponse> out) {
-    Replies.reply(mutation(r.getTenantId(), Keys.of(r), (stub, o) -> stub.releaseHold(r, o)), out);
-  }
-
-  @Override
-  public void listEntries(ListEntriesRequest r, StreamObserver<ListEntriesResponse> out) {
-    Replies.reply(limited(r.getTenantId(), 1, () -> forwarder.toOwner(Keys.of(r), (stub, o) -> stub.listEntries(r, o))),
-        out);
+    Replies.reply(mutation(r.getTenantId(), Keys.of(r), TRANSFER, r)
+        .thenApply(answer -> Visible.transfer(r.getTenantId(), answer)), out);
   }
 
   /**

@@ -1,10 +1,12 @@
 package fortress.proxy.api;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.BatchResult;
 import fortress.ledger.v1.GetOperationResponse;
 import fortress.ledger.v1.SubmitBatchResponse;
 import fortress.ledger.v1.TransferResponse;
+import io.grpc.Status;
 
 /**
  * What a tenant may see of a response: a transfer to another tenant's account shows that account's
@@ -22,6 +24,22 @@ final class Visible {
     }
     return r.toBuilder().setToAccount(Account.newBuilder().setAccountId(to.getAccountId())
         .setTenantId(to.getTenantId())).build();
+  }
+
+  /**
+   * A transfer's answer as the node sent it, as its sender may see it: the same bytes when that
+   * changes nothing (the usual case), else the answer encoded again without what it may not see.
+   */
+  static byte[] transfer(String tenant, byte[] answer) {
+    TransferResponse parsed;
+    try {
+      parsed = TransferResponse.parseFrom(answer);
+    } catch (InvalidProtocolBufferException e) {
+      throw Status.INTERNAL.withDescription("a node's TransferResponse does not parse").withCause(e)
+          .asRuntimeException();
+    }
+    TransferResponse visible = transfer(tenant, parsed);
+    return visible == parsed ? answer : visible.toByteArray();
   }
 
   static GetOperationResponse operation(String tenant, GetOperationResponse r) {

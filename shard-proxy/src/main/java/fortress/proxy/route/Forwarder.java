@@ -6,6 +6,7 @@ import fortress.core.rpc.UnaryFuture;
 import fortress.ledger.v1.ErrorReason;
 import io.grpc.Context;
 import io.grpc.Deadline;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.AbstractStub;
@@ -72,10 +73,16 @@ public final class Forwarder {
     return send(() -> owner(key), nodes::ledger, call, false);
   }
 
-  /** A LedgerService mutation on the owner of the key, retried where safe (see {@link #send}). */
-  public <T> CompletableFuture<T> mutateOwner(OptionalLong key,
-      Call<fortress.ledger.v1.LedgerServiceGrpc.LedgerServiceStub, T> call) {
-    return send(() -> owner(key), nodes::ledger, call, true);
+  /** A read from the owner of the key, its answer the node's bytes, retried where safe. */
+  public <Q> CompletableFuture<byte[]> readOwner(OptionalLong key, MethodDescriptor<Q, byte[]> method, Q request) {
+    return send(() -> owner(key), nodes::raw, (RawStub stub, StreamObserver<byte[]> o) -> stub.call(method, request, o),
+        false);
+  }
+
+  /** A mutation on the owner of the key, its answer the node's bytes, retried where safe (see {@link #send}). */
+  public <Q> CompletableFuture<byte[]> mutateOwner(OptionalLong key, MethodDescriptor<Q, byte[]> method, Q request) {
+    return send(() -> owner(key), nodes::raw, (RawStub stub, StreamObserver<byte[]> o) -> stub.call(method, request, o),
+        true);
   }
 
   /**

@@ -5,7 +5,9 @@ import fortress.core.ring.RingFile;
 import fortress.core.rpc.NodeChannels;
 import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.shard.v1.ShardServiceGrpc;
+import io.grpc.CallOptions;
 import io.grpc.ClientInterceptor;
+import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import java.util.List;
 import java.util.function.Function;
@@ -31,8 +33,31 @@ public final class Nodes implements AutoCloseable {
     return LedgerServiceGrpc.newStub(channels.channel(node)).withInterceptors(credentials);
   }
 
+  /** A stub whose answers are the bytes the node sent, for calls the proxy passes on unread. */
+  public RawStub raw(RingNode node) {
+    return new RawStub(channels.channel(node), CallOptions.DEFAULT).withInterceptors(credentials);
+  }
+
   public ShardServiceGrpc.ShardServiceStub shard(RingNode node) {
     return ShardServiceGrpc.newStub(channels.channel(node)).withInterceptors(credentials);
+  }
+
+  /**
+   * Connects to every node of the ring in force, and again whenever a connection goes idle (a
+   * node closes connections idle for its max-connection-idle-ms), so that no call waits for a
+   * connection to be made. A node that joins the ring later is connected on its first call.
+   */
+  public void keepConnected() {
+    for (RingNode node : ring.current().nodes()) {
+      keepConnected(channels.channel(node));
+    }
+  }
+
+  private static void keepConnected(ManagedChannel channel) {
+    ConnectivityState state = channel.getState(true);
+    if (state != ConnectivityState.SHUTDOWN) {
+      channel.notifyWhenStateChanged(state, () -> keepConnected(channel));
+    }
   }
 
   /** Lets the next call to a node that just failed reconnect at once. */
