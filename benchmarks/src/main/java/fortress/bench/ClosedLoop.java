@@ -72,15 +72,16 @@ final class ClosedLoop {
     boolean measuring = false;
     while (true) {
       long now = System.nanoTime();
-      if (now >= end) {
-        break;
-      }
+      // Opened even when a slot frees only after the end (a stalled server): the window is then empty.
       if (!measuring && now >= warmupEnd) {
         measuring = true;
         recorder.reset();
         completed.set(0);
         errors.set(0);
         window.opened();
+      }
+      if (now >= end) {
+        break;
       }
       slots.acquire();
       long start = System.nanoTime();
