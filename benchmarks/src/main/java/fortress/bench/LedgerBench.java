@@ -6,6 +6,7 @@ import fortress.ledger.v1.BatchOperation;
 import fortress.ledger.v1.ConsumeRequest;
 import fortress.ledger.v1.CreateAccountRequest;
 import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.GetAccountRequest;
 import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.ledger.v1.SubmitBatchRequest;
 import fortress.ledger.v1.TransferRequest;
@@ -82,6 +83,8 @@ public final class LedgerBench {
           return stub.transfer(TransferRequest.newBuilder().setRequestId(UUID.randomUUID().toString())
               .setTenantId(TENANT).setFromAccountId(from).setToAccountId(to).setAmount(1).build());
         }));
+        results.add(ClosedLoop.run("GetAccount", inFlight, 1, seconds, warmup, () -> stub.getAccount(
+            GetAccountRequest.newBuilder().setTenantId(TENANT).setAccountId(pick(ids)).build())));
       }
       results.add(ClosedLoop.run("SubmitBatch of " + BATCH_OPS + " transfers", BATCH_IN_FLIGHT, BATCH_OPS, seconds, warmup,
           () -> stub.submitBatch(transfers(ids))));
