@@ -27,6 +27,7 @@ public record LedgerConfig(
     String jdbcPassword,
     Path dataDir,
     int readPoolSizeMax,
+    int accountViewMax,
     int serverThreads,
     int writerBatchSizeMax,
     int writerQueueDepthMax,
@@ -56,6 +57,8 @@ public record LedgerConfig(
   public static final int GRPC_PORT_DEFAULT = 50061;
   public static final int METRICS_PORT_DEFAULT = 9465;
   public static final int READ_POOL_SIZE_MAX_DEFAULT = 8;
+  /** Accounts the node keeps in its in-memory view (roughly 250 bytes of heap each). */
+  public static final int ACCOUNT_VIEW_MAX_DEFAULT = 1_000_000;
   public static final int SERVER_THREADS_DEFAULT = 8;
   public static final int WRITER_BATCH_SIZE_MAX_DEFAULT = 500;
   public static final int WRITER_QUEUE_DEPTH_MAX_DEFAULT = 20_000;
@@ -115,6 +118,9 @@ public record LedgerConfig(
     String jdbcPassword = s.string("jdbc-password", "", "PostgreSQL password (prefer the environment)");
     Path dataDir = Path.of(s.string("data-dir", ".fortress/" + nodeId, "embedded PostgreSQL data and development keys"));
     int readPool = s.integer("read-pool-size-max", READ_POOL_SIZE_MAX_DEFAULT, 1, 256, "connections for reads");
+    int accountViewMax = s.integer("account-view-max", ACCOUNT_VIEW_MAX_DEFAULT, 0, 100_000_000,
+        "accounts whose committed state the node keeps in memory and serves GetAccount from (about 250 bytes "
+            + "of heap each; least recently used evicted; rebuilt from the database at start); 0 turns it off");
     int serverThreads = s.integer("server-threads", SERVER_THREADS_DEFAULT, 1, 512, "threads running RPC handlers");
     int batchSize = s.integer("writer-batch-size-max", WRITER_BATCH_SIZE_MAX_DEFAULT, 1, 10_000,
         "operations the writer commits in one transaction");
@@ -201,7 +207,7 @@ public record LedgerConfig(
     }
     try {
       return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPool,
-          serverThreads, batchSize, queueDepth, batchOps, pageDefault, pageMax, holdMax, sweepMs, sweepMax,
+          accountViewMax, serverThreads, batchSize, queueDepth, batchOps, pageDefault, pageMax, holdMax, sweepMs, sweepMax,
           graceMs, journalKey, cardKeyId, cardKey, cardPreviousKeys, ring == null ? null : Path.of(ring), prepareMs,
           inDoubtMs, recoveryMs, recoveryBatch, inFlightMs, failpoints, peerAddresses, security, telemetry);
     } catch (IllegalArgumentException e) {
@@ -245,8 +251,9 @@ public record LedgerConfig(
   /** A copy whose keys are set; used when development keys are generated. */
   public LedgerConfig withKeys(byte[] journal, byte[] card) {
     return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPoolSizeMax,
-        serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
-        holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journal, cardKeyId, card,
+        accountViewMax, serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault,
+        pageSizeMax, holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journal,
+        cardKeyId, card,
         cardPreviousKeys, ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, recoveryBatchMax,
         inFlightBoundMs, failpoints, peerAddresses, security, telemetry);
   }
@@ -254,8 +261,9 @@ public record LedgerConfig(
   /** A copy pointing at a database; used by the embedded start-up path. */
   public LedgerConfig withJdbc(String url, String user, String password) {
     return new LedgerConfig(nodeId, host, grpcPort, url, user, password, dataDir, readPoolSizeMax,
-        serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault, pageSizeMax,
-        holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journalKey, cardKeyId, cardKey,
+        accountViewMax, serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault,
+        pageSizeMax, holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journalKey,
+        cardKeyId, cardKey,
         cardPreviousKeys, ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, recoveryBatchMax,
         inFlightBoundMs, failpoints, peerAddresses, security, telemetry);
   }
@@ -266,7 +274,7 @@ public record LedgerConfig(
     return "LedgerConfig[nodeId=" + nodeId + ", host=" + host + ", grpcPort=" + grpcPort
         + ", database=" + (embedded() ? "embedded in " + dataDir : jdbcUrl.replaceAll("password=[^&]*", "password=***"))
         + ", writerBatchSizeMax=" + writerBatchSizeMax + ", writerQueueDepthMax=" + writerQueueDepthMax
-        + ", readPoolSizeMax=" + readPoolSizeMax + ", ringFile=" + ringFile
+        + ", readPoolSizeMax=" + readPoolSizeMax + ", accountViewMax=" + accountViewMax + ", ringFile=" + ringFile
         + ", " + security.describe() + (failpoints.isEmpty() ? "" : ", failpoints=" + failpoints)
         + (peerAddresses.isEmpty() ? "" : ", peerAddresses=" + peerAddresses) + "]";
   }

@@ -25,6 +25,7 @@ import fortress.ledger.twopc.GrpcPeers;
 import fortress.ledger.twopc.Participant;
 import fortress.ledger.twopc.Recovery;
 import fortress.ledger.v1.LedgerServiceGrpc;
+import fortress.ledger.write.AccountView;
 import fortress.ledger.write.PostgresStore;
 import fortress.ledger.write.Writer;
 import fortress.shard.v1.ShardServiceGrpc;
@@ -35,6 +36,7 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.util.List;
 import java.util.Set;
@@ -124,7 +126,10 @@ public final class LedgerServer implements AutoCloseable {
     Clock clock = Clock.systemUTC();
     CardVault cards = new CardVault(config.nodeId(),
         new CardKeyring(config.cardKeyId(), config.cardKey(), config.cardPreviousKeys()));
-    Writer writer = new Writer(new PostgresStore(database.writer()), config.journalKey(),
+    LedgerReader reader = new LedgerReader(database.reader());
+    // Rebuilt before the writer runs, which alone changes it from then on.
+    AccountView view = rebuild(reader, config.accountViewMax());
+    Writer writer = new Writer(new PostgresStore(database.writer()), view, config.journalKey(),
         cards, clock, UUID::randomUUID, config.writerBatchSizeMax(), config.writerQueueDepthMax(),
         config.holdSweepIntervalMs(), config.holdSweepBatchMax(), telemetry.meter());
     writer.start();
@@ -140,7 +145,6 @@ public final class LedgerServer implements AutoCloseable {
       log.warn("node {} checks no member identity (no --tls-client-auth, no --member-tokens-file): anyone who can "
           + "reach it may call its ShardService; run it so on one machine only", config.nodeId());
     }
-    LedgerReader reader = new LedgerReader(database.reader());
     TwoPhaseReader transactions = new TwoPhaseReader(database.reader());
     // Reads run on the calling thread: a handler's, or recovery's.
     Reads reads = new Reads(transactions, Runnable::run);
@@ -150,7 +154,7 @@ public final class LedgerServer implements AutoCloseable {
     Recovery recovery = new Recovery(coordinator, writer, peers, reads, clock, config.prepareTimeoutMs(),
         config.inDoubtTimeoutMs(), config.inFlightBoundMs(), config.recoveryBatchMax(), telemetry);
     LedgerService service = new LedgerService(new Mutations(writer, coordinator, ownership, reads), ownership, reader,
-        new JournalVerifier(database.reader(), config.journalKey()), handlers, config.holdTimeoutSecondsMax(),
+        view, new JournalVerifier(database.reader(), config.journalKey()), handlers, config.holdTimeoutSecondsMax(),
         config.batchOperationsMax(), config.pageSizeDefault(), config.pageSizeMax());
     ShardService shard = new ShardService(new Participant(writer, failpoints), coordinator, transactions, ownership,
         config.holdTimeoutSecondsMax(), handlers, clock, config.inFlightBoundMs());
@@ -180,6 +184,14 @@ public final class LedgerServer implements AutoCloseable {
     log.info("ledger node {} serving on port {} ({})", config.nodeId(), server.getPort(), config);
     return new LedgerServer(config, postgres, database, writer, coordinator, peers, rounds, handlers, health,
         server, telemetry);
+  }
+
+  private static AccountView rebuild(LedgerReader reader, int accountsMax) throws IOException {
+    try {
+      return AccountView.rebuild(reader, accountsMax);
+    } catch (SQLException e) {
+      throw new IOException("the account view could not be read from the database: " + e.getMessage(), e);
+    }
   }
 
   /** Waits for a recovery round's calls, up to a bound (each call has its own deadline). */

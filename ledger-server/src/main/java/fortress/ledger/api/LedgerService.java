@@ -13,6 +13,7 @@ import fortress.ledger.api.Replies.Refused;
 import fortress.ledger.journal.JournalVerifier;
 import fortress.ledger.store.LedgerReader;
 import fortress.ledger.store.Lookup;
+import fortress.ledger.v1.Account;
 import fortress.ledger.v1.BatchOperation;
 import fortress.ledger.v1.BatchResult;
 import fortress.ledger.v1.CaptureHoldRequest;
@@ -42,6 +43,7 @@ import fortress.ledger.v1.TransferRequest;
 import fortress.ledger.v1.TransferResponse;
 import fortress.ledger.v1.VerifyJournalRequest;
 import fortress.ledger.v1.VerifyJournalResponse;
+import fortress.ledger.write.AccountView;
 import fortress.ledger.write.Outcome;
 import io.grpc.stub.StreamObserver;
 import java.sql.SQLException;
@@ -63,6 +65,7 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
   private final Mutations mutations;
   private final Ownership ownership;
   private final LedgerReader reader;
+  private final AccountView view;
   private final JournalVerifier verifier;
   private final Checks checks;
   private final Executor responses;
@@ -70,11 +73,14 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
   private final int pageSizeDefault;
   private final int pageSizeMax;
 
-  public LedgerService(Mutations mutations, Ownership ownership, LedgerReader reader, JournalVerifier verifier, Executor responses, long holdTimeoutSecondsMax, int batchOperationsMax,
+  /** {@code view}: the writer's account view, which answers GetAccount when it holds the account. */
+  public LedgerService(Mutations mutations, Ownership ownership, LedgerReader reader, AccountView view,
+      JournalVerifier verifier, Executor responses, long holdTimeoutSecondsMax, int batchOperationsMax,
       int pageSizeDefault, int pageSizeMax) {
     this.mutations = mutations;
     this.ownership = ownership;
     this.reader = reader;
+    this.view = view;
     this.verifier = verifier;
     this.checks = new Checks(holdTimeoutSecondsMax);
     this.responses = responses;
@@ -118,14 +124,21 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
     mutate(r, out);
   }
 
+  /**
+   * The account's committed state from the account view; PostgreSQL answers when the view does
+   * not hold it, and every as-of read.
+   */
   @Override
   public void getAccount(GetAccountRequest r, StreamObserver<GetAccountResponse> out) {
     Rejection refused = checks.getAccount(r);
     read(out, refused != null ? refused : ownership.refuse(r.getTenantId(), r.getAccountId()), () -> {
-      LedgerReader.Found found = found(r.getTenantId(), r.getAccountId());
       if (!r.hasAsOfSequence()) {
-        return GetAccountResponse.newBuilder().setAccount(found.account()).build();
+        Account cached = view.account(r.getTenantId(), r.getAccountId());
+        return GetAccountResponse.newBuilder()
+            .setAccount(cached != null ? cached : found(r.getTenantId(), r.getAccountId()).account())
+            .build();
       }
+      LedgerReader.Found found = found(r.getTenantId(), r.getAccountId());
       long head = reader.headSequence();
       if (r.getAsOfSequence() > head) {
         throw new Refused(Rejection.invalid("as_of_sequence", "is beyond the journal's last sequence " + head));

@@ -7,6 +7,7 @@ import fortress.ledger.Accounts;
 import fortress.ledger.v1.Account;
 import fortress.ledger.v1.Entry;
 import fortress.ledger.v1.EntryKind;
+import fortress.ledger.write.AccountRow;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -14,6 +15,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 import javax.sql.DataSource;
 import org.postgresql.PGConnection;
 
@@ -27,6 +29,13 @@ public final class LedgerReader {
       WHERE account_ref = ? AND sequence <= ? ORDER BY sequence DESC LIMIT 1
       """;
   private static final String HEAD = "SELECT coalesce(max(sequence), 0) FROM journal";
+  private static final String RECENT_ACCOUNTS = """
+      SELECT * FROM (
+        SELECT id, tenant_id, account_id, balance, held, last_sequence, to_micros(created_at)
+        FROM account ORDER BY last_sequence DESC LIMIT ?
+      ) recent ORDER BY last_sequence
+      """;
+  private static final int RECENT_ACCOUNTS_FETCH_SIZE = 10_000;
   private static final String ENTRIES = """
       SELECT sequence, kind, amount, balance_after, held_after, request_id, hold_id, transfer_id, memo,
              to_micros(created_at), hash
@@ -75,6 +84,31 @@ public final class LedgerReader {
             .build());
       }
     }
+  }
+
+  /**
+   * The {@code limit} accounts changed last, the oldest of them first, streamed to {@code each}
+   * from one snapshot; returns how many. For rebuilding the account view before the writer runs.
+   */
+  public int recentAccounts(int limit, Consumer<AccountRow> each) throws SQLException {
+    int n = 0;
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(false); // so the driver streams the rows with a cursor
+      try (PreparedStatement s = c.prepareStatement(RECENT_ACCOUNTS)) {
+        s.setFetchSize(RECENT_ACCOUNTS_FETCH_SIZE);
+        s.setInt(1, limit);
+        try (ResultSet rs = s.executeQuery()) {
+          while (rs.next()) {
+            each.accept(new AccountRow(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5),
+                rs.getLong(6), rs.getLong(7)));
+            n++;
+          }
+        }
+      } finally {
+        c.rollback();
+      }
+    }
+    return n;
   }
 
   /** The last journal sequence; 0 for an empty journal. */

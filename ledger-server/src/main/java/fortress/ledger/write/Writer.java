@@ -15,6 +15,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -39,6 +40,12 @@ import org.slf4j.LoggerFactory;
  * time, so a poisonous operation cannot fail its neighbours; one still refused alone gets
  * STORAGE_REFUSED.
  *
+ * <p>The writer keeps the node's {@link AccountView} exact: after a durable commit it publishes
+ * every account the batch read or wrote, and on any failure it drops the batch's accounts, so their
+ * reads go to PostgreSQL until it commits them again. It also reads its accounts from the view
+ * instead of loading them: the view holds only committed state and only the writer changes
+ * accounts.
+ *
  * <p>{@link #start} runs the writer on its own thread; the simulator instead calls {@link #step}
  * whenever it lets the writer run.
  */
@@ -52,6 +59,7 @@ public final class Writer implements AutoCloseable {
   private record Submission(List<Op> ops, CompletableFuture<List<Outcome>> done) {}
 
   private final Store store;
+  private final AccountView view;
   private final Chain chain;
   private final Fingerprints fingerprints;
   private final CardVault vault;
@@ -71,11 +79,23 @@ public final class Writer implements AutoCloseable {
 
   private final LongHistogram batchSizes;
 
-  /** {@code uuids}: where transfer and hold ids come from (random, except in the simulator). */
+  /** A writer with no account view (the simulator's). */
   public Writer(Store store, byte[] journalKey, CardVault vault, Clock clock, Supplier<UUID> uuids, int batchSizeMax,
       int queueDepthMax, long sweepIntervalMs, int sweepBatchMax, Meter meter) {
+    this(store, AccountView.off(), journalKey, vault, clock, uuids, batchSizeMax, queueDepthMax, sweepIntervalMs,
+        sweepBatchMax, meter);
+  }
+
+  /**
+   * {@code view}: the node's account view, already rebuilt from the database, which this writer
+   * alone changes from now on. {@code uuids}: where transfer and hold ids come from (random, except
+   * in the simulator).
+   */
+  public Writer(Store store, AccountView view, byte[] journalKey, CardVault vault, Clock clock, Supplier<UUID> uuids,
+      int batchSizeMax, int queueDepthMax, long sweepIntervalMs, int sweepBatchMax, Meter meter) {
     checkArgument(batchSizeMax > 0 && queueDepthMax >= batchSizeMax, "bad writer limits");
     this.store = store;
+    this.view = view;
     this.uuids = uuids;
     this.chain = new Chain(journalKey);
     this.fingerprints = new Fingerprints(journalKey);
@@ -250,17 +270,24 @@ public final class Writer implements AutoCloseable {
     }
   }
 
-  /** Applies the operations in one transaction and commits; returns their outcomes in order. */
+  /**
+   * Applies the operations in one transaction and commits; returns their outcomes in order. The
+   * view learns the batch's accounts only once the commit returned; any failure drops them.
+   */
   private List<Outcome> commit(List<Op> ops, boolean sweep) throws SQLException {
     Store.Transaction tx = store.begin();
     List<Outcome> outcomes = new ArrayList<>(ops.size());
     Batch batch;
+    Snapshot snapshot = null;
+    boolean committed = false;
     try {
       if (head == null) {
         head = tx.head();
       }
       long nowMicros = nowMicros();
-      Snapshot snapshot = tx.load(LoadPlan.of(ops, sweep ? nowMicros : null, sweepBatchMax));
+      Map<AccountView.Key, AccountView.Entry> cached = view.cached(ops, head);
+      snapshot = tx.load(LoadPlan.of(ops, sweep ? nowMicros : null, sweepBatchMax, cached.keySet()));
+      AccountView.addTo(snapshot, cached);
       batch = new Batch(snapshot, head, chain, fingerprints, vault, uuids, nowMicros);
       if (sweep) {
         int expired = batch.expireDueHolds();
@@ -273,6 +300,7 @@ public final class Writer implements AutoCloseable {
       }
       if (batch.changed()) {
         tx.write(batch);
+        view.markChanging(batch.accounts());
         try {
           tx.commit();
         } catch (SQLException | RuntimeException e) {
@@ -283,8 +311,10 @@ public final class Writer implements AutoCloseable {
           }
           throw new CommitLost(e);
         }
+        committed = true;
       }
     } catch (SQLException | RuntimeException e) {
+      view.drop(ops, snapshot);
       closeAfterFailure(tx, e);
       throw e;
     }
@@ -294,7 +324,23 @@ public final class Writer implements AutoCloseable {
       log.warn("closing a committed write failed; the write stands: {}", e.toString());
     }
     head = batch.head();
+    if (committed) {
+      publish(batch);
+    }
     return outcomes;
+  }
+
+  /**
+   * The commit is durable: the view gets every account the batch read or wrote. A broken
+   * invariant here cannot fail the committed operations; the whole view is dropped instead.
+   */
+  private void publish(Batch batch) {
+    try {
+      view.publish(batch.accounts());
+    } catch (RuntimeException e) {
+      log.error("account view dropped: publishing a committed batch broke an invariant", e);
+      view.clear();
+    }
   }
 
   private static void closeAfterFailure(Store.Transaction tx, Exception failure) {
