@@ -44,7 +44,7 @@ class GetAccountConsistencyTest {
 
   @Test
   void getAccount_duringTransfers_viewHoldsBoth_onlyWholeCommittedStates() throws Exception {
-    check(1_000_000);
+    check(1_000);
   }
 
   /** With room for one account, one side of each pair of reads comes from the view, the other from PostgreSQL. */

@@ -3,6 +3,7 @@ package fortress.ledger.write;
 import static fortress.ledger.TestNode.assertRejected;
 import static fortress.ledger.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import fortress.ledger.LedgerConfig;
 import fortress.ledger.TestNode;
@@ -186,6 +187,13 @@ class AccountViewTest {
         assertThat(restarted.account(TENANT, read).getBalance()).as(read).isEqualTo(expected.get(read) + 1_000_000);
       }
     }
+  }
+
+  @Test
+  void accountViewMax_moreThanHalfTheHeap_refusedAtStart() {
+    assertThatThrownBy(() -> LedgerConfig.parse(new String[] {"--account-view-max=100000000"}, Map.of()))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("account-view-max (100000000) needs about");
+    assertThat(LedgerConfig.parse(new String[] {"--account-view-max=0"}, Map.of()).accountViewMax()).isZero();
   }
 
   private static LedgerServiceGrpc.LedgerServiceFutureStub futureStub(TestNode node) {
