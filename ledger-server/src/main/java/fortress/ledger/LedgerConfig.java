@@ -214,9 +214,9 @@ public record LedgerConfig(
     }
     try {
       return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPool,
-          accountViewMax, serverThreads, batchSize, queueDepth, batchOps, pageDefault, pageMax, holdMax, sweepMs, sweepMax,
-          graceMs, journalKey, cardKeyId, cardKey, cardPreviousKeys, ring == null ? null : Path.of(ring), prepareMs,
-          inDoubtMs, recoveryMs, recoveryBatch, inFlightMs, failpoints, peerAddresses, security, telemetry);
+          accountViewMax, serverThreads, batchSize, queueDepth, batchOps, pageDefault, pageMax, holdMax, sweepMs,
+          sweepMax, graceMs, journalKey, cardKeyId, cardKey, cardPreviousKeys, ring == null ? null : Path.of(ring),
+          prepareMs, inDoubtMs, recoveryMs, recoveryBatch, inFlightMs, failpoints, peerAddresses, security, telemetry);
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
       return null;

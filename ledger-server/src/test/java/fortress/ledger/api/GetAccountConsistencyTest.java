@@ -134,7 +134,8 @@ class GetAccountConsistencyTest {
   private static void assertAllCommitted(TestNode node, Queue<Seen> seen) throws Exception {
     try (Connection c = DriverManager.getConnection(node.jdbcUrl, "postgres", "");
          PreparedStatement s = c.prepareStatement("SELECT j.balance_after, j.held_after FROM journal j "
-             + "JOIN account a ON a.id = j.account_ref WHERE a.tenant_id = ? AND a.account_id = ? AND j.sequence = ?")) {
+             + "JOIN account a ON a.id = j.account_ref "
+             + "WHERE a.tenant_id = ? AND a.account_id = ? AND j.sequence = ?")) {
       for (Seen x : new LinkedHashSet<>(seen)) {
         s.setString(1, TENANT);
         s.setString(2, x.account());
