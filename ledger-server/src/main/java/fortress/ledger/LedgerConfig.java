@@ -51,7 +51,8 @@ public record LedgerConfig(
     Set<String> failpoints,
     Map<String, String> peerAddresses,
     Security security,
-    Telemetry.Config telemetry) {
+    Telemetry.Config telemetry,
+    int journalVerifyThreads) {
 
   public static final String NODE_ID_DEFAULT = "ledger-1";
   public static final int GRPC_PORT_DEFAULT = 50061;
@@ -77,6 +78,7 @@ public record LedgerConfig(
   public static final long RECOVERY_INTERVAL_MS_DEFAULT = 1_000;
   public static final int RECOVERY_BATCH_MAX_DEFAULT = 1_000;
   public static final long IN_FLIGHT_BOUND_MS_DEFAULT = 60_000;
+  public static final int JOURNAL_VERIFY_THREADS_DEFAULT = 2;
 
   public LedgerConfig {
     checkArgument(nodeId.matches("[a-z0-9-]{1,63}"), "nodeId must be 1-63 of [a-z0-9-]: %s", nodeId);
@@ -209,6 +211,8 @@ public record LedgerConfig(
     Security security = Security.read(s, null, true).verifyingMembers(s);
     memberRules(s, security, nodeId);
     Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-ledger", nodeId, METRICS_PORT_DEFAULT);
+    int verifyThreads = s.integer("journal-verify-threads", JOURNAL_VERIFY_THREADS_DEFAULT, 1, 64,
+        "threads that check journal hashes and HMACs during VerifyJournal, shared by concurrent calls");
     if (!cardKeyId.matches("[A-Za-z0-9._-]{1,64}")) {
       s.problem("--card-key-id must be 1-64 of [A-Za-z0-9._-]");
     }
@@ -216,7 +220,8 @@ public record LedgerConfig(
       return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPool,
           accountViewMax, serverThreads, batchSize, queueDepth, batchOps, pageDefault, pageMax, holdMax, sweepMs,
           sweepMax, graceMs, journalKey, cardKeyId, cardKey, cardPreviousKeys, ring == null ? null : Path.of(ring),
-          prepareMs, inDoubtMs, recoveryMs, recoveryBatch, inFlightMs, failpoints, peerAddresses, security, telemetry);
+          prepareMs, inDoubtMs, recoveryMs, recoveryBatch, inFlightMs, failpoints, peerAddresses, security, telemetry,
+          verifyThreads);
     } catch (IllegalArgumentException e) {
       s.problem(e.getMessage());
       return null;
@@ -262,7 +267,7 @@ public record LedgerConfig(
         pageSizeMax, holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journal,
         cardKeyId, card,
         cardPreviousKeys, ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, recoveryBatchMax,
-        inFlightBoundMs, failpoints, peerAddresses, security, telemetry);
+        inFlightBoundMs, failpoints, peerAddresses, security, telemetry, journalVerifyThreads);
   }
 
   /** A copy pointing at a database; used by the embedded start-up path. */
@@ -272,7 +277,7 @@ public record LedgerConfig(
         pageSizeMax, holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journalKey,
         cardKeyId, cardKey,
         cardPreviousKeys, ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, recoveryBatchMax,
-        inFlightBoundMs, failpoints, peerAddresses, security, telemetry);
+        inFlightBoundMs, failpoints, peerAddresses, security, telemetry, journalVerifyThreads);
   }
 
   @Override

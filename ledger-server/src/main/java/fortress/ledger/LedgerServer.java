@@ -154,7 +154,8 @@ public final class LedgerServer implements AutoCloseable {
     Recovery recovery = new Recovery(coordinator, writer, peers, reads, clock, config.prepareTimeoutMs(),
         config.inDoubtTimeoutMs(), config.inFlightBoundMs(), config.recoveryBatchMax(), telemetry);
     LedgerService service = new LedgerService(new Mutations(writer, coordinator, ownership, reads), ownership, reader,
-        view, new JournalVerifier(database.reader(), config.journalKey()), handlers, config.holdTimeoutSecondsMax(),
+        view, new JournalVerifier(database.reader(), config.journalKey(), config.journalVerifyThreads()), handlers,
+        config.holdTimeoutSecondsMax(),
         config.batchOperationsMax(), config.pageSizeDefault(), config.pageSizeMax());
     ShardService shard = new ShardService(new Participant(writer, failpoints), coordinator, transactions, ownership,
         config.holdTimeoutSecondsMax(), handlers, clock, config.inFlightBoundMs());

@@ -1,50 +1,66 @@
 package fortress.ledger.journal;
 
-import fortress.ledger.v1.EntryKind;
+import static com.google.common.base.Preconditions.checkArgument;
+
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import fortress.ledger.v1.VerifyJournalResponse;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
+import org.postgresql.PGConnection;
 
 /**
  * Walks the whole journal in one consistent snapshot: sequence numbering, the hash chain, each
  * HMAC, and a replay of every entry's effect that must reproduce its recorded balances. Finally
  * the replayed balances must equal the live account table. Reports the first bad sequence.
+ *
+ * <p>The entries stream in as one binary COPY (no per-entry objects, texts never decoded); the
+ * calling thread numbers and replays them in order while a pool of {@code threads} checks hashes and
+ * HMACs chunk by chunk ({@link JournalWalk}). Idle pool threads end after {@link #IDLE_THREAD_SECONDS}.
  */
 public final class JournalVerifier {
+  /** How long an idle checking thread lives. */
+  static final long IDLE_THREAD_SECONDS = 30;
+  /** Chunks out to the pool per verification, per thread: enough to keep every thread busy. */
+  static final int CHUNKS_IN_FLIGHT_PER_THREAD = 2;
   private static final int FETCH_ROWS = 10_000;
-  private static final String JOURNAL = """
-      SELECT sequence, account_ref, kind, amount, balance_after, held_after, request_id, hold_id, transfer_id, memo,
-             to_micros(created_at), hash, hmac
-      FROM journal ORDER BY sequence
-      """;
+  private static final String JOURNAL = "COPY (" + CopyRows.SELECT + ") TO STDOUT (FORMAT binary)";
   private static final String ACCOUNTS = "SELECT id, account_id, balance, held FROM account ORDER BY id";
 
   private final DataSource dataSource;
   private final byte[] key;
+  private final ThreadPoolExecutor checks;
+  private final int chunksInFlightMax;
 
-  public JournalVerifier(DataSource dataSource, byte[] key) {
+  /** {@code threads}: how many threads check hashes and HMACs, shared by concurrent verifications. */
+  public JournalVerifier(DataSource dataSource, byte[] key, int threads) {
+    checkArgument(threads >= 1, "a journal verifier needs at least one thread, not %s", threads);
     this.dataSource = dataSource;
     this.key = key.clone();
+    this.checks = new ThreadPoolExecutor(threads, threads, IDLE_THREAD_SECONDS, TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(), new ThreadFactoryBuilder().setNameFormat("journal-verify-%d").setDaemon(true)
+        .build());
+    this.checks.allowCoreThreadTimeOut(true);
+    this.chunksInFlightMax = CHUNKS_IN_FLIGHT_PER_THREAD * threads;
   }
 
   public VerifyJournalResponse verify() throws SQLException {
-    Chain chain = new Chain(key);
-    Map<Long, long[]> replayed = new HashMap<>();
+    Replay replay = new Replay();
     VerifyJournalResponse.Builder report = VerifyJournalResponse.newBuilder();
     try (Connection c = dataSource.getConnection()) {
       c.setAutoCommit(false);
       c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
       try {
-        long checked = walk(c, chain, replayed, report);
-        report.setEntriesChecked(checked);
-        if (report.getFirstBadSequence() == 0) {
-          compareAccounts(c, replayed, report);
+        Finding first = walk(c, replay, report);
+        if (first == null) {
+          compareAccounts(c, replay, report);
+        } else {
+          report.setFirstBadSequence(first.sequence()).setProblem(first.problem());
         }
       } finally {
         c.rollback();
@@ -53,71 +69,19 @@ public final class JournalVerifier {
     return report.setOk(report.getFirstBadSequence() == 0 && report.getMismatchedAccountId().isEmpty()).build();
   }
 
-  private static long walk(Connection c, Chain chain, Map<Long, long[]> replayed,
-      VerifyJournalResponse.Builder report) throws SQLException {
-    byte[] prev = Chain.GENESIS;
-    long expected = 1;
-    try (PreparedStatement s = c.prepareStatement(JOURNAL)) {
-      s.setFetchSize(FETCH_ROWS);
-      try (ResultSet rs = s.executeQuery()) {
-        while (rs.next()) {
-          JournalRow row = new JournalRow(rs.getLong(1), rs.getLong(2), rs.getInt(3), rs.getLong(4), rs.getLong(5),
-              rs.getLong(6), rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10), rs.getLong(11),
-              rs.getBytes(12), rs.getBytes(13));
-          String problem = check(chain, prev, expected, row, replayed);
-          if (problem != null) {
-            report.setFirstBadSequence(row.sequence()).setProblem(problem);
-            return expected;
-          }
-          prev = row.hash();
-          expected++;
-        }
-      }
+  private Finding walk(Connection c, Replay replay, VerifyJournalResponse.Builder report) throws SQLException {
+    CopyRows rows = new CopyRows(c.unwrap(PGConnection.class).getCopyAPI().copyOut(JOURNAL));
+    try (JournalWalk walk = new JournalWalk(checks, key, chunksInFlightMax)) {
+      Finding first = walk.run(rows, replay);
+      report.setEntriesChecked(first == null ? walk.entries() : first.position());
+      return first;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while verifying the journal", e);
     }
-    return expected - 1;
   }
 
-  private static String check(Chain chain, byte[] prev, long expected, JournalRow row, Map<Long, long[]> replayed) {
-    if (row.sequence() != expected) {
-      return "sequence " + expected + " is missing (next entry is " + row.sequence() + ")";
-    }
-    if (!Arrays.equals(chain.hash(prev, row), row.hash())) {
-      return "entry " + row.sequence() + " does not match its hash: its contents or its predecessor changed";
-    }
-    if (!Arrays.equals(chain.hmac(row.hash()), row.hmac())) {
-      return "entry " + row.sequence() + " has an HMAC not made with this node's key";
-    }
-    long[] state = replayed.computeIfAbsent(row.accountRef(), k -> new long[2]);
-    long balance = state[0];
-    long held = state[1];
-    long a = row.amount();
-    switch (EntryKind.forNumber(row.kind())) {
-      case ENTRY_KIND_ACCOUNT_CREATED -> { }
-      case ENTRY_KIND_DEPOSIT, ENTRY_KIND_TRANSFER_CREDIT -> balance += a;
-      case ENTRY_KIND_CONSUME, ENTRY_KIND_TRANSFER_DEBIT -> balance -= a;
-      case ENTRY_KIND_HOLD_CREATED -> held += a;
-      case ENTRY_KIND_HOLD_CAPTURED -> {
-        balance -= a;
-        held -= a;
-      }
-      case ENTRY_KIND_HOLD_RELEASED, ENTRY_KIND_HOLD_EXPIRED -> held -= a;
-      default -> {
-        return "entry " + row.sequence() + " has unknown kind " + row.kind();
-      }
-    }
-    if (balance != row.balanceAfter() || held != row.heldAfter()) {
-      return "entry " + row.sequence() + " records balance " + row.balanceAfter() + "/held " + row.heldAfter()
-          + " but replay gives " + balance + "/" + held;
-    }
-    if (balance < 0 || held < 0 || held > balance) {
-      return "entry " + row.sequence() + " leaves a negative available balance";
-    }
-    state[0] = balance;
-    state[1] = held;
-    return null;
-  }
-
-  private static void compareAccounts(Connection c, Map<Long, long[]> replayed, VerifyJournalResponse.Builder report)
+  private static void compareAccounts(Connection c, Replay replay, VerifyJournalResponse.Builder report)
       throws SQLException {
     long accounts = 0;
     try (PreparedStatement s = c.prepareStatement(ACCOUNTS)) {
@@ -125,7 +89,7 @@ public final class JournalVerifier {
       try (ResultSet rs = s.executeQuery()) {
         while (rs.next()) {
           accounts++;
-          long[] state = replayed.remove(rs.getLong(1));
+          long[] state = replay.compare(rs.getLong(1));
           if (state == null || state[0] != rs.getLong(3) || state[1] != rs.getLong(4)) {
             report.setMismatchedAccountId(rs.getString(2)).setProblem("account " + rs.getString(2)
                 + " holds balance " + rs.getLong(3) + "/held " + rs.getLong(4) + " but the journal replays to "
@@ -135,8 +99,9 @@ public final class JournalVerifier {
         }
       }
     }
-    if (report.getMismatchedAccountId().isEmpty() && !replayed.isEmpty()) {
-      report.setMismatchedAccountId("#" + replayed.keySet().iterator().next())
+    Long missing = report.getMismatchedAccountId().isEmpty() ? replay.uncompared() : null;
+    if (missing != null) {
+      report.setMismatchedAccountId("#" + missing)
           .setProblem("the journal has entries for an account missing from the account table");
     }
     report.setAccountsChecked(accounts);
