@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyOut;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Journal verification at scale. Starts one ledger node on its own durable embedded PostgreSQL,
@@ -36,8 +37,8 @@ import org.postgresql.copy.CopyOut;
  * <pre>java -Xmx256m -cp benchmarks/target/benchmarks.jar fortress.bench.JournalBench [--entries=1000000]</pre>
  */
 public final class JournalBench {
-  private static final String COLUMNS = "sequence, account_ref, kind, amount, balance_after, held_after, request_id, "
-      + "hold_id, transfer_id, memo, created_at, hash, hmac";
+  private static final String COLUMNS = "sequence, account_ref, kind, amount, balance_after, held_after, created_at, "
+      + "request_id, hold_id, transfer_id, memo, hash, hmac";
   private static final int FETCH_ROWS = 10_000;
 
   public static void main(String[] args) throws Exception {
@@ -47,9 +48,11 @@ public final class JournalBench {
     int lanes = s.integer("lanes", 4, 1, 64, "SubmitBatch calls in flight while filling");
     int runs = s.integer("runs", 3, 1, 100, "times each measure is taken (the table gives the median)");
     String nodeFlags = s.string("node-flags", "", "extra ledger node flags, space-separated");
+    String keep = s.string("data-dir", "", "keep the node's database here and reuse it if it already holds "
+        + "--entries entries (default: a temporary folder, deleted at the end)");
     Flags.finish(s, args);
 
-    Path data = Files.createTempDirectory("fortress-journal-bench");
+    Path data = keep.isEmpty() ? Files.createTempDirectory("fortress-journal-bench") : Path.of(keep);
     List<String> flags = new ArrayList<>(List.of("--grpc-port=0", "--metrics-port=0", "--data-dir=" + data,
         "--hold-sweep-interval-ms=200"));
     flags.addAll(Arrays.stream(nodeFlags.split(" ")).filter(f -> !f.isBlank()).toList());
@@ -57,15 +60,31 @@ public final class JournalBench {
     try (LedgerServer node = LedgerServer.start(config)) {
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         node.close();
-        ClosedLoop.deleteTree(data);
+        if (keep.isEmpty()) {
+          ClosedLoop.deleteTree(data);
+        }
       }, "bench-shutdown"));
       ManagedChannel channel = ClosedLoop.channel("127.0.0.1:" + node.port());
-      JournalFill.fill(channel, accounts, entries, lanes);
       String url = node.config().jdbcUrl();
+      long already = head(url);
+      if (already < entries) {
+        checkState(already == 0, "--data-dir holds %s entries, fewer than --entries; start from an empty one", already);
+        JournalFill.fill(channel, accounts, entries, lanes);
+      } else {
+        System.err.printf("reusing the %,d entries in %s%n", already, data);
+      }
       long count = describe(url);
       var stub = LedgerServiceGrpc.newBlockingStub(channel);
-      measure(url, stub, count, runs);
+      measure(url, stub, node.config().journalKey(), count, runs);
       channel.shutdownNow();
+    }
+  }
+
+  private static long head(String url) throws SQLException {
+    try (Connection c = DriverManager.getConnection(url, "postgres", ""); Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT coalesce(max(sequence), 0) FROM journal")) {
+      rs.next();
+      return rs.getLong(1);
     }
   }
 
@@ -89,26 +108,35 @@ public final class JournalBench {
     }
   }
 
-  private static void measure(String url, LedgerServiceGrpc.LedgerServiceBlockingStub stub, long count, int runs)
-      throws SQLException, IOException {
+  private static void measure(String url, LedgerServiceGrpc.LedgerServiceBlockingStub stub, byte[] key, long count,
+      int runs) throws SQLException, IOException {
     String[] names = {"SELECT count(*) FROM journal", "read every column, JDBC rows (fetch size 10,000)",
-        "read every column, COPY binary", "VerifyJournal (gRPC)"};
+        "PostgreSQL alone: the same COPY into /dev/null on the server",
+        "read every column, COPY binary, ORDER BY sequence", "read every column, COPY binary, physical order",
+        "the verifier before issue 18 (JDBC rows, one thread), in process", "VerifyJournal (gRPC)"};
     double[][] seconds = new double[names.length][runs];
     for (int run = 0; run < runs; run++) {
       seconds[0][run] = time(() -> countRows(url, count));
       seconds[1][run] = time(() -> readRows(url, count));
-      seconds[2][run] = time(() -> copyRows(url));
-      seconds[3][run] = time(() -> verify(stub, count));
-      System.err.printf("run %d: %s%n", run + 1, Arrays.toString(new double[] {seconds[0][run], seconds[1][run],
-          seconds[2][run], seconds[3][run]}));
+      seconds[2][run] = time(() -> copyOnServer(url));
+      seconds[3][run] = time(() -> copyRows(url, " ORDER BY sequence"));
+      seconds[4][run] = time(() -> copyRows(url, ""));
+      seconds[5][run] = time(() -> rowByRow(url, key, count));
+      seconds[6][run] = time(() -> verify(stub, count));
+      double[] row = new double[names.length];
+      for (int i = 0; i < names.length; i++) {
+        row[i] = seconds[i][run];
+      }
+      System.err.printf("run %d: %s%n", run + 1, Arrays.toString(row));
     }
     double baseline = median(seconds[1]);
-    System.out.printf("%n%,d journal entries, median of %d runs%n%n", count, runs);
-    System.out.println("| measure | seconds | entries/s | × the JDBC read |");
-    System.out.println("|---|---:|---:|---:|");
+    System.out.printf("%n%,d journal entries, median (and best) of %d runs%n%n", count, runs);
+    System.out.println("| measure | seconds | best | entries/s | × the JDBC read |");
+    System.out.println("|---|---:|---:|---:|---:|");
     for (int i = 0; i < names.length; i++) {
       double m = median(seconds[i]);
-      System.out.printf("| %s | %.3f | %,.0f | %.2f |%n", names[i], m, count / m, m / baseline);
+      System.out.printf("| %s | %.3f | %.3f | %,.0f | %.2f |%n", names[i], m, Arrays.stream(seconds[i]).min()
+          .orElseThrow(), count / m, m / baseline);
     }
   }
 
@@ -147,8 +175,8 @@ public final class JournalBench {
           while (rs.next()) {
             rows++;
             sum += rs.getLong(1) + rs.getLong(2) + rs.getInt(3) + rs.getLong(4) + rs.getLong(5) + rs.getLong(6)
-                + length(rs.getString(7)) + length(rs.getString(8)) + length(rs.getString(9))
-                + length(rs.getString(10)) + rs.getTimestamp(11).getNanos() + rs.getBytes(12).length
+                + rs.getTimestamp(7).getNanos() + length(rs.getString(8)) + length(rs.getString(9))
+                + length(rs.getString(10)) + length(rs.getString(11)) + rs.getBytes(12).length
                 + rs.getBytes(13).length;
           }
         }
@@ -162,16 +190,30 @@ public final class JournalBench {
     return s == null ? 0 : s.length();
   }
 
-  private static void copyRows(String url) throws SQLException {
+  private static void copyRows(String url, String order) throws SQLException {
     try (Connection c = DriverManager.getConnection(url, "postgres", "")) {
       CopyOut copy = c.unwrap(PGConnection.class).getCopyAPI()
-          .copyOut("COPY (SELECT " + COLUMNS + " FROM journal ORDER BY sequence) TO STDOUT (FORMAT binary)");
+          .copyOut("COPY (SELECT " + COLUMNS + " FROM journal" + order + ") TO STDOUT (FORMAT binary)");
       long bytes = 0;
       for (byte[] message = copy.readFromCopy(); message != null; message = copy.readFromCopy()) {
         bytes += message.length;
       }
       checkState(bytes > 0, "the COPY sent nothing");
     }
+  }
+
+  private static void copyOnServer(String url) throws SQLException {
+    try (Connection c = DriverManager.getConnection(url, "postgres", ""); Statement st = c.createStatement()) {
+      st.execute("COPY (SELECT " + COLUMNS + " FROM journal ORDER BY sequence) TO '/dev/null' (FORMAT binary)");
+    }
+  }
+
+  private static void rowByRow(String url, byte[] key, long count) throws SQLException {
+    PGSimpleDataSource source = new PGSimpleDataSource();
+    source.setURL(url);
+    source.setUser("postgres");
+    VerifyJournalResponse report = new RowByRowVerifier(source, key).verify();
+    checkState(report.getOk() && report.getEntriesChecked() == count, "the row-by-row verifier: %s", report);
   }
 
   private static void verify(LedgerServiceGrpc.LedgerServiceBlockingStub stub, long count) {

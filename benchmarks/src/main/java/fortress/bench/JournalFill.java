@@ -95,8 +95,9 @@ final class JournalFill {
       while (batch.getOperationsCount() < BATCH_OPS) {
         batch.addOperations(mutation(prefix + batch.getOperationsCount(), random, accounts));
       }
-      long before = written.get();
-      long after = written.addAndGet(submit(stub, batch.build(), holds));
+      long wrote = submit(stub, batch.build(), holds);
+      long after = written.addAndGet(wrote);
+      long before = after - wrote;
       if (before / step != after / step) {
         double s = (System.nanoTime() - start) / 1e9;
         System.err.printf("  %,d entries written, %.1f s, %,.0f entries/s%n", after, s, after / s);
