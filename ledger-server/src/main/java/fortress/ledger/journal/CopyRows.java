@@ -123,7 +123,9 @@ final class CopyRows {
     checkState(length >= 0, "a journal digest is NULL");
     need(length);
     int d = EntryChunk.DIGEST_BYTES;
-    Arrays.fill(slots, row * d, (row + 1) * d, (byte) 0);
+    if (length < d) {
+      Arrays.fill(slots, row * d, (row + 1) * d, (byte) 0);
+    }
     System.arraycopy(buffer, at, slots, row * d, Math.min(length, d));
     at += length;
     return length == d;

@@ -7,18 +7,21 @@ import fortress.ledger.v1.EntryKind;
 /**
  * The sequential part of verification: entry numbering, and a replay of each entry's effect that
  * must reproduce the balance and held credits it records. Keeps every account's replayed state in
- * an open-addressing table keyed by account_ref, so a million entries cost no per-entry objects.
+ * an open-addressing table keyed by account_ref, one slot of {@link #STRIDE} longs (key, balance,
+ * held, flags) per account, so a million entries cost no per-entry objects and one cache line each.
  * Not thread-safe.
  */
 final class Replay {
-  private static final int CAPACITY_INITIAL = 1 << 12;
+  private static final int SLOTS_INITIAL = 1 << 12;
+  private static final int STRIDE = 4;
+  private static final int BALANCE = 1;
+  private static final int HELD = 2;
+  private static final int FLAGS = 3;
+  private static final long USED = 1;
+  private static final long COMPARED = 2;
 
   private long expected = 1;
-  private long[] keys = new long[CAPACITY_INITIAL];
-  private long[] balance = new long[CAPACITY_INITIAL];
-  private long[] held = new long[CAPACITY_INITIAL];
-  private boolean[] used = new boolean[CAPACITY_INITIAL];
-  private boolean[] compared = new boolean[CAPACITY_INITIAL];
+  private long[] table = new long[SLOTS_INITIAL * STRIDE];
   private int size;
 
   /** Checks that {@code sequence} comes next; the problem, or null. */
@@ -32,9 +35,9 @@ final class Replay {
 
   /** Applies one entry; the problem, or null. Entries must come in sequence order. */
   String apply(long sequence, long accountRef, int kind, long amount, long balanceAfter, long heldAfter) {
-    int slot = slot(accountRef);
-    long b = balance[slot];
-    long h = held[slot];
+    int at = slot(accountRef);
+    long b = table[at + BALANCE];
+    long h = table[at + HELD];
     switch (kind) {
       case EntryKind.ENTRY_KIND_ACCOUNT_CREATED_VALUE -> { }
       case EntryKind.ENTRY_KIND_DEPOSIT_VALUE, EntryKind.ENTRY_KIND_TRANSFER_CREDIT_VALUE -> b += amount;
@@ -56,8 +59,8 @@ final class Replay {
     if (b < 0 || h < 0 || h > b) {
       return "entry " + sequence + " leaves a negative available balance";
     }
-    balance[slot] = b;
-    held[slot] = h;
+    table[at + BALANCE] = b;
+    table[at + HELD] = h;
     return null;
   }
 
@@ -66,69 +69,64 @@ final class Replay {
    * the journal has no entry for it.
    */
   long[] compare(long accountRef) {
-    int slot = find(accountRef);
-    if (slot < 0) {
+    int at = find(accountRef);
+    if (at < 0) {
       return null;
     }
-    compared[slot] = true;
-    return new long[] {balance[slot], held[slot]};
+    table[at + FLAGS] |= COMPARED;
+    return new long[] {table[at + BALANCE], table[at + HELD]};
   }
 
   /** An account_ref with entries that {@link #compare} was never asked about, or null. */
   Long uncompared() {
-    for (int i = 0; i < keys.length; i++) {
-      if (used[i] && !compared[i]) {
-        return keys[i];
+    for (int at = 0; at < table.length; at += STRIDE) {
+      if (table[at + FLAGS] == USED) {
+        return table[at];
       }
     }
     return null;
   }
 
   private int find(long key) {
-    int mask = keys.length - 1;
-    for (int i = mix(key) & mask; used[i]; i = (i + 1) & mask) {
-      if (keys[i] == key) {
-        return i;
+    int mask = table.length / STRIDE - 1;
+    for (int i = mix(key) & mask; table[i * STRIDE + FLAGS] != 0; i = (i + 1) & mask) {
+      if (table[i * STRIDE] == key) {
+        return i * STRIDE;
       }
     }
     return -1;
   }
 
   private int slot(long key) {
-    int mask = keys.length - 1;
+    int mask = table.length / STRIDE - 1;
     int i = mix(key) & mask;
-    for (; used[i]; i = (i + 1) & mask) {
-      if (keys[i] == key) {
-        return i;
+    for (; table[i * STRIDE + FLAGS] != 0; i = (i + 1) & mask) {
+      if (table[i * STRIDE] == key) {
+        return i * STRIDE;
       }
     }
-    if (2 * (size + 1) > keys.length) {
+    if (2 * (size + 1) > mask + 1) {
       grow();
       return slot(key);
     }
-    used[i] = true;
-    keys[i] = key;
+    int at = i * STRIDE;
+    table[at] = key;
+    table[at + FLAGS] = USED;
     size++;
-    return i;
+    return at;
   }
 
   private void grow() {
-    checkState(keys.length < 1 << 30, "more accounts than a replay table can hold");
-    long[] oldKeys = keys;
-    long[] oldBalance = balance;
-    long[] oldHeld = held;
-    boolean[] oldUsed = used;
-    keys = new long[oldKeys.length * 2];
-    balance = new long[keys.length];
-    held = new long[keys.length];
-    used = new boolean[keys.length];
-    compared = new boolean[keys.length];
+    checkState(table.length < 1 << 28, "more accounts than a replay table can hold");
+    long[] old = table;
+    table = new long[old.length * 2];
     size = 0;
-    for (int i = 0; i < oldKeys.length; i++) {
-      if (oldUsed[i]) {
-        int s = slot(oldKeys[i]);
-        balance[s] = oldBalance[i];
-        held[s] = oldHeld[i];
+    for (int at = 0; at < old.length; at += STRIDE) {
+      if (old[at + FLAGS] != 0) {
+        int to = slot(old[at]);
+        table[to + BALANCE] = old[at + BALANCE];
+        table[to + HELD] = old[at + HELD];
+        table[to + FLAGS] = old[at + FLAGS];
       }
     }
   }
