@@ -211,7 +211,7 @@ public record LedgerConfig(
     Security security = Security.read(s, null, true).verifyingMembers(s);
     memberRules(s, security, nodeId);
     Telemetry.Config telemetry = Telemetry.Config.read(s, "fortress-ledger", nodeId, METRICS_PORT_DEFAULT);
-    int verifyThreads = s.integer("journal-verify-threads", JOURNAL_VERIFY_THREADS_DEFAULT, 1, 64,
+    int verifyThreads = s.integer("journal-verify-threads", JOURNAL_VERIFY_THREADS_DEFAULT, 1, 16,
         "threads that check journal hashes and HMACs during VerifyJournal, shared by concurrent calls");
     if (!cardKeyId.matches("[A-Za-z0-9._-]{1,64}")) {
       s.problem("--card-key-id must be 1-64 of [A-Za-z0-9._-]");

@@ -4,19 +4,21 @@ import java.sql.SQLException;
 import java.util.ArrayDeque;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 
 /**
  * One pass over the journal. The calling thread reads entries into chunks, checks their numbering
  * and replays their effects as it goes (cheap, and necessarily in order), and hands each full chunk
  * to the pool, where its hashes and HMACs are checked. At most {@code chunksInFlightMax} chunks are
- * out at once; the reader waits for the oldest before handing out more, so memory stays bounded
- * however long the journal is. Chunks are collected in order, so the first chain problem collected
- * is the earliest; reading stops at the first problem of either kind, and the earlier of the two
- * (by entry, then by check) is the answer, exactly as a single-threaded walk would report it.
+ * out at once; the reader collects the oldest before handing out more (checking it itself if no
+ * pool thread has started it), so memory stays bounded however long the journal is.
+ *
+ * <p>Chunks are collected in order, so the first chain problem collected is the earliest; reading
+ * stops at the first problem of either kind, and the earlier of the two (by entry, then by check)
+ * is the answer, exactly as a single-threaded walk would report it.
  */
 final class JournalWalk implements AutoCloseable {
-  private record Pending(EntryChunk chunk, Future<Finding> check) {}
+  private record Pending(EntryChunk chunk, FutureTask<Finding> check) {}
 
   private final ExecutorService pool;
   private final byte[] key;
@@ -88,11 +90,16 @@ final class JournalWalk implements AutoCloseable {
     while (inFlight.size() >= chunksInFlightMax) {
       collectOldest();
     }
-    inFlight.add(new Pending(chunk, pool.submit(() -> new ChainCheck(key).firstBroken(chunk))));
+    FutureTask<Finding> check = new FutureTask<>(() -> new ChainCheck(key).firstBroken(chunk));
+    inFlight.add(new Pending(chunk, check));
+    pool.execute(check);
   }
 
   private void collectOldest() throws InterruptedException {
     Pending oldest = inFlight.poll();
+    // If no pool thread has started this chunk yet (they are busy, or descheduled on a loaded
+    // machine), the reader checks it itself rather than wait; the pool then finds it done.
+    oldest.check().run();
     Finding found;
     try {
       found = oldest.check().get();
