@@ -155,8 +155,7 @@ public final class LedgerServer implements AutoCloseable {
         config.inDoubtTimeoutMs(), config.inFlightBoundMs(), config.recoveryBatchMax(), telemetry);
     LedgerService service = new LedgerService(new Mutations(writer, coordinator, ownership, reads), ownership, reader,
         view, new JournalVerifier(database.reader(), config.journalKey(), config.journalVerifyThreads()), handlers,
-        config.holdTimeoutSecondsMax(),
-        config.batchOperationsMax(), config.pageSizeDefault(), config.pageSizeMax());
+        config.holdTimeoutSecondsMax(), config.batchOperationsMax(), config.pageSizeDefault(), config.pageSizeMax());
     ShardService shard = new ShardService(new Participant(writer, failpoints), coordinator, transactions, ownership,
         config.holdTimeoutSecondsMax(), handlers, clock, config.inFlightBoundMs());
     // Start-up recovery finishes before the node serves: nothing of this process drives a
