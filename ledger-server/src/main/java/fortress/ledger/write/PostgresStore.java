@@ -16,10 +16,14 @@ import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
 import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyManager;
 
 /**
- * The writer's SQL. Loading a batch takes at most six queries; writing it takes one statement of
- * data-modifying CTEs (rows passed as arrays through {@code unnest}), whatever the batch size.
+ * The writer's SQL. Loading a batch takes at most six queries; writing it takes at most three
+ * statements, whatever the batch size: a binary COPY of its journal entries, one statement of
+ * data-modifying CTEs for everything else but idempotency records (rows passed as arrays through
+ * {@code unnest}), and a binary COPY of its idempotency records. Not thread-safe: owned by the
+ * writer thread, which reuses one COPY buffer from batch to batch.
  */
 public final class PostgresStore implements Store {
   private static final String ACCOUNT_COLUMNS =
@@ -65,10 +69,24 @@ public final class PostgresStore implements Store {
              (SELECT hash FROM journal ORDER BY sequence DESC LIMIT 1)
       """;
 
+  /** The journal entries of a batch, in binary COPY format (see {@link BinaryCopy}). */
+  private static final String COPY_JOURNAL = """
+      COPY journal (sequence, account_ref, kind, amount, balance_after, held_after, request_id, hold_id, transfer_id,
+                    memo, created_at, hash, hmac) FROM STDIN (FORMAT binary)
+      """;
+  private static final int JOURNAL_FIELDS = 13;
+  /** The idempotency records of a batch, in binary COPY format. */
+  private static final String COPY_IDEMPOTENCY = """
+      COPY idempotency (tenant_id, account_id, request_id, kind, request_hash, response, created_at)
+      FROM STDIN (FORMAT binary)
+      """;
+  private static final int IDEMPOTENCY_FIELDS = 7;
+
   /**
-   * Everything a batch writes, as one statement of data-modifying CTEs: one round trip whatever
-   * the batch holds. Each CTE takes its rows as arrays (empty arrays write nothing); foreign keys
-   * are checked at the end of the statement, when every CTE has run.
+   * Everything else a batch writes, as one statement of data-modifying CTEs: one round trip
+   * whatever the batch holds. Each CTE takes its rows as arrays (empty arrays write nothing);
+   * foreign keys are checked at the end of the statement, when every CTE has run. The journal
+   * entries it refers to (a card's) are copied in before it.
    */
   private static final String WRITE = """
       WITH new_accounts AS (
@@ -76,13 +94,6 @@ public final class PostgresStore implements Store {
         SELECT v.id, v.t, v.a, v.b, v.h, v.s, from_micros(v.c)
         FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
           AS v(id, t, a, b, h, s, c)
-      ), entries AS (
-        INSERT INTO journal (sequence, account_ref, kind, amount, balance_after, held_after, request_id, hold_id,
-                             transfer_id, memo, created_at, hash, hmac)
-        SELECT v.s, v.a, v.k, v.am, v.b, v.h, v.r, v.hd, v.t, v.m, from_micros(v.c), v.hs, v.hm
-        FROM unnest(?::bigint[], ?::bigint[], ?::smallint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[],
-                    ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bytea[], ?::bytea[])
-          AS v(s, a, k, am, b, h, r, hd, t, m, c, hs, hm)
       ), changed_accounts AS (
         UPDATE account a SET balance = v.b, held = v.h, last_sequence = v.s
         FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) AS v(id, b, h, s)
@@ -95,11 +106,6 @@ public final class PostgresStore implements Store {
                     ?::bigint[], ?::bigint[], ?::text[]) AS v(id, a, am, cap, st, e, r, c, rs, tx)
         ON CONFLICT (hold_id) DO UPDATE
           SET captured = EXCLUDED.captured, state = EXCLUDED.state, resolved_at = EXCLUDED.resolved_at
-      ), requests AS (
-        INSERT INTO idempotency (tenant_id, account_id, request_id, kind, request_hash, response, created_at)
-        SELECT v.t, v.a, v.r, v.k, v.h, v.resp, from_micros(v.c)
-        FROM unnest(?::text[], ?::text[], ?::text[], ?::smallint[], ?::bytea[], ?::bytea[], ?::bigint[])
-          AS v(t, a, r, k, h, resp, c)
       ), coordinators AS (
         INSERT INTO tpc_coordinator (txid, state, participant, tenant_id, request_id, request_hash, from_account_ref,
                                      to_account_id, amount, memo, created_at, decided_at, done_at)
@@ -126,6 +132,7 @@ public final class PostgresStore implements Store {
       """;
 
   private final DataSource dataSource;
+  private final BinaryCopy copy = new BinaryCopy();
 
   /** {@code dataSource}: the writer's own pool (one connection, auto-commit off). */
   public PostgresStore(DataSource dataSource) {
@@ -137,7 +144,7 @@ public final class PostgresStore implements Store {
     Connection c = dataSource.getConnection();
     try {
       c.setAutoCommit(false);
-      return new PostgresTransaction(c);
+      return new PostgresTransaction(c, copy);
     } catch (SQLException | RuntimeException e) {
       c.close();
       throw e;
@@ -146,10 +153,12 @@ public final class PostgresStore implements Store {
 
   private static final class PostgresTransaction implements Transaction {
     private final Connection c;
+    private final BinaryCopy copy;
     private boolean committed;
 
-    PostgresTransaction(Connection c) {
+    PostgresTransaction(Connection c, BinaryCopy copy) {
       this.c = c;
+      this.copy = copy;
     }
 
     @Override
@@ -266,20 +275,28 @@ public final class PostgresStore implements Store {
           participants.add(r);
         }
       });
-      List<Object> columns = new ArrayList<>(72);
-      columns.addAll(newAccounts(inserted));
-      columns.addAll(journal(batch.entries()));
-      columns.addAll(changedAccounts(updated));
-      columns.addAll(holds(holds));
-      columns.addAll(idempotency(batch.recorded()));
-      columns.addAll(coordinators(coordinators));
-      columns.addAll(participants(participants));
-      columns.addAll(cards(batch.cards()));
-      try (PreparedStatement s = c.prepareStatement(WRITE)) {
-        for (int i = 0; i < columns.size(); i++) {
-          s.setArray(i + 1, array(c, columns.get(i)));
+      CopyManager copies = c.unwrap(PGConnection.class).getCopyAPI();
+      if (!batch.entries().isEmpty()) {
+        journal(copy.start(), batch.entries()).copyIn(copies, COPY_JOURNAL);
+      }
+      if (!inserted.isEmpty() || !updated.isEmpty() || !holds.isEmpty() || !coordinators.isEmpty()
+          || !participants.isEmpty() || !batch.cards().isEmpty()) {
+        List<Object> columns = new ArrayList<>(52);
+        columns.addAll(newAccounts(inserted));
+        columns.addAll(changedAccounts(updated));
+        columns.addAll(holds(holds));
+        columns.addAll(coordinators(coordinators));
+        columns.addAll(participants(participants));
+        columns.addAll(cards(batch.cards()));
+        try (PreparedStatement s = c.prepareStatement(WRITE)) {
+          for (int i = 0; i < columns.size(); i++) {
+            s.setArray(i + 1, array(c, columns.get(i)));
+          }
+          s.executeQuery().close();
         }
-        s.executeQuery().close();
+      }
+      if (!batch.recorded().isEmpty()) {
+        idempotency(copy.start(), batch.recorded()).copyIn(copies, COPY_IDEMPOTENCY);
       }
     }
 
@@ -344,21 +361,13 @@ public final class PostgresStore implements Store {
     return List.of(id, balance, held, seq);
   }
 
-  private static List<Object> journal(List<JournalRow> rows) {
-    int n = rows.size();
-    long[] seq = new long[n], account = new long[n], amount = new long[n], bal = new long[n], held = new long[n],
-        created = new long[n];
-    short[] kind = new short[n];
-    String[] request = new String[n], hold = new String[n], transfer = new String[n], memo = new String[n];
-    byte[][] hash = new byte[n][], hmac = new byte[n][];
-    for (int i = 0; i < n; i++) {
-      JournalRow r = rows.get(i);
-      seq[i] = r.sequence(); account[i] = r.accountRef(); kind[i] = (short) r.kind(); amount[i] = r.amount();
-      bal[i] = r.balanceAfter(); held[i] = r.heldAfter(); request[i] = r.requestId(); hold[i] = r.holdId();
-      transfer[i] = r.transferId(); memo[i] = r.memo(); created[i] = r.createdMicros(); hash[i] = r.hash();
-      hmac[i] = r.hmac();
+  private static BinaryCopy journal(BinaryCopy out, List<JournalRow> rows) {
+    for (JournalRow r : rows) {
+      out.row(JOURNAL_FIELDS).int8(r.sequence()).int8(r.accountRef()).int2(r.kind()).int8(r.amount())
+          .int8(r.balanceAfter()).int8(r.heldAfter()).text(r.requestId()).text(r.holdId()).text(r.transferId())
+          .text(r.memo()).timestamp(r.createdMicros()).bytes(r.hash()).bytes(r.hmac());
     }
-    return List.of(seq, account, kind, amount, bal, held, request, hold, transfer, memo, created, hash, hmac);
+    return out;
   }
 
   private static List<Object> holds(List<HoldRow> rows) {
@@ -412,18 +421,12 @@ public final class PostgresStore implements Store {
     return List.of(id, state, coordinator, tenant, account, amount, request, memo, sequence, created, resolved);
   }
 
-  private static List<Object> idempotency(List<Batch.IdempotencyRecord> rows) {
-    int n = rows.size();
-    String[] tenant = new String[n], account = new String[n], request = new String[n];
-    short[] kind = new short[n];
-    byte[][] hash = new byte[n][], response = new byte[n][];
-    long[] created = new long[n];
-    for (int i = 0; i < n; i++) {
-      Batch.IdempotencyRecord r = rows.get(i);
-      tenant[i] = r.tenantId(); account[i] = r.accountId(); request[i] = r.requestId(); kind[i] = (short) r.kind();
-      hash[i] = r.requestHash(); response[i] = r.response(); created[i] = r.createdMicros();
+  private static BinaryCopy idempotency(BinaryCopy out, List<Batch.IdempotencyRecord> rows) {
+    for (Batch.IdempotencyRecord r : rows) {
+      out.row(IDEMPOTENCY_FIELDS).text(r.tenantId()).text(r.accountId()).text(r.requestId()).int2(r.kind())
+          .bytes(r.requestHash()).bytes(r.response()).timestamp(r.createdMicros());
     }
-    return List.of(tenant, account, request, kind, hash, response, created);
+    return out;
   }
 
   private static List<Object> cards(List<Batch.CardRow> rows) {
