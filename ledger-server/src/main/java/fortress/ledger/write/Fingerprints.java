@@ -1,7 +1,6 @@
 package fortress.ledger.write;
 
 import com.google.protobuf.CodedOutputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -12,10 +11,13 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * The idempotency fingerprint of a request: HMAC-SHA256 over its kind and its deterministic
  * serialization. Keyed, so a stored fingerprint reveals nothing about card numbers in the request.
- * Not thread-safe: owned by the writer thread.
+ * Not thread-safe: owned by the writer thread, which reuses one serialization buffer.
  */
 final class Fingerprints {
+  private static final int INITIAL_BYTES = 1024;
+
   private final Mac mac;
+  private byte[] buffer = new byte[INITIAL_BYTES];
 
   Fingerprints(byte[] nodeKey) {
     try {
@@ -30,16 +32,20 @@ final class Fingerprints {
   }
 
   byte[] of(Op op) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(op.request().getSerializedSize() + 1);
-    bytes.write(op.kind().recordedAs().code());
+    int size = op.request().getSerializedSize();
+    if (size > buffer.length) {
+      buffer = new byte[Math.max(size, buffer.length * 2)];
+    }
     try {
-      CodedOutputStream out = CodedOutputStream.newInstance(bytes);
+      CodedOutputStream out = CodedOutputStream.newInstance(buffer, 0, size);
       out.useDeterministicSerialization();
       op.request().writeTo(out);
-      out.flush();
+      out.checkNoSpaceLeft();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return mac.doFinal(bytes.toByteArray());
+    mac.update((byte) op.kind().recordedAs().code());
+    mac.update(buffer, 0, size);
+    return mac.doFinal();
   }
 }
