@@ -1,10 +1,9 @@
 package fortress.ledger.api;
 
-import fortress.ledger.write.Op;
-
 import com.google.protobuf.Message;
 import fortress.ledger.Rejection;
 import fortress.ledger.card.CardVault;
+import fortress.ledger.v1.BatchOperation;
 import fortress.ledger.v1.CaptureHoldRequest;
 import fortress.ledger.v1.ConsumeRequest;
 import fortress.ledger.v1.CreateAccountRequest;
@@ -15,7 +14,9 @@ import fortress.ledger.v1.GetOperationRequest;
 import fortress.ledger.v1.PaymentCard;
 import fortress.ledger.v1.ReleaseHoldRequest;
 import fortress.ledger.v1.TransferRequest;
+import fortress.ledger.write.Op;
 import fortress.shard.v1.PrepareRequest;
+import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
@@ -28,7 +29,6 @@ final class Checks {
   static final int TENANT_LENGTH_MAX = 64;
   static final int MEMO_LENGTH_MAX = 256;
   static final int HOLDER_NAME_LENGTH_MAX = 128;
-  private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:-]+");
   private static final Pattern TXID = Pattern.compile("tx-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
   private static final Pattern NODE_ID = Pattern.compile("[a-z0-9-]{1,63}");
   private static final Pattern DIGITS = Pattern.compile("[0-9]{12,19}");
@@ -39,9 +39,20 @@ final class Checks {
     this.holdTimeoutSecondsMax = holdTimeoutSecondsMax;
   }
 
-  /** Checks any mutation; {@code path} prefixes field names, e.g. {@code "operations[2].deposit."}. */
+  /** Checks any mutation; {@code path} prefixes field names. */
   Rejection mutation(Message request, String path) {
-    Field f = new Field(path);
+    return mutation(request, new Field(path));
+  }
+
+  /**
+   * Checks operation {@code index} of a SubmitBatch; field names are prefixed with its path, e.g.
+   * {@code "operations[2].deposit."}, which is built only when there is a problem to name.
+   */
+  Rejection batchOperation(int index, BatchOperation.OperationCase operation, Message request) {
+    return mutation(request, new Field(index, operation));
+  }
+
+  private Rejection mutation(Message request, Field f) {
     if (request instanceof CreateAccountRequest r) {
       return f.id("request_id", r.getRequestId()).tenant(r.getTenantId()).id("account_id", r.getAccountId()).first;
     } else if (request instanceof DepositRequest r) {
@@ -123,18 +134,44 @@ final class Checks {
     return new Field("").tenant(tenantId).id("account_id", accountId).first;
   }
 
+  /** True when {@code value} is made only of {@code [A-Za-z0-9._:-]}. */
+  static boolean identifierCharacters(String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char ch = value.charAt(i);
+      boolean allowed = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
+          || ch == '.' || ch == '_' || ch == ':' || ch == '-';
+      if (!allowed) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Accumulates the first failure; later checks are skipped once one has failed. */
   static final class Field {
+    /** The prefix of field names, or null inside a batch, where it is built from the next two. */
     private final String path;
+    private final int index;
+    private final BatchOperation.OperationCase operation;
     Rejection first;
 
     Field(String path) {
       this.path = path;
+      this.index = -1;
+      this.operation = null;
+    }
+
+    Field(int index, BatchOperation.OperationCase operation) {
+      this.path = null;
+      this.index = index;
+      this.operation = operation;
     }
 
     Field fail(String name, String problem) {
       if (first == null) {
-        first = Rejection.invalid(path + name, problem);
+        String prefix = path != null ? path
+            : "operations[" + index + "]." + operation.name().toLowerCase(Locale.ROOT) + ".";
+        first = Rejection.invalid(prefix + name, problem);
       }
       return this;
     }
@@ -154,7 +191,7 @@ final class Checks {
       if (value.length() > lengthMax) {
         return fail(name, "must be at most " + lengthMax + " characters, not " + value.length());
       }
-      if (!ID.matcher(value).matches()) {
+      if (!identifierCharacters(value)) {
         return fail(name, "may contain only letters, digits and . _ : -");
       }
       return this;

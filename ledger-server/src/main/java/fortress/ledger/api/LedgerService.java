@@ -240,29 +240,32 @@ public final class LedgerService extends LedgerServiceGrpc.LedgerServiceImplBase
     }
     BatchResult[] results = new BatchResult[n];
     List<Message> valid = new ArrayList<>(n);
-    List<Integer> positions = new ArrayList<>(n);
+    int[] positions = new int[n];
     for (int i = 0; i < n; i++) {
       BatchOperation operation = r.getOperations(i);
-      Optional<Message> request = request(operation);
-      Rejection invalid = request.isEmpty()
+      Message request = request(operation).orElse(null);
+      Rejection invalid = request == null
           ? Rejection.invalid("operations[" + i + "].operation", "must set exactly one operation")
-          : checks.mutation(request.get(), "operations[" + i + "]." + operation.getOperationCase().name().toLowerCase()
-              + ".");
+          : checks.batchOperation(i, operation.getOperationCase(), request);
       if (invalid != null) {
         results[i] = BatchResult.newBuilder().setError(Statuses.toOperationError(invalid)).build();
       } else {
-        valid.add(request.get());
-        positions.add(i);
+        positions[valid.size()] = i;
+        valid.add(request);
       }
     }
     mutations.submitAll(valid).whenCompleteAsync((outcomes, error) -> {
       if (error != null) {
         log.error("SubmitBatch failed inside the writer", error);
       }
-      for (int j = 0; j < positions.size(); j++) {
-        results[positions.get(j)] = result(error != null ? uncertain() : outcomes.get(j));
+      SubmitBatchResponse.Builder response = SubmitBatchResponse.newBuilder();
+      for (int j = 0; j < valid.size(); j++) {
+        results[positions[j]] = result(error != null ? uncertain() : outcomes.get(j));
       }
-      send(out, SubmitBatchResponse.newBuilder().addAllResults(List.of(results)).build());
+      for (BatchResult result : results) {
+        response.addResults(result);
+      }
+      send(out, response.build());
     }, responses);
   }
 
