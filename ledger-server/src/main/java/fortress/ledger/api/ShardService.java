@@ -29,8 +29,9 @@ import java.util.concurrent.Executor;
 
 /**
  * The gRPC face of two-phase commit between nodes (the participant's Prepare, Commit and Abort,
- * the coordinator's GetDecision; see twopc/) and the per-node queries the proxy fans out. It
- * checks and translates; the protocol is in {@link Participant} and {@link Coordinator}.
+ * the coordinator's GetDecision, which may record a presumed abort; see twopc/) and the per-node
+ * queries the proxy fans out. It checks and translates; the protocol is in {@link Participant} and
+ * {@link Coordinator}.
  */
 public final class ShardService extends ShardServiceGrpc.ShardServiceImplBase {
   static final int IN_DOUBT_PAGE_DEFAULT = 100;
@@ -119,13 +120,13 @@ public final class ShardService extends ShardServiceGrpc.ShardServiceImplBase {
       Replies.fail(out, invalid);
       return;
     }
-    coordinator.decision(r).whenComplete((d, e) -> {
+    coordinator.decision(r, callingNode()).whenCompleteAsync((o, e) -> {
       if (e != null) {
         Replies.fail(out, Rejection.of(ErrorReason.STORAGE_UNAVAILABLE, "the ledger database is unavailable; retry"));
       } else {
-        Replies.send(out, GetDecisionResponse.newBuilder().setDecision(d).build());
+        Replies.reply(o, out);
       }
-    });
+    }, responses);
   }
 
   @Override

@@ -12,10 +12,13 @@ import fortress.ledger.v1.TransferResponse;
 import fortress.ledger.write.Op;
 import fortress.ledger.write.Outcome;
 import fortress.ledger.write.Writer;
+import fortress.rpc.ErrorReasons;
+import fortress.rpc.v1.Effect;
 import fortress.shard.v1.AbortRequest;
 import fortress.shard.v1.CommitRequest;
 import fortress.shard.v1.Decision;
 import fortress.shard.v1.GetDecisionRequest;
+import fortress.shard.v1.GetDecisionResponse;
 import fortress.shard.v1.PrepareRequest;
 import fortress.shard.v1.PrepareResponse;
 import io.opentelemetry.api.common.AttributeKey;
@@ -130,9 +133,10 @@ public final class Coordinator implements AutoCloseable {
   }
 
   /**
-   * Transfers between an account of this node and one of {@code participant}. The transaction
-   * counts as driven by this process from before its first step is queued, so recovery can never
-   * take it for an orphan.
+   * Transfers between an account of this node and one of {@code participant}: step 1 (begin) and
+   * step 2 (Prepare) start together, and the decision waits for both. The transaction counts as
+   * driven by this process from before its first step is queued, so recovery can never take it for
+   * an orphan.
    */
   public CompletableFuture<Outcome> transfer(TransferRequest r, String participant) {
     String txid = "tx-" + uuids.get();
@@ -140,31 +144,46 @@ public final class Coordinator implements AutoCloseable {
     CompletableFuture<Outcome> result = new CompletableFuture<>();
     live.put(txid, result);
     result.whenComplete((o, e) -> live.remove(txid));
-    writer.submit(Steps.begin(r, txid, participant)).whenComplete((begun, error) -> {
-      if (error != null) {
-        result.complete(uncertain(txid));
-      } else if (begun instanceof Outcome.Failed failed) {
-        // A retry of a transfer still being decided joins it when this process drives it.
-        CompletableFuture<Outcome> running = failed.rejection().reason() == ErrorReason.TRANSFER_IN_PROGRESS
-            ? live.get(failed.rejection().metadata().get("txid")) : null;
-        if (running != null && running != result) {
-          running.whenComplete((o, e) -> result.complete(e != null ? uncertain(txid) : o));
-        } else {
-          result.complete(begun);
-        }
-      } else if (((Outcome.Ok) begun).response() instanceof TransferResponse) {
-        result.complete(begun); // a replay of a finished transfer
-      } else {
-        prepare(txid, participant, r, result, trace);
+    CompletableFuture<Outcome> begun = writer.submit(Steps.begin(r, txid, participant))
+        .handle((o, e) -> e != null ? uncertain(txid) : o);
+    CompletableFuture<Vote> vote = prepare(txid, participant, r, trace);
+    begun.thenAccept(b -> {
+      if (!began(b)) {
+        answerUnbegun(txid, b, result);
+      }
+    });
+    begun.thenAcceptBoth(vote, (b, v) -> {
+      if (began(b)) {
+        failpoints.hit(Failpoints.COORDINATOR_AFTER_PREPARING);
+        decide(txid, participant, r, v, result, trace);
+      } else if (!uncertain(b) && v.mayHavePrepared()) {
+        abortUnbegun(txid, participant, trace);
       }
     });
     return result;
   }
 
-  /** Step 2: sends Prepare; the vote, or its absence by the deadline, leads to the decision. */
-  private void prepare(String txid, String participant, TransferRequest r, CompletableFuture<Outcome> result,
-      Context trace) {
-    failpoints.hit(Failpoints.COORDINATOR_AFTER_PREPARING);
+  /** The participant's answer to Prepare: a yes vote (its account), or the error of a no vote or a lost call. */
+  private record Vote(PrepareResponse yes, Throwable error) {
+    /** Whether the participant may have recorded the leg: a yes vote, or an error that leaves it open. */
+    boolean mayHavePrepared() {
+      return yes != null || Statuses.fromException(error)
+          .map(no -> ErrorReasons.effect(no.reason()) == Effect.EFFECT_UNKNOWN).orElse(true);
+    }
+  }
+
+  /** True when the begin step held the debit and recorded PREPARING (it answers with the debited account). */
+  private static boolean began(Outcome begun) {
+    return begun instanceof Outcome.Ok ok && !(ok.response() instanceof TransferResponse);
+  }
+
+  /** True when a step's outcome leaves open whether it landed. */
+  private static boolean uncertain(Outcome outcome) {
+    return outcome instanceof Outcome.Failed f && ErrorReasons.effect(f.rejection().reason()) == Effect.EFFECT_UNKNOWN;
+  }
+
+  /** Step 2: sends Prepare, in parallel with step 1; never fails (a lost call is a vote with its error). */
+  private CompletableFuture<Vote> prepare(String txid, String participant, TransferRequest r, Context trace) {
     PrepareRequest prepare = PrepareRequest.newBuilder()
         .setTxid(txid)
         .setCoordinatorNodeId(nodeId)
@@ -174,17 +193,64 @@ public final class Coordinator implements AutoCloseable {
         .setRequestId(r.getRequestId())
         .setMemo(r.getMemo())
         .build();
-    new Phase("prepare", txid, participant, trace).run(() -> peers.prepare(participant, prepare, prepareTimeoutMs))
-        .whenComplete((vote, error) -> decide(txid, participant, r, vote, error, result, trace));
+    return new Phase("prepare", txid, participant, trace)
+        .run(() -> peers.prepare(participant, prepare, prepareTimeoutMs))
+        .handle(Vote::new);
   }
 
-  /** Step 3: COMMITTED with a yes vote, ABORTED without one; then answers the client and sends it. */
-  private void decide(String txid, String participant, TransferRequest r, PrepareResponse vote, Throwable error,
-      CompletableFuture<Outcome> result, Context trace) {
+  /**
+   * Answers a transfer whose begin did not record PREPARING: a replay of a finished transfer, a
+   * refusal (the client's reason), a retry that joins the transfer this process drives with the
+   * same request_id, a txid already presumed aborted (TRANSFER_ABORTED), or an uncertain outcome.
+   */
+  private void answerUnbegun(String txid, Outcome begun, CompletableFuture<Outcome> result) {
+    if (begun instanceof Outcome.Failed failed) {
+      Rejection why = failed.rejection();
+      // A retry of a transfer still being decided joins it when this process drives it.
+      CompletableFuture<Outcome> running = why.reason() == ErrorReason.TRANSFER_IN_PROGRESS
+          ? live.get(why.metadata().get("txid")) : null;
+      if (running != null && running != result) {
+        running.whenComplete((o, e) -> result.complete(e != null ? uncertain(txid) : o));
+        return;
+      }
+      if (why.reason() == ErrorReason.TRANSACTION_DECIDED) {
+        result.complete(Outcome.failed(aborted(txid)));
+        return;
+      }
+    }
+    result.complete(begun);
+  }
+
+  /**
+   * The begin was refused for certain while the participant may have prepared the leg: records
+   * the abort (a tombstone, unless a participant's GetDecision already did) and, once it is the
+   * decision in force, sends Abort, so the leg does not wait for its in-doubt timeout. If the
+   * tombstone cannot be written, nothing is sent: the participant asks GetDecision later.
+   */
+  private void abortUnbegun(String txid, String participant, Context trace) {
+    new Phase("presume-abort", txid, participant, trace).run(() -> writer.submit(Steps.presumeAbort(txid, participant)))
+        .whenComplete((o, e) -> {
+          if (e == null && o instanceof Outcome.Ok ok
+              && ((GetDecisionResponse) ok.response()).getDecision() == Decision.DECISION_ABORTED) {
+            deliver(txid, participant, false, trace);
+          } else {
+            log.debug("transaction {}: abort of an unbegun leg not recorded ({}); the participant will ask", txid,
+                e != null ? e.toString() : o);
+          }
+        });
+  }
+
+  /**
+   * Step 3 once the begin is durable: COMMITTED with a yes vote, ABORTED without one; then answers
+   * the client and sends the decision.
+   */
+  private void decide(String txid, String participant, TransferRequest r, Vote vote, CompletableFuture<Outcome> result,
+      Context trace) {
     Rejection no = null;
-    if (error == null) {
+    if (vote.yes() != null) {
       failpoints.hit(Failpoints.COORDINATOR_AFTER_VOTE);
     } else {
+      Throwable error = vote.error();
       no = Statuses.fromException(error).filter(x -> CLIENT_REASONS.contains(x.reason()))
           // Another tenant's account: one answer whether it is missing or cannot take the credit.
           .map(x -> Op.creditTenant(r).equals(r.getTenantId()) ? x : Rejection.destinationUnavailable())
@@ -193,7 +259,7 @@ public final class Coordinator implements AutoCloseable {
       log.debug("transaction {}: {} voted no: {}", txid, participant, no.message());
     }
     Rejection refused = no;
-    Op decision = vote != null ? Steps.commit(txid, vote.getAccount()) : Steps.abort(txid);
+    Op decision = vote.yes() != null ? Steps.commit(txid, vote.yes().getAccount()) : Steps.abort(txid);
     new Phase("decide", txid, participant, trace).run(() -> writer.submit(decision)).whenComplete((decided, e) -> {
       Outcome outcome = e != null ? uncertain(txid) : decided;
       Boolean committed = inForce(outcome);
@@ -286,9 +352,18 @@ public final class Coordinator implements AutoCloseable {
     return letGo;
   }
 
-  /** What this node decided on a transaction it coordinates (GetDecision). */
-  public CompletableFuture<Decision> decision(GetDecisionRequest r) {
-    return reads.run(records -> records.decision(r.getTxid()));
+  /**
+   * What this node decided on a transaction it coordinates (GetDecision), asked by node
+   * {@code asking} (null: not known). A txid with no record is presumed aborted, and the abort is
+   * recorded first (a tombstone, through the writer, behind any begin of it already queued): only
+   * once that is durable is ABORTED the answer, so a begin of the txid can never land after it.
+   * Answers with a GetDecisionResponse, or the writer's refusal (ask again later).
+   */
+  public CompletableFuture<Outcome> decision(GetDecisionRequest r, String asking) {
+    String txid = r.getTxid();
+    return reads.run(records -> records.decision(txid)).thenCompose(known -> known != Decision.DECISION_UNKNOWN
+        ? CompletableFuture.completedFuture(Outcome.ok(GetDecisionResponse.newBuilder().setDecision(known).build()))
+        : writer.submit(Steps.presumeAbort(txid, asking)));
   }
 
   /** Transfers this process is driving now. */

@@ -6,8 +6,9 @@ import fortress.shard.v1.TransactionState;
 
 /**
  * A transaction this node coordinates, as one writer batch sees it: a row of
- * {@code tpc_coordinator}. Its state moves only through {@link Transitions}. Mutable; owned by the
- * writer thread.
+ * {@code tpc_coordinator}. A tombstone (presumed abort recorded for a txid this node never began)
+ * is ABORTED and has no transfer: its tenant, request, account, amount and memo are null. Its
+ * state moves only through {@link Transitions}. Mutable; owned by the writer thread.
  */
 public final class CoordinatorRow {
   public final String txid;
@@ -17,6 +18,7 @@ public final class CoordinatorRow {
   public final byte[] requestHash;
   public final AccountRow from;
   public final String toAccountId;
+  /** The debited amount; 0 for a tombstone (stored as null). */
   public final long amount;
   public final String memo;
   public final long createdMicros;
@@ -43,6 +45,17 @@ public final class CoordinatorRow {
         requestHash, from, toAccountId, amount, memo, nowMicros, null, null, true);
   }
 
+  /**
+   * A tombstone: presumed abort recorded for a txid this node has no record of, moved from nothing
+   * to ABORTED through the table, so a begin of that txid arriving later is refused.
+   * {@code participant} is the node that asked, or empty when not known.
+   */
+  static CoordinatorRow tombstone(String txid, String participant, long nowMicros) {
+    Transitions.check(Role.ROLE_COORDINATOR, txid, Transitions.NEW, TransactionState.TRANSACTION_STATE_ABORTED);
+    return new CoordinatorRow(txid, TransactionState.TRANSACTION_STATE_ABORTED, participant, null, null, null, null,
+        null, 0, null, nowMicros, nowMicros, null, true);
+  }
+
   private CoordinatorRow(String txid, TransactionState state, String participant, String tenantId, String requestId,
       byte[] requestHash, AccountRow from, String toAccountId, long amount, String memo, long createdMicros,
       Long decidedMicros, Long doneMicros, boolean inserted) {
@@ -60,6 +73,11 @@ public final class CoordinatorRow {
     this.decidedMicros = decidedMicros;
     this.doneMicros = doneMicros;
     this.inserted = inserted;
+  }
+
+  /** True for a tombstone: an abort recorded for a transaction never begun here. */
+  public boolean tombstone() {
+    return from == null;
   }
 
   public TransactionState state() {

@@ -15,9 +15,9 @@ public final class Failpoints {
   private static final Logger log = LoggerFactory.getLogger(Failpoints.class);
   public static final int EXIT_STATUS = 86;
 
-  /** Coordinator: PREPARING and the held debit are durable; Prepare not sent yet. */
+  /** Coordinator: PREPARING and the held debit are durable, Prepare (sent alongside) answered; no decision yet. */
   public static final String COORDINATOR_AFTER_PREPARING = "coordinator-after-preparing";
-  /** Coordinator: the participant voted yes; the decision is not written yet. */
+  /** Coordinator: PREPARING is durable and the participant voted yes; the decision is not written yet. */
   public static final String COORDINATOR_AFTER_VOTE = "coordinator-after-vote";
   /** Coordinator: COMMITTED is durable; Commit not sent yet. */
   public static final String COORDINATOR_AFTER_DECISION = "coordinator-after-decision";

@@ -31,7 +31,9 @@ import org.slf4j.LoggerFactory;
  *   <li>coordinator COMMITTED, decided longer than the prepare timeout ago (any at start-up):
  *       send Commit again;
  *   <li>participant PREPARED, older than the in-doubt timeout (any at start-up): ask the
- *       coordinator; COMMITTED or ABORTED is applied, UNKNOWN (no record) aborts, PENDING waits.
+ *       coordinator; COMMITTED or ABORTED is applied (an ABORTED for a txid the coordinator had no
+ *       record of is recorded there as a tombstone first), UNKNOWN (an older coordinator with no
+ *       record) aborts, PENDING or an error waits.
  * </ul>
  * Transactions this process let go (its live path could not record a decision) are settled at the
  * next round whatever their age. Start-up recovery ({@link #startUp}) runs before the node serves,

@@ -20,6 +20,9 @@ import fortress.shard.v1.AbortRequest;
 import fortress.shard.v1.AbortResponse;
 import fortress.shard.v1.CommitRequest;
 import fortress.shard.v1.CommitResponse;
+import fortress.shard.v1.Decision;
+import fortress.shard.v1.GetDecisionRequest;
+import fortress.shard.v1.GetDecisionResponse;
 import fortress.shard.v1.PrepareRequest;
 import fortress.shard.v1.PrepareResponse;
 import fortress.shard.v1.TransactionState;
@@ -61,6 +64,16 @@ public final class Steps {
         new Op.Tx(txid, null, null));
   }
 
+  /**
+   * Coordinator, GetDecision for a txid it has no record of: records the abort (a tombstone) so a
+   * begin of that txid can never land after it, and answers with the decision in force.
+   * {@code asking} is the node that asked (null: not known).
+   */
+  public static Op presumeAbort(String txid, String asking) {
+    return new Op(OpKind.TX_PRESUME_ABORT, GetDecisionRequest.newBuilder().setTxid(txid).build(), null, null,
+        List.of(), null, new Op.Tx(txid, asking, null));
+  }
+
   /** Participant, step 2. */
   public static Op prepareLeg(PrepareRequest r) {
     return new Op(OpKind.LEG_PREPARE, r, null, null, List.of(r.getAccountId()), null,
@@ -90,6 +103,7 @@ public final class Steps {
       case TX_COMMIT -> commit(b, txid, op.tx().vote());
       case TX_ABORT -> abort(b, txid);
       case TX_FINISH -> finish(b, txid);
+      case TX_PRESUME_ABORT -> presumeAbort(b, txid, op.tx().peer());
       case LEG_PREPARE -> prepareLeg(b, (PrepareRequest) op.request());
       case LEG_COMMIT -> commitLeg(b, txid, op.tx().peer());
       case LEG_ABORT -> abortLeg(b, txid, op.tx().peer());
@@ -105,6 +119,12 @@ public final class Steps {
   public static Outcome begin(Batch b, Op op, byte[] fingerprint) {
     TransferRequest r = (TransferRequest) op.request();
     String txid = op.tx().txid();
+    CoordinatorRow prior = b.coordinator(txid);
+    if (prior != null) {
+      // A tombstone: the participant was told this transaction is aborted, so it never begins.
+      checkState(prior.tombstone(), "transaction %s begun twice", txid);
+      return decided(txid, prior.state());
+    }
     AccountRow from = b.account(r.getTenantId(), r.getFromAccountId());
     if (from == null) {
       return Outcome.failed(Rejection.accountNotFound(r.getFromAccountId()));
@@ -186,6 +206,30 @@ public final class Steps {
       c.moveTo(TransactionState.TRANSACTION_STATE_DONE, b.nowMicros());
     }
     return Outcome.ok(CommitResponse.getDefaultInstance());
+  }
+
+  /**
+   * Coordinator, GetDecision for a txid read as unknown: writes a tombstone (ABORTED, no transfer)
+   * if there is still no record, so a begin of it queued behind this step is refused; otherwise
+   * answers the state in force (a begin that landed meanwhile is PENDING).
+   */
+  private static Outcome presumeAbort(Batch b, String txid, String asking) {
+    CoordinatorRow c = b.coordinator(txid);
+    if (c == null) {
+      c = CoordinatorRow.tombstone(txid, asking == null ? "" : asking, b.nowMicros());
+      b.add(c);
+    }
+    return Outcome.ok(GetDecisionResponse.newBuilder().setDecision(decision(c.state())).build());
+  }
+
+  /** What GetDecision answers for a coordinator's state. */
+  public static Decision decision(TransactionState state) {
+    return switch (state) {
+      case TRANSACTION_STATE_PREPARING -> Decision.DECISION_PENDING;
+      case TRANSACTION_STATE_COMMITTED, TRANSACTION_STATE_DONE -> Decision.DECISION_COMMITTED;
+      case TRANSACTION_STATE_ABORTED -> Decision.DECISION_ABORTED;
+      default -> throw new IllegalStateException("not a coordinator state: " + state);
+    };
   }
 
   /**

@@ -18,6 +18,7 @@ import java.util.Set;
  * <pre>
  * coordinator  (new) -> PREPARING -> COMMITTED -> DONE
  *                       PREPARING -> ABORTED
+ *              (new) -> ABORTED            a tombstone: GetDecision before any begin, so a late begin fails
  * participant  (new) -> PREPARED  -> COMMITTED
  *                       PREPARED  -> ABORTED
  *              (new) -> ABORTED            an Abort before any Prepare, so a late Prepare votes no
@@ -31,7 +32,8 @@ public final class Transitions {
 
   static {
     Map<TransactionState, Set<TransactionState>> coordinator = new EnumMap<>(TransactionState.class);
-    coordinator.put(NEW, EnumSet.of(TransactionState.TRANSACTION_STATE_PREPARING));
+    coordinator.put(NEW, EnumSet.of(TransactionState.TRANSACTION_STATE_PREPARING,
+        TransactionState.TRANSACTION_STATE_ABORTED));
     coordinator.put(TransactionState.TRANSACTION_STATE_PREPARING,
         EnumSet.of(TransactionState.TRANSACTION_STATE_COMMITTED, TransactionState.TRANSACTION_STATE_ABORTED));
     coordinator.put(TransactionState.TRANSACTION_STATE_COMMITTED, EnumSet.of(TransactionState.TRANSACTION_STATE_DONE));

@@ -32,6 +32,8 @@ public enum OpKind {
   TX_ABORT(103, null),
   /** Coordinator: the participant acknowledged the commit; DONE. */
   TX_FINISH(104, null),
+  /** Coordinator: GetDecision for a txid with no record; record the abort (a tombstone) before answering. */
+  TX_PRESUME_ABORT(105, null),
   /** Participant: record the credit leg as PREPARED. */
   LEG_PREPARE(111, null),
   /** Participant: apply the credit leg. */

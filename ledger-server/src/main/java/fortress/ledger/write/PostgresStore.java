@@ -46,9 +46,9 @@ public final class PostgresStore implements Store {
       SELECT %s FROM hold h JOIN account a ON a.id = h.account_ref
       WHERE h.state = {HOLD_STATE_ACTIVE} AND h.expire_at <= from_micros(?) ORDER BY h.expire_at LIMIT ?
       """.formatted(HOLD_COLUMNS));
-  /** Transactions named by txid, and undecided ones using the operations' request_ids. */
+  /** Transactions named by txid (tombstones too: they have no account), and undecided ones using the request_ids. */
   private static final String LOAD_COORDINATORS = Sql.expand("""
-      SELECT %s FROM tpc_coordinator c JOIN account a ON a.id = c.from_account_ref
+      SELECT %s FROM tpc_coordinator c LEFT JOIN account a ON a.id = c.from_account_ref
       WHERE c.txid = ANY(?::text[])
          OR (c.state = {TRANSACTION_STATE_PREPARING}
              AND (c.tenant_id, c.request_id) IN (SELECT * FROM unnest(?::text[], ?::text[])))
@@ -227,7 +227,8 @@ public final class PostgresStore implements Store {
         s.setArray(3, c.createArrayOf("text", plan.requestIds().toArray()));
         try (ResultSet rs = s.executeQuery()) {
           while (rs.next()) {
-            AccountRow from = snapshot.add(account(rs, 13));
+            rs.getLong(13);
+            AccountRow from = rs.wasNull() ? null : snapshot.add(account(rs, 13));
             snapshot.add(new CoordinatorRow(rs.getString(1), TransactionState.forNumber(rs.getInt(2)),
                 rs.getString(3), rs.getString(4), rs.getString(5), rs.getBytes(6), from, rs.getString(7),
                 rs.getLong(8), rs.getString(9), rs.getLong(10), nullableLong(rs, 11), nullableLong(rs, 12)));
@@ -392,13 +393,15 @@ public final class PostgresStore implements Store {
         to = new String[n], memo = new String[n];
     short[] state = new short[n];
     byte[][] hash = new byte[n][];
-    long[] from = new long[n], amount = new long[n], created = new long[n];
-    Long[] decided = new Long[n], done = new Long[n];
+    long[] created = new long[n];
+    Long[] from = new Long[n], amount = new Long[n], decided = new Long[n], done = new Long[n];
     for (int i = 0; i < n; i++) {
       CoordinatorRow r = rows.get(i);
       id[i] = r.txid; state[i] = (short) r.state().getNumber(); participant[i] = r.participant;
-      tenant[i] = r.tenantId; request[i] = r.requestId; hash[i] = r.requestHash; from[i] = r.from.id;
-      to[i] = r.toAccountId; amount[i] = r.amount; memo[i] = r.memo; created[i] = r.createdMicros;
+      tenant[i] = r.tenantId; request[i] = r.requestId; hash[i] = r.requestHash;
+      // A tombstone has no transfer: no account, no amount.
+      from[i] = r.tombstone() ? null : r.from.id; amount[i] = r.tombstone() ? null : r.amount;
+      to[i] = r.toAccountId; memo[i] = r.memo; created[i] = r.createdMicros;
       decided[i] = r.decidedMicros(); done[i] = r.doneMicros();
     }
     return List.of(id, state, participant, tenant, request, hash, from, to, amount, memo, created, decided, done);

@@ -26,6 +26,9 @@ import java.util.TreeMap;
  *   <li>{@code decisions-differ}: coordinator and participant never hold different decisions for a
  *       transaction (nor does a participant apply a commit its coordinator has not made, nor a
  *       coordinator finish before its participant applied);
+ *   <li>{@code abort-not-recorded}: a participant aborts a prepared leg only when its coordinator's
+ *       abort is durable (presumed abort is recorded, as a tombstone if need be, before it is told),
+ *       and no begin lands on a tombstone;
  *   <li>{@code request-twice}: a request_id takes effect at most once in its scope, cluster-wide;
  *   <li>{@code constraint}: the writer never sends the database a write that breaks a constraint;
  *   <li>{@code not-found-but-took-effect}: GetOperation never answers NOT_FOUND for a request that
@@ -67,6 +70,10 @@ final class Invariants {
       if (!c.dirty()) {
         continue;
       }
+      if (c.tombstone()) {
+        checkTombstone(node, c);
+        continue;
+      }
       MemoryStore.Leg leg = sim.node(c.participant).store.participants.get(c.txid);
       TransactionState legState = leg == null ? null : leg.state();
       switch (c.state()) {
@@ -102,6 +109,11 @@ final class Invariants {
         case TRANSACTION_STATE_ABORTED -> false;
         default -> null;
       };
+      if (p.state() == TransactionState.TRANSACTION_STATE_ABORTED && p.account != null
+          && !Boolean.FALSE.equals(committed)) {
+        fail("abort-not-recorded", p.txid + " aborted on " + node.id + " while its coordinator has "
+            + (c == null ? "no record" : c.state()));
+      }
       if (p.state() == TransactionState.TRANSACTION_STATE_COMMITTED) {
         if (!Boolean.TRUE.equals(committed)) {
           fail("decisions-differ", p.txid + " applied on " + node.id + " while its coordinator has "
@@ -116,6 +128,17 @@ final class Invariants {
     checkBalances();
   }
 
+  /** A tombstone just landed: no participant anywhere may have applied that transaction's credit. */
+  private void checkTombstone(SimNode node, CoordinatorRow c) {
+    sim.count("tombstones");
+    for (SimNode n : sim.nodes()) {
+      MemoryStore.Leg leg = n.store.participants.get(c.txid);
+      if (leg != null && leg.state() == TransactionState.TRANSACTION_STATE_COMMITTED) {
+        fail("decisions-differ", c.txid + " presumed aborted by " + node.id + ", committed by " + n.id);
+      }
+    }
+  }
+
   private void checkHolds(SimNode node, Batch b) {
     for (HoldRow h : b.holds()) {
       if (h.dirty() && !h.inserted && h.state() == HoldState.HOLD_STATE_ACTIVE) {
@@ -124,8 +147,14 @@ final class Invariants {
     }
   }
 
-  /** Holds are compared before a batch lands: a resolved hold must never change. */
+  /** Holds are compared before a batch lands: a resolved hold must never change; nor does a tombstone. */
   void beforeCommit(SimNode node, Batch b) {
+    for (CoordinatorRow c : b.coordinators()) {
+      MemoryStore.Coordinated before = node.store.coordinators.get(c.txid);
+      if (c.dirty() && before != null && before.tombstone() && !c.tombstone()) {
+        fail("abort-not-recorded", c.txid + " begun on " + node.id + " over its tombstone");
+      }
+    }
     for (HoldRow h : b.holds()) {
       MemoryStore.Hold before = node.store.holds.get(h.holdId);
       if (h.dirty() && before != null && before.state() != HoldState.HOLD_STATE_ACTIVE
@@ -202,7 +231,7 @@ final class Invariants {
       fail("not-found-but-took-effect", requestId + " on " + scope.accountId() + " is recorded on " + node.id);
     }
     for (MemoryStore.Coordinated c : node.store.coordinators.values()) {
-      if (c.tenantId().equals(tenant) && c.requestId().equals(requestId) && c.fromRef() == scope.id()
+      if (!c.tombstone() && c.tenantId().equals(tenant) && c.requestId().equals(requestId) && c.fromRef() == scope.id()
           && c.state() != TransactionState.TRANSACTION_STATE_ABORTED) {
         fail("not-found-but-took-effect", requestId + " is transaction " + c.txid() + " " + c.state() + " on " + node.id);
       }

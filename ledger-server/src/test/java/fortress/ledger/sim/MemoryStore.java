@@ -49,9 +49,14 @@ final class MemoryStore implements Store, Records {
   record Hold(String holdId, long accountRef, long amount, long captured, HoldState state, Long expireMicros,
       String requestId, long createdMicros, Long resolvedMicros, String txid) {}
 
+  /** A row of tpc_coordinator; a tombstone (presumed abort recorded) has no transfer: fromRef and the rest null. */
   record Coordinated(String txid, TransactionState state, String participant, String tenantId, String requestId,
-      byte[] requestHash, long fromRef, String toAccountId, long amount, String memo, long createdMicros,
-      Long decidedMicros, Long doneMicros) {}
+      byte[] requestHash, Long fromRef, String toAccountId, long amount, String memo, long createdMicros,
+      Long decidedMicros, Long doneMicros) {
+    boolean tombstone() {
+      return fromRef == null;
+    }
+  }
 
   record Leg(String txid, TransactionState state, String coordinator, String tenantId, Long accountRef, long amount,
       String requestId, String memo, Long entrySequence, long createdMicros, Long resolvedMicros) {}
@@ -129,7 +134,7 @@ final class MemoryStore implements Store, Records {
       for (Coordinated c : coordinators.values()) {
         if (plan.txids().contains(c.txid()) || c.state() == TransactionState.TRANSACTION_STATE_PREPARING
             && requests.contains(c.tenantId() + '\u0000' + c.requestId())) {
-          AccountRow from = s.add(row(accounts.get(c.fromRef())));
+          AccountRow from = c.tombstone() ? null : s.add(row(accounts.get(c.fromRef())));
           s.add(new CoordinatorRow(c.txid(), c.state(), c.participant(), c.tenantId(), c.requestId(), c.requestHash(),
               from, c.toAccountId(), c.amount(), c.memo(), c.createdMicros(), c.decidedMicros(), c.doneMicros()));
         }
@@ -228,9 +233,13 @@ final class MemoryStore implements Store, Records {
       check((c.state() == TransactionState.TRANSACTION_STATE_PREPARING) == (c.decidedMicros() == null),
           "tpc_coordinator_decided");
       check((c.state() == TransactionState.TRANSACTION_STATE_DONE) == (c.doneMicros() != null), "tpc_coordinator_done");
+      check(c.tombstone() ? c.state() == TransactionState.TRANSACTION_STATE_ABORTED && c.tenantId == null
+              && c.requestId == null && c.requestHash == null && c.toAccountId == null && c.memo == null
+          : c.tenantId != null && c.requestId != null && c.requestHash != null && c.toAccountId != null
+              && c.memo != null && c.amount > 0, "tpc_coordinator_transfer_or_tombstone");
       coordinated.put(c.txid, new Coordinated(c.txid, c.state(), c.participant, c.tenantId, c.requestId,
-          c.requestHash, c.from.id, c.toAccountId, c.amount, c.memo, c.createdMicros, c.decidedMicros(),
-          c.doneMicros()));
+          c.requestHash, c.tombstone() ? null : c.from.id, c.toAccountId, c.amount, c.memo, c.createdMicros,
+          c.decidedMicros(), c.doneMicros()));
     }
     checkOneUndecidedPerRequest(coordinated);
     Map<String, Leg> legs = new LinkedHashMap<>();

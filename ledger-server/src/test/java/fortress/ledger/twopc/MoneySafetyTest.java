@@ -125,6 +125,55 @@ class MoneySafetyTest {
     eventually("the committed credit reached the receiver", () -> cluster.account(t, b).getBalance() == 30);
   }
 
+  /** Legs this node received as participant in the given state (by the number of TransactionState). */
+  private static long legs(TestNode node, int state) {
+    try (Connection c = DriverManager.getConnection(node.jdbcUrl, "postgres", "");
+        PreparedStatement s = c.prepareStatement("SELECT count(*) FROM tpc_participant WHERE state = ?")) {
+      s.setInt(1, state);
+      try (ResultSet rs = s.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Prepare goes out while the coordinator's begin is still on its way to the disk. Here the
+   * coordinator's database stalls, so its begin waits in the writer while the participant prepares,
+   * votes yes and, past its in-doubt timeout, asks GetDecision, again and again. Answered from a
+   * read ("no record": presumed abort), the participant would abort its leg, and the coordinator,
+   * once its begin landed with a yes vote in hand, would commit: the debit taken, the credit
+   * refused, lost. The coordinator instead records the presumed abort through its writer, behind
+   * the queued begin, so it answers PENDING while the begin waits, and the transfer commits on both
+   * sides.
+   */
+  @Test
+  void getDecisionWhileTheBeginIsStalled_neverAbortsALegTheCoordinatorThenCommits() throws Exception {
+    String t = tenant();
+    TestNode coordinator = cluster.node("ledger-1");
+    TestNode participant = cluster.node("ledger-2");
+    String a = cluster.openOn("ledger-1", t, "a", 100);
+    String b = cluster.openOn("ledger-2", t, "b", 0);
+    long preparedBefore = legs(participant, 2);
+    long abortedBefore = legs(participant, 4);
+
+    Future<TransferResponse> sent;
+    try (Stall stalled = Stall.of(coordinator)) {
+      sent = async(coordinator).transfer(transfer(t, a, b, 30));
+      eventually("the participant prepared the leg", () -> legs(participant, 2) > preparedBefore);
+      // The participant's in-doubt timeout (500 ms) passes several times; it asks GetDecision each round.
+      Thread.sleep(2_500);
+      assertThat(legs(participant, 4)).as("legs aborted while the begin waits").isEqualTo(abortedBefore);
+    }
+
+    TransferResponse done = sent.get(60, TimeUnit.SECONDS);
+    assertThat(done.getFromAccount().getBalance()).isEqualTo(70);
+    eventually("the committed credit reached the receiver", () -> cluster.account(t, b).getBalance() == 30);
+    assertThat(legs(participant, 4)).isEqualTo(abortedBefore);
+  }
+
   /**
    * Defect 1, at start-up. A node that stopped while a transfer waited for its vote left it
    * PREPARING; when the node reports SERVING again, start-up recovery has already aborted it, so
