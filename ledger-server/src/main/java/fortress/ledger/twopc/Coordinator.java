@@ -31,11 +31,15 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,6 +62,8 @@ public final class Coordinator implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Coordinator.class);
   private static final AttributeKey<String> PHASE = AttributeKey.stringKey("phase");
   private static final AttributeKey<String> OUTCOME = AttributeKey.stringKey("outcome");
+  /** At most this many DONE records ride along with one decision, or go in one submission. */
+  static final int FINISH_RIDERS_MAX = 256;
   /** What a participant may refuse a leg for that the client can act on; any other no vote is TRANSFER_ABORTED. */
   private static final Set<ErrorReason> CLIENT_REASONS = Set.of(ErrorReason.ACCOUNT_NOT_FOUND, ErrorReason.BALANCE_OVERFLOW);
 
@@ -76,6 +82,14 @@ public final class Coordinator implements AutoCloseable {
    * and when: recovery settles them at its next rounds, whatever the clock says.
    */
   private final Map<String, Pending> letGo = new ConcurrentHashMap<>();
+  /**
+   * Committed transactions whose participant acknowledged the credit, DONE not yet submitted: each
+   * rides along with the next decision this coordinator submits, so it forces no commit of its
+   * own; when no transfer is being driven it goes at once, and whatever is left goes at the next
+   * recovery round. Lost at a crash, which only means recovery re-sends Commit (idempotent) and the
+   * participant acknowledges it again.
+   */
+  private final Queue<String> finishing = new ConcurrentLinkedQueue<>();
 
   private final Tracer tracer;
   private final DoubleHistogram phaseMs;
@@ -260,7 +274,8 @@ public final class Coordinator implements AutoCloseable {
     }
     Rejection refused = no;
     Op decision = vote.yes() != null ? Steps.commit(txid, vote.yes().getAccount()) : Steps.abort(txid);
-    new Phase("decide", txid, participant, trace).run(() -> writer.submit(decision)).whenComplete((decided, e) -> {
+    new Phase("decide", txid, participant, trace).run(() -> writer.submit(withFinishes(decision))
+        .thenApply(outcomes -> outcomes.get(0))).whenComplete((decided, e) -> {
       Outcome outcome = e != null ? uncertain(txid) : decided;
       Boolean committed = inForce(outcome);
       if (committed == null) {
@@ -314,7 +329,7 @@ public final class Coordinator implements AutoCloseable {
 
   /**
    * Step 4: sends the decision in force to the participant. A commit acknowledged is recorded as
-   * DONE; a participant that answers a commit with another decision (or none) is a conflict that
+   * DONE, riding along with a later decision (see {@link #finishing}); a participant that answers a commit with another decision (or none) is a conflict that
    * only an operator can settle: it is logged and counted, and the credit stays overdue. An abort
    * is best effort: a participant without the decision asks GetDecision.
    */
@@ -325,7 +340,7 @@ public final class Coordinator implements AutoCloseable {
     }
     return new Phase("commit", txid, participant, trace)
         .run(() -> peers.commit(participant, CommitRequest.newBuilder().setTxid(txid).build(), prepareTimeoutMs))
-        .thenCompose(ack -> writer.submit(Steps.finish(txid)))
+        .thenAccept(ack -> finished(txid))
         .handle((done, e) -> {
           if (e != null) {
             Rejection refused = Statuses.fromException(e).orElse(null);
@@ -340,6 +355,47 @@ public final class Coordinator implements AutoCloseable {
           }
           return null;
         });
+  }
+
+  /** {@code op} followed by DONE records waiting for a ride, within the writer's batch size. */
+  private List<Op> withFinishes(Op op) {
+    List<Op> ops = new ArrayList<>();
+    ops.add(op);
+    int max = Math.min(FINISH_RIDERS_MAX + 1, writer.batchSizeMax());
+    for (String txid; ops.size() < max && (txid = finishing.poll()) != null; ) {
+      ops.add(Steps.finish(txid));
+    }
+    return ops;
+  }
+
+  /** The participant acknowledged the commit: DONE waits for a ride, or goes now if nothing is driven. */
+  private void finished(String txid) {
+    finishing.add(txid);
+    if (live.isEmpty()) {
+      flushFinishes();
+    }
+  }
+
+  /**
+   * Submits every DONE record still waiting for a ride (recovery calls it each round). One the
+   * writer refuses is dropped: recovery re-sends its Commit later and it comes back.
+   */
+  void flushFinishes() {
+    int max = Math.min(FINISH_RIDERS_MAX, writer.batchSizeMax());
+    while (!finishing.isEmpty()) {
+      List<Op> ops = new ArrayList<>();
+      for (String txid; ops.size() < max && (txid = finishing.poll()) != null; ) {
+        ops.add(Steps.finish(txid));
+      }
+      if (!ops.isEmpty()) {
+        writer.submit(ops);
+      }
+    }
+  }
+
+  /** DONE records waiting for a ride. */
+  public int finishing() {
+    return finishing.size();
   }
 
   /** True while this process is driving the transaction (recovery leaves it alone). */

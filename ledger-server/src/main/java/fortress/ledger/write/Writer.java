@@ -121,6 +121,11 @@ public final class Writer implements AutoCloseable {
     thread.start();
   }
 
+  /** The most operations one batch takes. */
+  public int batchSizeMax() {
+    return batchSizeMax;
+  }
+
   /** Operations waiting for the writer. */
   public int queueDepth() {
     return queuedOps.get();

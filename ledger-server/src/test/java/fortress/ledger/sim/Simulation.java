@@ -219,6 +219,10 @@ public final class Simulation {
 
   /** Crashes a node and starts it again later from its committed state. */
   void crash(SimNode n, String why) {
+    if (n.current != null && n.current.coordinator.finishing() > 0) {
+      // Acknowledged commits whose DONE was still waiting for a ride: recovery must re-send them.
+      counts.merge("finishes-lost-in-crash", (long) n.current.coordinator.finishing(), Long::sum);
+    }
     n.crash();
     count("crashes-" + why);
     scheduler.after(latencyMicros(50_000, settings.downMsMax() * 1000), () -> {
