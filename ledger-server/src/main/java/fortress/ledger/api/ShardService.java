@@ -11,6 +11,9 @@ import fortress.ledger.write.Outcome;
 import fortress.shard.v1.AbortRequest;
 import fortress.shard.v1.AbortResponse;
 import fortress.shard.v1.CommitRequest;
+import fortress.shard.v1.CommitLegResult;
+import fortress.shard.v1.CommitLegsRequest;
+import fortress.shard.v1.CommitLegsResponse;
 import fortress.shard.v1.CommitResponse;
 import fortress.shard.v1.GetDecisionRequest;
 import fortress.shard.v1.GetDecisionResponse;
@@ -18,11 +21,18 @@ import fortress.shard.v1.GetTotalsRequest;
 import fortress.shard.v1.GetTotalsResponse;
 import fortress.shard.v1.ListInDoubtRequest;
 import fortress.shard.v1.ListInDoubtResponse;
+import fortress.shard.v1.PrepareLegResult;
+import fortress.shard.v1.PrepareLegsRequest;
+import fortress.shard.v1.PrepareLegsResponse;
 import fortress.shard.v1.PrepareRequest;
 import fortress.shard.v1.PrepareResponse;
 import fortress.shard.v1.ShardServiceGrpc;
+import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.StreamObserver;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -36,6 +46,8 @@ import java.util.concurrent.Executor;
 public final class ShardService extends ShardServiceGrpc.ShardServiceImplBase {
   static final int IN_DOUBT_PAGE_DEFAULT = 100;
   static final int IN_DOUBT_PAGE_MAX = 1000;
+  /** The most legs one PrepareLegs or CommitLegs call may carry. */
+  static final int LEGS_MAX = 256;
 
   private final Participant participant;
   private final Coordinator coordinator;
@@ -72,7 +84,16 @@ public final class ShardService extends ShardServiceGrpc.ShardServiceImplBase {
    */
   @Override
   public void prepare(PrepareRequest r, StreamObserver<PrepareResponse> out) {
-    String caller = callingNode();
+    Rejection refused = refusePrepare(r, callingNode());
+    if (refused != null) {
+      Replies.fail(out, refused);
+      return;
+    }
+    answer(participant.prepare(r), out);
+  }
+
+  /** Why a leg may not be prepared for {@code caller} (null: not checked), or null if it may. */
+  private Rejection refusePrepare(PrepareRequest r, String caller) {
     Rejection refused = caller == null || caller.equals(r.getCoordinatorNodeId()) ? null
         : new Rejection(ErrorReason.NOT_COORDINATOR, "coordinator_node_id: must be the calling node, " + caller
             + "; a node prepares legs only of transactions it coordinates", Map.of("field", "coordinator_node_id"));
@@ -82,11 +103,76 @@ public final class ShardService extends ShardServiceGrpc.ShardServiceImplBase {
     if (refused == null) {
       refused = ownership.refuse(r.getTenantId(), r.getAccountId());
     }
-    if (refused != null) {
-      Replies.fail(out, refused);
+    return refused;
+  }
+
+  /**
+   * Prepare for each leg, checked leg by leg as Prepare checks one (the calling node must be each
+   * leg's coordinator); the legs that pass go to the writer together. One result per leg.
+   */
+  @Override
+  public void prepareLegs(PrepareLegsRequest r, StreamObserver<PrepareLegsResponse> out) {
+    Rejection invalid = legsCount(r.getLegsCount());
+    if (invalid != null) {
+      Replies.fail(out, invalid);
       return;
     }
-    answer(participant.prepare(r), out);
+    String caller = callingNode();
+    List<Rejection> refused = r.getLegsList().stream().map(leg -> refusePrepare(leg, caller)).toList();
+    List<PrepareRequest> passed = new ArrayList<>();
+    for (int i = 0; i < r.getLegsCount(); i++) {
+      if (refused.get(i) == null) {
+        passed.add(r.getLegs(i));
+      }
+    }
+    participant.prepareAll(passed).whenCompleteAsync((outcomes, error) -> {
+      PrepareLegsResponse.Builder response = PrepareLegsResponse.newBuilder();
+      Iterator<Outcome> answered = outcomes == null ? null : outcomes.iterator();
+      for (Rejection no : refused) {
+        Outcome o = no != null ? Outcome.failed(no) : answered == null ? Replies.uncertain() : answered.next();
+        response.addResults(o instanceof Outcome.Ok ok
+            ? PrepareLegResult.newBuilder().setVote((PrepareResponse) ok.response())
+            : PrepareLegResult.newBuilder().setError(status(((Outcome.Failed) o).rejection())));
+      }
+      Replies.send(out, response.build());
+    }, responses);
+  }
+
+  /**
+   * Commit for each transaction, checked as Commit checks one (only the leg's coordinator may
+   * commit it), applied by the writer together. One result per transaction.
+   */
+  @Override
+  public void commitLegs(CommitLegsRequest r, StreamObserver<CommitLegsResponse> out) {
+    Rejection invalid = legsCount(r.getLegsCount());
+    for (int i = 0; invalid == null && i < r.getLegsCount(); i++) {
+      invalid = checks.txid(r.getLegs(i).getTxid());
+    }
+    if (invalid != null) {
+      Replies.fail(out, invalid);
+      return;
+    }
+    List<String> txids = r.getLegsList().stream().map(CommitRequest::getTxid).toList();
+    participant.commitAll(txids, callingNode()).whenCompleteAsync((outcomes, error) -> {
+      CommitLegsResponse.Builder response = CommitLegsResponse.newBuilder();
+      for (int i = 0; i < txids.size(); i++) {
+        Outcome o = outcomes == null ? Replies.uncertain() : outcomes.get(i);
+        response.addResults(o instanceof Outcome.Ok ok
+            ? CommitLegResult.newBuilder().setApplied((CommitResponse) ok.response())
+            : CommitLegResult.newBuilder().setError(status(((Outcome.Failed) o).rejection())));
+      }
+      Replies.send(out, response.build());
+    }, responses);
+  }
+
+  private static Rejection legsCount(int count) {
+    return count >= 1 && count <= LEGS_MAX ? null
+        : Rejection.invalid("legs", "must hold between 1 and " + LEGS_MAX + " legs, not " + count);
+  }
+
+  /** A refusal as the status (code and ErrorInfo) a single-leg call would have failed with. */
+  private static com.google.rpc.Status status(Rejection r) {
+    return StatusProto.fromThrowable(Statuses.toException(r));
   }
 
   @Override

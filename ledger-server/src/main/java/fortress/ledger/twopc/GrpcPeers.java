@@ -8,32 +8,61 @@ import fortress.core.security.Security;
 import fortress.core.telemetry.Telemetry;
 import fortress.shard.v1.AbortRequest;
 import fortress.shard.v1.AbortResponse;
+import fortress.shard.v1.CommitLegsRequest;
+import fortress.shard.v1.CommitLegsResponse;
 import fortress.shard.v1.CommitRequest;
 import fortress.shard.v1.CommitResponse;
 import fortress.shard.v1.GetDecisionRequest;
 import fortress.shard.v1.GetDecisionResponse;
+import fortress.shard.v1.PrepareLegsRequest;
+import fortress.shard.v1.PrepareLegsResponse;
 import fortress.shard.v1.PrepareRequest;
 import fortress.shard.v1.PrepareResponse;
 import fortress.shard.v1.ShardServiceGrpc;
 import fortress.shard.v1.ShardServiceGrpc.ShardServiceStub;
 import io.grpc.ClientInterceptor;
+import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
+import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.StreamObserver;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
-/** The other ledger nodes over gRPC, at the ring's addresses. */
+/**
+ * The other ledger nodes over gRPC, at the ring's addresses. Prepare and Commit calls to a node go
+ * one call at a time per kind: while one is in flight, further ones queue, and go together in one
+ * PrepareLegs or CommitLegs call when it returns (at most {@value #LEGS_PER_CALL_MAX} legs per
+ * call, at most {@value #QUEUED_MAX} waiting per node and kind; beyond that a call fails at once
+ * with RESOURCE_EXHAUSTED). A lone call goes as the single-leg RPC, with no added delay. A node
+ * that does not know the batched RPCs (UNIMPLEMENTED: an older node) gets single-leg calls from
+ * then on.
+ */
 public final class GrpcPeers implements Peers, AutoCloseable {
+  /** The most legs one PrepareLegs or CommitLegs call carries (the server's limit too). */
+  static final int LEGS_PER_CALL_MAX = 256;
+  /** The most calls of one kind waiting for one node while another is in flight. */
+  static final int QUEUED_MAX = 4096;
+
   private final RingFile ring;
   private final NodeChannels channels;
   private final Map<String, String> addresses;
   private final ClientInterceptor[] credentials;
+  private final Map<String, Lane<PrepareRequest, PrepareResponse>> prepares = new ConcurrentHashMap<>();
+  private final Map<String, Lane<CommitRequest, CommitResponse>> commits = new ConcurrentHashMap<>();
+  /** Batched calls sent (PrepareLegs and CommitLegs), for tests. */
+  private final AtomicLong batchedCalls = new AtomicLong();
 
   /**
    * {@code ring} is null for a standalone node, which has no peers; {@code addresses} names, by node
@@ -55,12 +84,142 @@ public final class GrpcPeers implements Peers, AutoCloseable {
 
   @Override
   public CompletableFuture<PrepareResponse> prepare(String node, PrepareRequest r, long timeoutMs) {
-    return call(node, timeoutMs, (stub, out) -> stub.prepare(r, out));
+    return prepares.computeIfAbsent(node, n -> new Lane<>(n, "Prepare",
+        (q, ms) -> call(n, ms, (stub, out) -> stub.prepare(q, out)),
+        (qs, ms) -> this.<PrepareLegsResponse>batchCall(n, ms,
+                (stub, out) -> stub.prepareLegs(PrepareLegsRequest.newBuilder().addAllLegs(qs).build(), out))
+            .thenApply(answer -> answer.getResultsList().stream()
+                .<Object>map(x -> x.hasVote() ? x.getVote() : StatusProto.toStatusRuntimeException(x.getError()))
+                .toList())))
+        .send(r, timeoutMs);
   }
 
   @Override
   public CompletableFuture<CommitResponse> commit(String node, CommitRequest r, long timeoutMs) {
-    return call(node, timeoutMs, (stub, out) -> stub.commit(r, out));
+    return commits.computeIfAbsent(node, n -> new Lane<>(n, "Commit",
+        (q, ms) -> call(n, ms, (stub, out) -> stub.commit(q, out)),
+        (qs, ms) -> this.<CommitLegsResponse>batchCall(n, ms,
+                (stub, out) -> stub.commitLegs(CommitLegsRequest.newBuilder().addAllLegs(qs).build(), out))
+            .thenApply(answer -> answer.getResultsList().stream()
+                .<Object>map(x -> x.hasApplied() ? x.getApplied() : StatusProto.toStatusRuntimeException(x.getError()))
+                .toList())))
+        .send(r, timeoutMs);
+  }
+
+  private <T> CompletableFuture<T> batchCall(String node, long timeoutMs,
+      BiConsumer<ShardServiceStub, StreamObserver<T>> start) {
+    batchedCalls.incrementAndGet();
+    return call(node, timeoutMs, start);
+  }
+
+  /** Batched calls sent so far. */
+  long batchedCalls() {
+    return batchedCalls.get();
+  }
+
+  /** A call waiting in a lane: its request, when its deadline passes, and its caller's future. */
+  private record Waiting<Q, R>(Q request, long deadlineNanos, CompletableFuture<R> result) {
+    long remainingMs() {
+      return TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
+    }
+  }
+
+  /**
+   * The calls of one kind to one node: one call in flight at a time; calls made meanwhile queue
+   * and go together in one batched call when it returns. {@code batch} answers, per request in
+   * order, the response or the Throwable it failed with.
+   */
+  private static final class Lane<Q, R> {
+    private final String node;
+    private final String kind;
+    private final BiFunction<Q, Long, CompletableFuture<R>> single;
+    private final BiFunction<List<Q>, Long, CompletableFuture<List<Object>>> batch;
+    private final Deque<Waiting<Q, R>> queued = new ArrayDeque<>();
+    private boolean busy;
+    private volatile boolean batchesUnknown;
+
+    Lane(String node, String kind, BiFunction<Q, Long, CompletableFuture<R>> single,
+        BiFunction<List<Q>, Long, CompletableFuture<List<Object>>> batch) {
+      this.node = node;
+      this.kind = kind;
+      this.single = single;
+      this.batch = batch;
+    }
+
+    CompletableFuture<R> send(Q request, long timeoutMs) {
+      Waiting<Q, R> w = new Waiting<>(request, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs),
+          new CompletableFuture<>());
+      synchronized (this) {
+        if (busy) {
+          if (queued.size() >= QUEUED_MAX) {
+            w.result().completeExceptionally(Status.RESOURCE_EXHAUSTED.withDescription(QUEUED_MAX + " " + kind
+                + " calls to node " + node + " are already waiting; nothing was sent").asRuntimeException());
+          } else {
+            queued.add(w);
+          }
+          return w.result();
+        }
+        busy = true;
+      }
+      start(List.of(w)).whenComplete((v, e) -> next());
+      return w.result();
+    }
+
+    /** Sends the waiting calls, once the previous call returned; frees the lane when none wait. */
+    private void next() {
+      List<Waiting<Q, R>> ready = new ArrayList<>();
+      synchronized (this) {
+        while (ready.size() < LEGS_PER_CALL_MAX && !queued.isEmpty()) {
+          Waiting<Q, R> w = queued.poll();
+          if (w.remainingMs() > 0) {
+            ready.add(w);
+          } else {
+            w.result().completeExceptionally(Status.DEADLINE_EXCEEDED.withDescription(kind + " to node " + node
+                + " waited past its deadline behind an earlier call; not sent").asRuntimeException());
+          }
+        }
+        if (ready.isEmpty()) {
+          busy = false;
+          return;
+        }
+      }
+      start(ready).whenComplete((v, e) -> next());
+    }
+
+    /** One call for the lot (the single-leg RPC for one); completes when every caller has its answer. */
+    private CompletableFuture<Void> start(List<Waiting<Q, R>> ws) {
+      if (ws.isEmpty()) {
+        return CompletableFuture.completedFuture(null);
+      }
+      if (ws.size() == 1 || batchesUnknown) {
+        return CompletableFuture.allOf(ws.stream().map(w -> single.apply(w.request(), Math.max(1, w.remainingMs()))
+            .whenComplete((r, e) -> settle(w, r, e))).toArray(CompletableFuture[]::new)).handle((v, e) -> null);
+      }
+      long timeoutMs = Math.max(1, ws.stream().mapToLong(Waiting::remainingMs).min().orElse(1));
+      return batch.apply(ws.stream().map(Waiting::request).toList(), timeoutMs).handle((answers, e) -> {
+        if (e != null && Status.fromThrowable(e).getCode() == Status.Code.UNIMPLEMENTED) {
+          batchesUnknown = true;
+          return start(ws);
+        }
+        for (int i = 0; i < ws.size(); i++) {
+          Object answer = e != null ? e : answers.size() != ws.size()
+              ? Status.INTERNAL.withDescription("node " + node + " answered " + answers.size() + " results for "
+                  + ws.size() + " legs").asRuntimeException()
+              : answers.get(i);
+          settle(ws.get(i), answer instanceof Throwable ? null : answer, answer instanceof Throwable t ? t : null);
+        }
+        return CompletableFuture.<Void>completedFuture(null);
+      }).thenCompose(f -> f);
+    }
+
+    @SuppressWarnings("unchecked")
+    private void settle(Waiting<Q, R> w, Object response, Throwable error) {
+      if (error != null) {
+        w.result().completeExceptionally(error);
+      } else {
+        w.result().complete((R) response);
+      }
+    }
   }
 
   @Override
@@ -76,7 +235,8 @@ public final class GrpcPeers implements Peers, AutoCloseable {
   /**
    * Starts a unary call on a peer's ShardService. Calls wait for the channel to be ready rather
    * than failing at once while it reconnects (a peer that just restarted); the deadline bounds the
-   * wait. Fails with UNAVAILABLE if the ring does not know the peer.
+   * wait. A call is never cancelled with the gRPC call that is current when it starts. Fails with
+   * UNAVAILABLE if the ring does not know the peer.
    */
   private <T> CompletableFuture<T> call(String node, long timeoutMs, BiConsumer<ShardServiceStub, StreamObserver<T>> start) {
     UnaryFuture<T> result = new UnaryFuture<>();
@@ -89,7 +249,14 @@ public final class GrpcPeers implements Peers, AutoCloseable {
           .asRuntimeException());
       return result;
     }
-    start.accept(stub.get().withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS), result);
+    // Not cancelled with whichever call is current: a batched call carries legs of many transfers.
+    Context forked = Context.current().fork();
+    Context previous = forked.attach();
+    try {
+      start.accept(stub.get().withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS), result);
+    } finally {
+      forked.detach(previous);
+    }
     return result;
   }
 

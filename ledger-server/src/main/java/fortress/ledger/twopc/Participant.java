@@ -1,8 +1,13 @@
 package fortress.ledger.twopc;
 
+import static com.google.common.base.Preconditions.checkState;
+
+import fortress.ledger.write.Op;
 import fortress.ledger.write.Outcome;
 import fortress.ledger.write.Writer;
 import fortress.shard.v1.PrepareRequest;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -27,6 +32,41 @@ public final class Participant {
         failpoints.hit(Failpoints.PARTICIPANT_AFTER_PREPARE);
       }
       return outcome;
+    });
+  }
+
+  /**
+   * Step 2 for several legs at once (PrepareLegs): submits them to the writer together, in chunks
+   * of its batch size, and answers one outcome per leg, in order.
+   */
+  public CompletableFuture<List<Outcome>> prepareAll(List<PrepareRequest> legs) {
+    return submitAll(legs.stream().map(Steps::prepareLeg).toList()).thenApply(outcomes -> {
+      for (Outcome o : outcomes) {
+        if (o instanceof Outcome.Ok) {
+          failpoints.hit(Failpoints.PARTICIPANT_AFTER_PREPARE);
+        }
+      }
+      return outcomes;
+    });
+  }
+
+  /** Step 4, commit, for several transactions at once (CommitLegs), each as {@link #commit}. */
+  public CompletableFuture<List<Outcome>> commitAll(List<String> txids, String from) {
+    return submitAll(txids.stream().map(txid -> Steps.commitLeg(txid, from)).toList());
+  }
+
+  /** Submits the steps in chunks the writer takes whole; one outcome per step, in order. */
+  private CompletableFuture<List<Outcome>> submitAll(List<Op> ops) {
+    int chunk = writer.batchSizeMax();
+    List<CompletableFuture<List<Outcome>>> parts = new ArrayList<>();
+    for (int i = 0; i < ops.size(); i += chunk) {
+      parts.add(writer.submit(ops.subList(i, Math.min(ops.size(), i + chunk))));
+    }
+    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(v -> {
+      List<Outcome> all = new ArrayList<>(ops.size());
+      parts.forEach(p -> all.addAll(p.join()));
+      checkState(all.size() == ops.size(), "the writer answered %s of %s steps", all.size(), ops.size());
+      return all;
     });
   }
 

@@ -4,13 +4,20 @@ import fortress.ledger.api.ShardService;
 import fortress.ledger.twopc.Peers;
 import fortress.shard.v1.AbortRequest;
 import fortress.shard.v1.AbortResponse;
+import fortress.shard.v1.CommitLegResult;
+import fortress.shard.v1.CommitLegsRequest;
+import fortress.shard.v1.CommitLegsResponse;
 import fortress.shard.v1.CommitRequest;
 import fortress.shard.v1.CommitResponse;
 import fortress.shard.v1.GetDecisionRequest;
 import fortress.shard.v1.GetDecisionResponse;
+import fortress.shard.v1.PrepareLegResult;
+import fortress.shard.v1.PrepareLegsRequest;
+import fortress.shard.v1.PrepareLegsResponse;
 import fortress.shard.v1.PrepareRequest;
 import fortress.shard.v1.PrepareResponse;
 import io.grpc.Status;
+import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
@@ -30,14 +37,34 @@ final class SimNetwork implements Peers {
     this.caller = caller;
   }
 
+  /** Prepare, or (as often) PrepareLegs carrying it, as a node that batches would send it. */
   @Override
   public CompletableFuture<PrepareResponse> prepare(String node, PrepareRequest r, long timeoutMs) {
-    return call(node, timeoutMs, (shard, out) -> shard.prepare(r, out));
+    if (!sim.batchLegs()) {
+      return call(node, timeoutMs, (shard, out) -> shard.prepare(r, out));
+    }
+    return this.<PrepareLegsResponse>call(node, timeoutMs,
+            (shard, out) -> shard.prepareLegs(PrepareLegsRequest.newBuilder().addLegs(r).build(), out))
+        .thenCompose(answer -> {
+          PrepareLegResult one = answer.getResults(0);
+          return one.hasVote() ? CompletableFuture.completedFuture(one.getVote())
+              : CompletableFuture.failedFuture(StatusProto.toStatusRuntimeException(one.getError()));
+        });
   }
 
+  /** Commit, or (as often) CommitLegs carrying it. */
   @Override
   public CompletableFuture<CommitResponse> commit(String node, CommitRequest r, long timeoutMs) {
-    return call(node, timeoutMs, (shard, out) -> shard.commit(r, out));
+    if (!sim.batchLegs()) {
+      return call(node, timeoutMs, (shard, out) -> shard.commit(r, out));
+    }
+    return this.<CommitLegsResponse>call(node, timeoutMs,
+            (shard, out) -> shard.commitLegs(CommitLegsRequest.newBuilder().addLegs(r).build(), out))
+        .thenCompose(answer -> {
+          CommitLegResult one = answer.getResults(0);
+          return one.hasApplied() ? CompletableFuture.completedFuture(one.getApplied())
+              : CompletableFuture.failedFuture(StatusProto.toStatusRuntimeException(one.getError()));
+        });
   }
 
   @Override

@@ -218,6 +218,15 @@ public final class Simulation {
   }
 
   /** Crashes a node and starts it again later from its committed state. */
+  /** Whether a Prepare or Commit goes as its batched RPC (PrepareLegs, CommitLegs), as often as not. */
+  boolean batchLegs() {
+    boolean batched = random.nextBoolean();
+    if (batched) {
+      count("messages-batched");
+    }
+    return batched;
+  }
+
   void crash(SimNode n, String why) {
     if (n.current != null && n.current.coordinator.finishing() > 0) {
       // Acknowledged commits whose DONE was still waiting for a ride: recovery must re-send them.

@@ -12,11 +12,16 @@ import fortress.ledger.TestNode;
 import fortress.ledger.v1.TransferRequest;
 import fortress.ledger.v1.TransferResponse;
 import fortress.shard.v1.AbortRequest;
+import fortress.shard.v1.CommitLegsRequest;
+import fortress.shard.v1.CommitLegsResponse;
 import fortress.shard.v1.CommitRequest;
+import fortress.shard.v1.PrepareLegsRequest;
+import fortress.shard.v1.PrepareLegsResponse;
 import fortress.shard.v1.PrepareRequest;
 import fortress.shard.v1.ShardServiceGrpc;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -106,6 +111,32 @@ class MemberIdentityTest {
     // Its coordinator settles it (here: abort, as ledger-1 never decided to commit).
     shard("ledger-2", "ledger-1").abort(AbortRequest.newBuilder().setTxid(txid).build());
     assertThat(cluster.account(t, b).getBalance()).isZero();
+  }
+
+  /** The reason of a leg's error in a batched answer. */
+  private static String reason(com.google.rpc.Status error) {
+    return info(StatusProto.toStatusRuntimeException(error)).getReason();
+  }
+
+  @Test
+  void batchedLegs_areCheckedLegByLeg_forTheirCoordinator() {
+    String t = tenant();
+    String b = cluster.openOn("ledger-2", t, "b", 0);
+    String mine = "tx-" + UUID.randomUUID();
+    String anothers = "tx-" + UUID.randomUUID();
+
+    PrepareLegsResponse votes = shard("ledger-2", "ledger-1").prepareLegs(PrepareLegsRequest.newBuilder()
+        .addLegs(leg(mine, "ledger-1", t, b)).addLegs(leg(anothers, "ledger-3", t, b)).build());
+    CommitLegsResponse stolen = shard("ledger-2", "ledger-3").commitLegs(CommitLegsRequest.newBuilder()
+        .addLegs(CommitRequest.newBuilder().setTxid(mine)).build());
+
+    assertThat(votes.getResults(0).hasVote()).isTrue();
+    assertThat(votes.getResults(1).getError().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED.value());
+    assertThat(reason(votes.getResults(1).getError())).isEqualTo("NOT_COORDINATOR");
+    assertThat(reason(stolen.getResults(0).getError())).isEqualTo("NOT_COORDINATOR");
+    assertThat(cluster.account(t, b).getBalance()).isZero();
+    // Its coordinator settles it (abort: ledger-1 never decided to commit).
+    shard("ledger-2", "ledger-1").abort(AbortRequest.newBuilder().setTxid(mine).build());
   }
 
   @Test
