@@ -84,8 +84,8 @@ public final class Coordinator implements AutoCloseable {
   private final Map<String, Pending> letGo = new ConcurrentHashMap<>();
   /**
    * Committed transactions whose participant acknowledged the credit, DONE not yet submitted: each
-   * rides along with the next decision this coordinator submits, so it forces no commit of its
-   * own; when no transfer is being driven it goes at once, and whatever is left goes at the next
+   * is queued right behind the next decision this coordinator submits, so it lands in that
+   * decision's batch and forces no commit of its own; when no transfer is being driven it goes at once, and whatever is left goes at the next
    * recovery round. Lost at a crash, which only means recovery re-sends Commit (idempotent) and the
    * participant acknowledges it again.
    */
@@ -274,8 +274,7 @@ public final class Coordinator implements AutoCloseable {
     }
     Rejection refused = no;
     Op decision = vote.yes() != null ? Steps.commit(txid, vote.yes().getAccount()) : Steps.abort(txid);
-    new Phase("decide", txid, participant, trace).run(() -> writer.submit(withFinishes(decision))
-        .thenApply(outcomes -> outcomes.get(0))).whenComplete((decided, e) -> {
+    new Phase("decide", txid, participant, trace).run(() -> withFinishes(decision)).whenComplete((decided, e) -> {
       Outcome outcome = e != null ? uncertain(txid) : decided;
       Boolean committed = inForce(outcome);
       if (committed == null) {
@@ -357,15 +356,22 @@ public final class Coordinator implements AutoCloseable {
         });
   }
 
-  /** {@code op} followed by DONE records waiting for a ride, within the writer's batch size. */
-  private List<Op> withFinishes(Op op) {
-    List<Op> ops = new ArrayList<>();
-    ops.add(op);
-    int max = Math.min(FINISH_RIDERS_MAX + 1, writer.batchSizeMax());
-    for (String txid; ops.size() < max && (txid = finishing.poll()) != null; ) {
-      ops.add(Steps.finish(txid));
+  /**
+   * Submits {@code op}, then right behind it the DONE records waiting for a ride (as many as fit
+   * in the batch with it), so they land in the batch the decision makes. They go as a submission
+   * of their own: a full writer refuses them, never the decision.
+   */
+  private CompletableFuture<Outcome> withFinishes(Op op) {
+    CompletableFuture<Outcome> decided = writer.submit(op);
+    List<Op> riders = new ArrayList<>();
+    int max = Math.min(FINISH_RIDERS_MAX, writer.batchSizeMax() - 1);
+    for (String txid; riders.size() < max && (txid = finishing.poll()) != null; ) {
+      riders.add(Steps.finish(txid));
     }
-    return ops;
+    if (!riders.isEmpty()) {
+      writer.submit(riders);
+    }
+    return decided;
   }
 
   /** The participant acknowledged the commit: DONE waits for a ride, or goes now if nothing is driven. */

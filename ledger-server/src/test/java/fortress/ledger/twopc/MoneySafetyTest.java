@@ -210,6 +210,7 @@ class MoneySafetyTest {
     String a = cluster.openOn("ledger-3", t, "a", 100);
     String b = cluster.openOn("ledger-2", t, "b", 0);
     cluster.links().drop("ledger-3", "ledger-2", "Commit");
+    cluster.links().drop("ledger-3", "ledger-2", "CommitLegs");
     cluster.links().drop("ledger-2", "ledger-3", "GetDecision");
 
     TransferResponse r = coordinator.stub().transfer(transfer(t, a, b, 25));
@@ -399,6 +400,7 @@ class MoneySafetyTest {
     String orphanFrom = cluster.openOn("ledger-2", t, "o", 10);
     String filler = cluster.openOn("ledger-2", t, "f", 0);
     cluster.links().drop("ledger-2", "ledger-1", "Commit");
+    cluster.links().drop("ledger-2", "ledger-1", "CommitLegs");
     int committed = 0;
     while (committed < 1_000) {
       SubmitBatchRequest.Builder batch = SubmitBatchRequest.newBuilder();
