@@ -31,15 +31,11 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.Queue;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,8 +58,6 @@ public final class Coordinator implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Coordinator.class);
   private static final AttributeKey<String> PHASE = AttributeKey.stringKey("phase");
   private static final AttributeKey<String> OUTCOME = AttributeKey.stringKey("outcome");
-  /** At most this many DONE records ride along with one decision, or go in one submission. */
-  static final int FINISH_RIDERS_MAX = 256;
   /** What a participant may refuse a leg for that the client can act on; any other no vote is TRANSFER_ABORTED. */
   private static final Set<ErrorReason> CLIENT_REASONS = Set.of(ErrorReason.ACCOUNT_NOT_FOUND, ErrorReason.BALANCE_OVERFLOW);
 
@@ -82,14 +76,8 @@ public final class Coordinator implements AutoCloseable {
    * and when: recovery settles them at its next rounds, whatever the clock says.
    */
   private final Map<String, Pending> letGo = new ConcurrentHashMap<>();
-  /**
-   * Committed transactions whose participant acknowledged the credit, DONE not yet submitted: each
-   * is queued right behind the next decision this coordinator submits, so it lands in that
-   * decision's batch and forces no commit of its own; when no transfer is being driven it goes at once, and whatever is left goes at the next
-   * recovery round. Lost at a crash, which only means recovery re-sends Commit (idempotent) and the
-   * participant acknowledges it again.
-   */
-  private final Queue<String> finishing = new ConcurrentLinkedQueue<>();
+  /** DONE records waiting to follow a decision. */
+  private final Finishes finishes;
 
   private final Tracer tracer;
   private final DoubleHistogram phaseMs;
@@ -105,6 +93,7 @@ public final class Coordinator implements AutoCloseable {
     this.failpoints = failpoints;
     this.uuids = uuids;
     this.prepareTimeoutMs = prepareTimeoutMs;
+    this.finishes = new Finishes(writer);
     this.tracer = telemetry.tracer();
     Meter meter = telemetry.meter();
     this.phaseMs = meter.histogramBuilder("fortress.ledger.twopc.phase.duration").setUnit("ms")
@@ -274,7 +263,8 @@ public final class Coordinator implements AutoCloseable {
     }
     Rejection refused = no;
     Op decision = vote.yes() != null ? Steps.commit(txid, vote.yes().getAccount()) : Steps.abort(txid);
-    new Phase("decide", txid, participant, trace).run(() -> withFinishes(decision)).whenComplete((decided, e) -> {
+    new Phase("decide", txid, participant, trace).run(() -> finishes.submitWith(decision))
+        .whenComplete((decided, e) -> {
       Outcome outcome = e != null ? uncertain(txid) : decided;
       Boolean committed = inForce(outcome);
       if (committed == null) {
@@ -328,9 +318,10 @@ public final class Coordinator implements AutoCloseable {
 
   /**
    * Step 4: sends the decision in force to the participant. A commit acknowledged is recorded as
-   * DONE, riding along with a later decision (see {@link #finishing}); a participant that answers a commit with another decision (or none) is a conflict that
-   * only an operator can settle: it is logged and counted, and the credit stays overdue. An abort
-   * is best effort: a participant without the decision asks GetDecision.
+   * DONE, following a later decision ({@link Finishes}); a participant that answers a commit with
+   * another decision (or none) is a conflict that only an operator can settle: it is logged and
+   * counted, and the credit stays overdue. An abort is best effort: a participant without the
+   * decision asks GetDecision.
    */
   CompletableFuture<Void> deliver(String txid, String participant, boolean commit, Context trace) {
     if (!commit) {
@@ -356,52 +347,22 @@ public final class Coordinator implements AutoCloseable {
         });
   }
 
-  /**
-   * Submits {@code op}, then right behind it the DONE records waiting for a ride (as many as fit
-   * in the batch with it), so they land in the batch the decision makes. They go as a submission
-   * of their own: a full writer refuses them, never the decision.
-   */
-  private CompletableFuture<Outcome> withFinishes(Op op) {
-    CompletableFuture<Outcome> decided = writer.submit(op);
-    List<Op> riders = new ArrayList<>();
-    int max = Math.min(FINISH_RIDERS_MAX, writer.batchSizeMax() - 1);
-    for (String txid; riders.size() < max && (txid = finishing.poll()) != null; ) {
-      riders.add(Steps.finish(txid));
-    }
-    if (!riders.isEmpty()) {
-      writer.submit(riders);
-    }
-    return decided;
-  }
-
   /** The participant acknowledged the commit: DONE waits for a ride, or goes now if nothing is driven. */
   private void finished(String txid) {
-    finishing.add(txid);
+    finishes.add(txid);
     if (live.isEmpty()) {
-      flushFinishes();
+      finishes.flush();
     }
   }
 
-  /**
-   * Submits every DONE record still waiting for a ride (recovery calls it each round). One the
-   * writer refuses is dropped: recovery re-sends its Commit later and it comes back.
-   */
+  /** Submits every DONE record still waiting for a ride (recovery calls it each round). */
   void flushFinishes() {
-    int max = Math.min(FINISH_RIDERS_MAX, writer.batchSizeMax());
-    while (!finishing.isEmpty()) {
-      List<Op> ops = new ArrayList<>();
-      for (String txid; ops.size() < max && (txid = finishing.poll()) != null; ) {
-        ops.add(Steps.finish(txid));
-      }
-      if (!ops.isEmpty()) {
-        writer.submit(ops);
-      }
-    }
+    finishes.flush();
   }
 
   /** DONE records waiting for a ride. */
   public int finishing() {
-    return finishing.size();
+    return finishes.size();
   }
 
   /** True while this process is driving the transaction (recovery leaves it alone). */
