@@ -242,6 +242,7 @@ public final class Bank {
     String[] pair = accounts.pair(new Random(1), true, 0);
     String receiverNode = accounts.owner(pair[1]);
     hops.get(receiverNode).drop("Commit");
+    hops.get(receiverNode).drop("CommitLegs"); // Commits queued behind others go batched
     TransferRequest planted = TransferRequest.newBuilder().setRequestId("planted-credit").setTenantId(TENANT)
         .setFromAccountId(pair[0]).setToAccountId(pair[1]).setAmount(1).build();
     long start = history.now();

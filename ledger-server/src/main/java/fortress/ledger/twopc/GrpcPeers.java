@@ -1,5 +1,7 @@
 package fortress.ledger.twopc;
 
+import static com.google.common.base.Preconditions.checkState;
+
 import fortress.cluster.v1.RingNode;
 import fortress.core.ring.RingFile;
 import fortress.core.rpc.NodeChannels;
@@ -42,18 +44,21 @@ import java.util.function.Function;
 
 /**
  * The other ledger nodes over gRPC, at the ring's addresses. Prepare and Commit calls to a node go
- * one call at a time per kind: while one is in flight, further ones queue, and go together in one
- * PrepareLegs or CommitLegs call when it returns (at most {@value #LEGS_PER_CALL_MAX} legs per
- * call, at most {@value #QUEUED_MAX} waiting per node and kind; beyond that a call fails at once
- * with RESOURCE_EXHAUSTED). A lone call goes as the single-leg RPC, with no added delay. A node
- * that does not know the batched RPCs (UNIMPLEMENTED: an older node) gets single-leg calls from
- * then on.
+ * at most {@value #CALLS_IN_FLIGHT_MAX} at a time per kind: while they are all in flight, further
+ * ones queue, and go together in one PrepareLegs or CommitLegs call as soon as one returns (at
+ * most {@value #LEGS_PER_CALL_MAX} legs per call, at most {@value #QUEUED_MAX} waiting per node
+ * and kind; beyond that a call fails at once with RESOURCE_EXHAUSTED). A call goes at once, as the
+ * single-leg RPC, when a slot is free, so nothing waits for a batch to fill; and a call lost on the
+ * network holds one slot until its deadline, not the whole node. A node that does not know the
+ * batched RPCs (UNIMPLEMENTED: an older node) gets single-leg calls from then on.
  */
 public final class GrpcPeers implements Peers, AutoCloseable {
   /** The most legs one PrepareLegs or CommitLegs call carries (the server's limit too). */
   static final int LEGS_PER_CALL_MAX = 256;
-  /** The most calls of one kind waiting for one node while another is in flight. */
+  /** The most calls of one kind waiting for one node while all its slots are in flight. */
   static final int QUEUED_MAX = 4096;
+  /** The most calls of one kind in flight to one node at once. */
+  static final int CALLS_IN_FLIGHT_MAX = 4;
 
   private final RingFile ring;
   private final NodeChannels channels;
@@ -125,8 +130,8 @@ public final class GrpcPeers implements Peers, AutoCloseable {
   }
 
   /**
-   * The calls of one kind to one node: one call in flight at a time; calls made meanwhile queue
-   * and go together in one batched call when it returns. {@code batch} answers, per request in
+   * The calls of one kind to one node: at most {@link #CALLS_IN_FLIGHT_MAX} in flight; calls made
+   * while all are in flight queue, and go together in one batched call when one returns. {@code batch} answers, per request in
    * order, the response or the Throwable it failed with.
    */
   private static final class Lane<Q, R> {
@@ -135,7 +140,7 @@ public final class GrpcPeers implements Peers, AutoCloseable {
     private final BiFunction<Q, Long, CompletableFuture<R>> single;
     private final BiFunction<List<Q>, Long, CompletableFuture<List<Object>>> batch;
     private final Deque<Waiting<Q, R>> queued = new ArrayDeque<>();
-    private boolean busy;
+    private int inFlight;
     private volatile boolean batchesUnknown;
 
     Lane(String node, String kind, BiFunction<Q, Long, CompletableFuture<R>> single,
@@ -150,7 +155,7 @@ public final class GrpcPeers implements Peers, AutoCloseable {
       Waiting<Q, R> w = new Waiting<>(request, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs),
           new CompletableFuture<>());
       synchronized (this) {
-        if (busy) {
+        if (inFlight >= CALLS_IN_FLIGHT_MAX) {
           if (queued.size() >= QUEUED_MAX) {
             w.result().completeExceptionally(Status.RESOURCE_EXHAUSTED.withDescription(QUEUED_MAX + " " + kind
                 + " calls to node " + node + " are already waiting; nothing was sent").asRuntimeException());
@@ -159,13 +164,13 @@ public final class GrpcPeers implements Peers, AutoCloseable {
           }
           return w.result();
         }
-        busy = true;
+        inFlight++;
       }
       start(List.of(w)).whenComplete((v, e) -> next());
       return w.result();
     }
 
-    /** Sends the waiting calls, once the previous call returned; frees the lane when none wait. */
+    /** Sends the waiting calls in the slot a call just freed; frees the slot when none wait. */
     private void next() {
       List<Waiting<Q, R>> ready = new ArrayList<>();
       synchronized (this) {
@@ -179,7 +184,8 @@ public final class GrpcPeers implements Peers, AutoCloseable {
           }
         }
         if (ready.isEmpty()) {
-          busy = false;
+          checkState(inFlight > 0, "a %s slot to node %s was freed twice", kind, node);
+          inFlight--;
           return;
         }
       }

@@ -19,7 +19,7 @@ import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyManager;
 
 /**
- * The writer's SQL. Loading a batch takes at most six queries; writing it takes at most three
+ * The writer's SQL. Loading a batch takes at most seven queries; writing it takes at most three
  * statements, whatever the batch size: a binary COPY of its journal entries, one statement of
  * data-modifying CTEs for everything else but idempotency records (rows passed as arrays through
  * {@code unnest}), and a binary COPY of its idempotency records. Not thread-safe: owned by the
@@ -46,12 +46,19 @@ public final class PostgresStore implements Store {
       SELECT %s FROM hold h JOIN account a ON a.id = h.account_ref
       WHERE h.state = {HOLD_STATE_ACTIVE} AND h.expire_at <= from_micros(?) ORDER BY h.expire_at LIMIT ?
       """.formatted(HOLD_COLUMNS));
-  /** Transactions named by txid (tombstones too: they have no account), and undecided ones using the request_ids. */
-  private static final String LOAD_COORDINATORS = Sql.expand("""
-      SELECT %s FROM tpc_coordinator c LEFT JOIN account a ON a.id = c.from_account_ref
-      WHERE c.txid = ANY(?::text[])
-         OR (c.state = {TRANSACTION_STATE_PREPARING}
-             AND (c.tenant_id, c.request_id) IN (SELECT * FROM unnest(?::text[], ?::text[])))
+  /** Transactions named by txid (a tombstone has no account). */
+  private static final String LOAD_COORDINATORS = """
+      SELECT %s FROM tpc_coordinator c LEFT JOIN account a ON a.id = c.from_account_ref WHERE c.txid = ANY(?::text[])
+      """.formatted(COORDINATOR_COLUMNS);
+  /**
+   * Undecided transactions using the operations' request_ids: a probe of the partial index on
+   * PREPARING rows per request, however many transactions the table holds.
+   */
+  private static final String LOAD_UNDECIDED = Sql.expand("""
+      SELECT %s FROM unnest(?::text[], ?::text[]) AS k(tenant_id, request_id)
+      JOIN tpc_coordinator c ON c.tenant_id = k.tenant_id AND c.request_id = k.request_id
+                             AND c.state = {TRANSACTION_STATE_PREPARING}
+      JOIN account a ON a.id = c.from_account_ref
       """.formatted(COORDINATOR_COLUMNS));
   private static final String LOAD_PARTICIPANTS = """
       SELECT p.txid, p.state, p.coordinator, p.tenant_id, p.amount, p.request_id, p.memo, p.entry_sequence,
@@ -221,18 +228,33 @@ public final class PostgresStore implements Store {
     }
 
     private void loadCoordinators(Snapshot snapshot, LoadPlan plan) throws SQLException {
-      try (PreparedStatement s = c.prepareStatement(LOAD_COORDINATORS)) {
-        s.setArray(1, c.createArrayOf("text", plan.txids().toArray()));
-        s.setArray(2, c.createArrayOf("text", plan.requestTenants().toArray()));
-        s.setArray(3, c.createArrayOf("text", plan.requestIds().toArray()));
-        try (ResultSet rs = s.executeQuery()) {
-          while (rs.next()) {
-            rs.getLong(13);
-            AccountRow from = rs.wasNull() ? null : snapshot.add(account(rs, 13));
-            snapshot.add(new CoordinatorRow(rs.getString(1), TransactionState.forNumber(rs.getInt(2)),
-                rs.getString(3), rs.getString(4), rs.getString(5), rs.getBytes(6), from, rs.getString(7),
-                rs.getLong(8), rs.getString(9), rs.getLong(10), nullableLong(rs, 11), nullableLong(rs, 12)));
+      if (!plan.txids().isEmpty()) {
+        try (PreparedStatement s = c.prepareStatement(LOAD_COORDINATORS)) {
+          s.setArray(1, c.createArrayOf("text", plan.txids().toArray()));
+          readCoordinators(s, snapshot);
+        }
+      }
+      if (!plan.requestIds().isEmpty()) {
+        try (PreparedStatement s = c.prepareStatement(LOAD_UNDECIDED)) {
+          s.setArray(1, c.createArrayOf("text", plan.requestTenants().toArray()));
+          s.setArray(2, c.createArrayOf("text", plan.requestIds().toArray()));
+          readCoordinators(s, snapshot);
+        }
+      }
+    }
+
+    /** Adds each row not already loaded (a transaction can be named by txid and found by request). */
+    private static void readCoordinators(PreparedStatement s, Snapshot snapshot) throws SQLException {
+      try (ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          if (snapshot.coordinators.containsKey(rs.getString(1))) {
+            continue;
           }
+          rs.getLong(13);
+          AccountRow from = rs.wasNull() ? null : snapshot.add(account(rs, 13));
+          snapshot.add(new CoordinatorRow(rs.getString(1), TransactionState.forNumber(rs.getInt(2)),
+              rs.getString(3), rs.getString(4), rs.getString(5), rs.getBytes(6), from, rs.getString(7),
+              rs.getLong(8), rs.getString(9), rs.getLong(10), nullableLong(rs, 11), nullableLong(rs, 12)));
         }
       }
     }
