@@ -98,7 +98,6 @@ final class BinaryCopy {
       return nullValue();
     }
     field(value.length);
-    ensure(value.length);
     System.arraycopy(value, 0, buffer, size, value.length);
     size += value.length;
     return this;
@@ -144,10 +143,11 @@ final class BinaryCopy {
   }
 
   /** A value's length word; -1 is NULL. */
+  /** Starts a value of {@code length} bytes (-1: NULL), with room for its length word and its bytes. */
   private void field(int length) {
     checkState(fieldsLeft > 0, "more values than the row declared");
     fieldsLeft--;
-    ensure(4);
+    ensure(4 + Math.max(length, 0));
     putInt(length);
   }
 
