@@ -34,6 +34,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
@@ -224,8 +225,11 @@ public final class ShardService extends ShardServiceGrpc.ShardServiceImplBase {
 
   @Override
   public void getTotals(GetTotalsRequest r, StreamObserver<GetTotalsResponse> out) {
-    Replies.read(out, null, () -> GetTotalsResponse.newBuilder()
-        .setTotals(transactions.totals(ownership.nodeId(), overdueBeforeMicros())).build());
+    Replies.read(out, null, () -> {
+      Set<String> acknowledged = coordinator.acknowledged(); // before the snapshot: see totals()
+      return GetTotalsResponse.newBuilder()
+          .setTotals(transactions.totals(ownership.nodeId(), overdueBeforeMicros(), acknowledged)).build();
+    });
   }
 
   /** Committed credits decided before this are overdue. */

@@ -12,6 +12,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -81,11 +82,14 @@ public final class TwoPhaseReader implements Records {
              coalesce(max(sequence), 0)
       FROM journal
       """);
-  /** Committed credits not acknowledged: within the bound (in flight), and past it (overdue). */
+  /**
+   * Committed credits not acknowledged: within the bound (in flight), and past it (overdue). The
+   * array holds the txids acknowledged but not yet recorded DONE.
+   */
   private static final String IN_FLIGHT = Sql.expand("""
       SELECT coalesce(sum(amount) FILTER (WHERE decided_at >= from_micros(?)), 0),
              coalesce(sum(amount) FILTER (WHERE decided_at < from_micros(?)), 0)
-      FROM tpc_coordinator WHERE state = {TRANSACTION_STATE_COMMITTED}
+      FROM tpc_coordinator WHERE state = {TRANSACTION_STATE_COMMITTED} AND txid <> ALL (?)
       """);
   private static final Map<Pending.Kind, String> PENDING = new EnumMap<>(Pending.Kind.class);
   private static final String BACKLOG = Sql.expand("""
@@ -238,7 +242,13 @@ public final class TwoPhaseReader implements Records {
   }
 
   /** The node's sums, all from one snapshot; committed credits decided before {@code overdueMicros} are overdue. */
-  public NodeTotals totals(String nodeId, long overdueMicros) throws SQLException {
+  /**
+   * The node's totals from one snapshot. {@code acknowledged} are committed transactions whose
+   * participant has acknowledged the credit though their row still says COMMITTED (the DONE record
+   * is on its way): the credit is in the participant's balance, so it is not counted in flight.
+   * Read the set before calling; a txid acknowledged after that is counted in flight one more time.
+   */
+  public NodeTotals totals(String nodeId, long overdueMicros, Collection<String> acknowledged) throws SQLException {
     try (Connection c = dataSource.getConnection()) {
       c.setAutoCommit(false);
       c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
@@ -256,6 +266,7 @@ public final class TwoPhaseReader implements Records {
         try (PreparedStatement s = c.prepareStatement(IN_FLIGHT)) {
           s.setLong(1, overdueMicros);
           s.setLong(2, overdueMicros);
+          s.setArray(3, c.createArrayOf("text", acknowledged.toArray()));
           try (ResultSet rs = s.executeQuery()) {
             rs.next();
             t.setInFlightCredit(rs.getLong(1)).setOverdueCredit(rs.getLong(2));

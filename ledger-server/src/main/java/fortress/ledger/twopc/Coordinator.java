@@ -360,6 +360,14 @@ public final class Coordinator implements AutoCloseable {
     finishes.flush();
   }
 
+  /**
+   * Committed transactions whose participant acknowledged the credit and whose DONE record is not
+   * durable yet: GetTotals counts them as credited, not in flight.
+   */
+  public Set<String> acknowledged() {
+    return finishes.acknowledged();
+  }
+
   /** DONE records waiting for a ride. */
   public int finishing() {
     return finishes.size();

@@ -6,7 +6,9 @@ import fortress.ledger.write.Writer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
@@ -16,6 +18,10 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * coordinator flushes them at once when it drives no transfer, and recovery at each round. Lost at
  * a crash or refused by a full writer, which only means recovery re-sends Commit (idempotent) and
  * the participant acknowledges it again.
+ *
+ * <p>Until its DONE record is durable, a transaction stays {@linkplain #acknowledged()
+ * acknowledged}: its row still says COMMITTED, but the participant holds the credit, so GetTotals
+ * must not count it in flight as well.
  */
 final class Finishes {
   /** At most this many DONE records follow one decision, or go in one submission. */
@@ -23,13 +29,25 @@ final class Finishes {
 
   private final Writer writer;
   private final Queue<String> waiting = new ConcurrentLinkedQueue<>();
+  /** Every txid added and not yet DONE: those waiting, and those whose DONE is being written. */
+  private final Set<String> acknowledged = ConcurrentHashMap.newKeySet();
 
   Finishes(Writer writer) {
     this.writer = writer;
   }
 
   void add(String txid) {
+    acknowledged.add(txid);
     waiting.add(txid);
+  }
+
+  /**
+   * Transactions whose participant acknowledged the credit and whose DONE is not durable yet. A
+   * txid leaves only once its DONE submission has ended, committed or not: a refused DONE is
+   * counted in flight again until recovery's Commit is acknowledged anew.
+   */
+  Set<String> acknowledged() {
+    return Set.copyOf(acknowledged);
   }
 
   int size() {
@@ -42,9 +60,9 @@ final class Finishes {
    */
   CompletableFuture<Outcome> submitWith(Op op) {
     CompletableFuture<Outcome> done = writer.submit(op);
-    List<Op> riders = take(Math.min(RIDERS_MAX, writer.batchSizeMax() - 1));
+    List<String> riders = take(Math.min(RIDERS_MAX, writer.batchSizeMax() - 1));
     if (!riders.isEmpty()) {
-      writer.submit(riders);
+      submit(riders);
     }
     return done;
   }
@@ -52,16 +70,24 @@ final class Finishes {
   /** Submits every waiting DONE record, a batch at a time. */
   void flush() {
     int max = Math.min(RIDERS_MAX, writer.batchSizeMax());
-    for (List<Op> ops = take(max); !ops.isEmpty(); ops = take(max)) {
-      writer.submit(ops);
+    for (List<String> txids = take(max); !txids.isEmpty(); txids = take(max)) {
+      submit(txids);
     }
   }
 
-  private List<Op> take(int max) {
-    List<Op> ops = new ArrayList<>();
-    for (String txid; ops.size() < max && (txid = waiting.poll()) != null; ) {
+  private void submit(List<String> txids) {
+    List<Op> ops = new ArrayList<>(txids.size());
+    for (String txid : txids) {
       ops.add(Steps.finish(txid));
     }
-    return ops;
+    writer.submit(ops).whenComplete((outcomes, e) -> txids.forEach(acknowledged::remove));
+  }
+
+  private List<String> take(int max) {
+    List<String> txids = new ArrayList<>();
+    for (String txid; txids.size() < max && (txid = waiting.poll()) != null; ) {
+      txids.add(txid);
+    }
+    return txids;
   }
 }

@@ -25,6 +25,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Clock;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -132,8 +133,8 @@ class PresumedAbortTest {
     ok(Steps.presumeAbort("tx-5", "n3"));
 
     assertThat(reader.inDoubt("n1", 100, 0).getTotalCount()).isZero();
-    assertThat(reader.totals("n1", 0).getInFlightCredit()).isZero();
-    assertThat(reader.totals("n1", 0).getOverdueCredit()).isZero();
+    assertThat(reader.totals("n1", 0, Set.of()).getInFlightCredit()).isZero();
+    assertThat(reader.totals("n1", 0, Set.of()).getOverdueCredit()).isZero();
     assertThat(reader.backlog(0).total()).isZero();
   }
 }
