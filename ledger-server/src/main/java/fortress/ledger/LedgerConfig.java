@@ -31,6 +31,7 @@ public record LedgerConfig(
     int serverThreads,
     int writerBatchSizeMax,
     int writerQueueDepthMax,
+    long writerTailMs,
     int batchOperationsMax,
     int pageSizeDefault,
     int pageSizeMax,
@@ -65,6 +66,7 @@ public record LedgerConfig(
   public static final int SERVER_THREADS_DEFAULT = 8;
   public static final int WRITER_BATCH_SIZE_MAX_DEFAULT = 500;
   public static final int WRITER_QUEUE_DEPTH_MAX_DEFAULT = 20_000;
+  public static final long WRITER_TAIL_MS_DEFAULT = 10;
   public static final int BATCH_OPERATIONS_MAX_DEFAULT = 1_000;
   public static final int PAGE_SIZE_DEFAULT = 100;
   public static final int PAGE_SIZE_MAX_DEFAULT = 1_000;
@@ -135,6 +137,10 @@ public record LedgerConfig(
         "operations the writer commits in one transaction");
     int queueDepth = s.integer("writer-queue-depth-max", WRITER_QUEUE_DEPTH_MAX_DEFAULT, 1, 1_000_000,
         "operations waiting for the writer before RESOURCE_EXHAUSTED");
+    long tailMs = s.number("writer-tail-ms", WRITER_TAIL_MS_DEFAULT, 0, 1_000,
+        "how long two-phase commit's tails (a participant's credit, a coordinator's DONE record), which no "
+            + "client waits on, wait to ride in the node's next batch before they commit on their own; 0 "
+            + "commits them at once");
     int batchOps = s.integer("batch-operations-max", BATCH_OPERATIONS_MAX_DEFAULT, 1, 10_000,
         "operations allowed in one SubmitBatch");
     int pageDefault = s.integer("page-size-default", PAGE_SIZE_DEFAULT, 1, 10_000, "ListEntries page size when 0 is asked");
@@ -218,7 +224,7 @@ public record LedgerConfig(
     }
     try {
       return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPool,
-          accountViewMax, serverThreads, batchSize, queueDepth, batchOps, pageDefault, pageMax, holdMax, sweepMs,
+          accountViewMax, serverThreads, batchSize, queueDepth, tailMs, batchOps, pageDefault, pageMax, holdMax, sweepMs,
           sweepMax, graceMs, journalKey, cardKeyId, cardKey, cardPreviousKeys, ring == null ? null : Path.of(ring),
           prepareMs, inDoubtMs, recoveryMs, recoveryBatch, inFlightMs, failpoints, peerAddresses, security, telemetry,
           verifyThreads);
@@ -263,7 +269,8 @@ public record LedgerConfig(
   /** A copy whose keys are set; used when development keys are generated. */
   public LedgerConfig withKeys(byte[] journal, byte[] card) {
     return new LedgerConfig(nodeId, host, grpcPort, jdbcUrl, jdbcUser, jdbcPassword, dataDir, readPoolSizeMax,
-        accountViewMax, serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault,
+        accountViewMax, serverThreads, writerBatchSizeMax, writerQueueDepthMax, writerTailMs, batchOperationsMax,
+        pageSizeDefault,
         pageSizeMax, holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journal,
         cardKeyId, card,
         cardPreviousKeys, ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, recoveryBatchMax,
@@ -273,7 +280,8 @@ public record LedgerConfig(
   /** A copy pointing at a database; used by the embedded start-up path. */
   public LedgerConfig withJdbc(String url, String user, String password) {
     return new LedgerConfig(nodeId, host, grpcPort, url, user, password, dataDir, readPoolSizeMax,
-        accountViewMax, serverThreads, writerBatchSizeMax, writerQueueDepthMax, batchOperationsMax, pageSizeDefault,
+        accountViewMax, serverThreads, writerBatchSizeMax, writerQueueDepthMax, writerTailMs, batchOperationsMax,
+        pageSizeDefault,
         pageSizeMax, holdTimeoutSecondsMax, holdSweepIntervalMs, holdSweepBatchMax, shutdownGraceMs, journalKey,
         cardKeyId, cardKey,
         cardPreviousKeys, ringFile, prepareTimeoutMs, inDoubtTimeoutMs, recoveryIntervalMs, recoveryBatchMax,
@@ -286,6 +294,7 @@ public record LedgerConfig(
     return "LedgerConfig[nodeId=" + nodeId + ", host=" + host + ", grpcPort=" + grpcPort
         + ", database=" + (embedded() ? "embedded in " + dataDir : jdbcUrl.replaceAll("password=[^&]*", "password=***"))
         + ", writerBatchSizeMax=" + writerBatchSizeMax + ", writerQueueDepthMax=" + writerQueueDepthMax
+        + ", writerTailMs=" + writerTailMs
         + ", readPoolSizeMax=" + readPoolSizeMax + ", accountViewMax=" + accountViewMax + ", ringFile=" + ringFile
         + ", " + security.describe() + (failpoints.isEmpty() ? "" : ", failpoints=" + failpoints)
         + (peerAddresses.isEmpty() ? "" : ", peerAddresses=" + peerAddresses) + "]";

@@ -131,7 +131,7 @@ public final class LedgerServer implements AutoCloseable {
     AccountView view = rebuild(reader, config.accountViewMax());
     Writer writer = new Writer(new PostgresStore(database.writer()), view, config.journalKey(),
         cards, clock, UUID::randomUUID, config.writerBatchSizeMax(), config.writerQueueDepthMax(),
-        config.holdSweepIntervalMs(), config.holdSweepBatchMax(), telemetry.meter());
+        config.writerTailMs(), config.holdSweepIntervalMs(), config.holdSweepBatchMax(), telemetry.meter());
     writer.start();
     ExecutorService handlers = Executors.newFixedThreadPool(config.serverThreads(),
         new ThreadFactoryBuilder().setNameFormat("ledger-rpc-%d").setDaemon(true).build());

@@ -76,7 +76,7 @@ public final class Coordinator implements AutoCloseable {
    * and when: recovery settles them at its next rounds, whatever the clock says.
    */
   private final Map<String, Pending> letGo = new ConcurrentHashMap<>();
-  /** DONE records waiting to follow a decision. */
+  /** DONE records on their way. */
   private final Finishes finishes;
 
   private final Tracer tracer;
@@ -263,7 +263,7 @@ public final class Coordinator implements AutoCloseable {
     }
     Rejection refused = no;
     Op decision = vote.yes() != null ? Steps.commit(txid, vote.yes().getAccount()) : Steps.abort(txid);
-    new Phase("decide", txid, participant, trace).run(() -> finishes.submitWith(decision))
+    new Phase("decide", txid, participant, trace).run(() -> writer.submit(decision))
         .whenComplete((decided, e) -> {
       Outcome outcome = e != null ? uncertain(txid) : decided;
       Boolean committed = inForce(outcome);
@@ -347,17 +347,9 @@ public final class Coordinator implements AutoCloseable {
         });
   }
 
-  /** The participant acknowledged the commit: DONE waits for a ride, or goes now if nothing is driven. */
+  /** The participant acknowledged the commit: DONE rides with the node's next batch. */
   private void finished(String txid) {
     finishes.add(txid);
-    if (live.isEmpty()) {
-      finishes.flush();
-    }
-  }
-
-  /** Submits every DONE record still waiting for a ride (recovery calls it each round). */
-  void flushFinishes() {
-    finishes.flush();
   }
 
   /**
@@ -368,7 +360,7 @@ public final class Coordinator implements AutoCloseable {
     return finishes.acknowledged();
   }
 
-  /** DONE records waiting for a ride. */
+  /** DONE records not durable yet. */
   public int finishing() {
     return finishes.size();
   }

@@ -9,6 +9,7 @@ import fortress.shard.v1.PrepareRequest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 
 /**
  * The participant's side of two-phase commit: the node that owns the credited account. It records
@@ -40,7 +41,7 @@ public final class Participant {
    * of its batch size, and answers one outcome per leg, in order.
    */
   public CompletableFuture<List<Outcome>> prepareAll(List<PrepareRequest> legs) {
-    return submitAll(legs.stream().map(Steps::prepareLeg).toList()).thenApply(outcomes -> {
+    return submitAll(legs.stream().map(Steps::prepareLeg).toList(), writer::submit).thenApply(outcomes -> {
       for (Outcome o : outcomes) {
         if (o instanceof Outcome.Ok) {
           failpoints.hit(Failpoints.PARTICIPANT_AFTER_PREPARE);
@@ -52,15 +53,19 @@ public final class Participant {
 
   /** Step 4, commit, for several transactions at once (CommitLegs), each as {@link #commit}. */
   public CompletableFuture<List<Outcome>> commitAll(List<String> txids, String from) {
-    return submitAll(txids.stream().map(txid -> Steps.commitLeg(txid, from)).toList());
+    return submitAll(txids.stream().map(txid -> Steps.commitLeg(txid, from)).toList(), writer::submitTail);
   }
 
-  /** Submits the steps in chunks the writer takes whole; one outcome per step, in order. */
-  private CompletableFuture<List<Outcome>> submitAll(List<Op> ops) {
+  /**
+   * Submits the steps in chunks the writer takes whole, through {@code submit}; one outcome per
+   * step, in order.
+   */
+  private CompletableFuture<List<Outcome>> submitAll(List<Op> ops,
+      Function<List<Op>, CompletableFuture<List<Outcome>>> submit) {
     int chunk = writer.batchSizeMax();
     List<CompletableFuture<List<Outcome>>> parts = new ArrayList<>();
     for (int i = 0; i < ops.size(); i += chunk) {
-      parts.add(writer.submit(ops.subList(i, Math.min(ops.size(), i + chunk))));
+      parts.add(submit.apply(ops.subList(i, Math.min(ops.size(), i + chunk))));
     }
     return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(v -> {
       List<Outcome> all = new ArrayList<>(ops.size());
@@ -72,10 +77,12 @@ public final class Participant {
 
   /**
    * Step 4, commit: applies the credit once, if {@code from} is the leg's coordinator (null: the
-   * sender's identity is not checked).
+   * sender's identity is not checked). The client has had its answer already, so the credit goes
+   * as a tail ({@link Writer#submitTail}): it rides in the node's next batch and is acknowledged
+   * once durable.
    */
   public CompletableFuture<Outcome> commit(String txid, String from) {
-    return writer.submit(Steps.commitLeg(txid, from));
+    return writer.submitTail(List.of(Steps.commitLeg(txid, from))).thenApply(outcomes -> outcomes.get(0));
   }
 
   /**

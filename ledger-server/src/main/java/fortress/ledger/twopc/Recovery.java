@@ -117,7 +117,6 @@ public final class Recovery {
     long nowMicros = clock.millis() * 1000;
     long any = ANY_AGE_MICROS;
     peers.resetBackoff();
-    coordinator.flushFinishes();
     List<CompletableFuture<?>> started = new ArrayList<>();
     started.add(reads.run(r -> r.backlog(nowMicros - inFlightBoundMs * 1000)).thenAccept(backlog::set));
     coordinator.letGo().values().stream().limit(batchMax).forEach(p -> started.add(abortStale(p, true)));

@@ -16,10 +16,12 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -46,17 +48,25 @@ import org.slf4j.LoggerFactory;
  * instead of loading them: the view holds only committed state and only the writer changes
  * accounts.
  *
+ * <p>Work nobody waits on before answering a client (two-phase commit's tails: a participant's
+ * credit, a coordinator's DONE record) goes in as a {@linkplain #submitTail tail}: it rides in the
+ * next batch the writer commits for any reason, and forces a commit of its own only once it has
+ * waited {@code tailDelayMs}. So a tail does not take a commit's time from the next client's write.
+ *
  * <p>{@link #start} runs the writer on its own thread; the simulator instead calls {@link #step}
  * whenever it lets the writer run.
  */
 public final class Writer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Writer.class);
-  private static final long IDLE_POLL_MS = 50;
+  private static final long IDLE_POLL_MS = 10;
   private static final Rejection SHUTTING_DOWN =
       Rejection.of(ErrorReason.SHUTTING_DOWN, "the ledger node is shutting down");
 
-  /** Operations that must land together, in order, with their outcomes. */
-  private record Submission(List<Op> ops, CompletableFuture<List<Outcome>> done) {}
+  /**
+   * Operations that must land together, in order, with their outcomes; a tail also with when it
+   * stops waiting for a ride (0 for any other submission).
+   */
+  private record Submission(List<Op> ops, CompletableFuture<List<Outcome>> done, long dueMs) {}
 
   private final Store store;
   private final AccountView view;
@@ -70,6 +80,9 @@ public final class Writer implements AutoCloseable {
   private final long sweepIntervalMs;
   private final int sweepBatchMax;
   private final BlockingQueue<Submission> queue;
+  /** Tails, in the order they were submitted (so the first is the first due). */
+  private final Queue<Submission> tails = new ConcurrentLinkedQueue<>();
+  private final long tailDelayMs;
   private final AtomicInteger queuedOps = new AtomicInteger();
   private final Thread thread;
   private volatile boolean accepting = true;
@@ -81,19 +94,20 @@ public final class Writer implements AutoCloseable {
 
   /** A writer with no account view (the simulator's). */
   public Writer(Store store, byte[] journalKey, CardVault vault, Clock clock, Supplier<UUID> uuids, int batchSizeMax,
-      int queueDepthMax, long sweepIntervalMs, int sweepBatchMax, Meter meter) {
-    this(store, AccountView.off(), journalKey, vault, clock, uuids, batchSizeMax, queueDepthMax, sweepIntervalMs,
-        sweepBatchMax, meter);
+      int queueDepthMax, long tailDelayMs, long sweepIntervalMs, int sweepBatchMax, Meter meter) {
+    this(store, AccountView.off(), journalKey, vault, clock, uuids, batchSizeMax, queueDepthMax, tailDelayMs,
+        sweepIntervalMs, sweepBatchMax, meter);
   }
 
   /**
    * {@code view}: the node's account view, already rebuilt from the database, which this writer
    * alone changes from now on. {@code uuids}: where transfer and hold ids come from (random, except
-   * in the simulator).
+   * in the simulator). {@code tailDelayMs}: how long a tail waits for a ride (0: it goes at once).
    */
   public Writer(Store store, AccountView view, byte[] journalKey, CardVault vault, Clock clock, Supplier<UUID> uuids,
-      int batchSizeMax, int queueDepthMax, long sweepIntervalMs, int sweepBatchMax, Meter meter) {
-    checkArgument(batchSizeMax > 0 && queueDepthMax >= batchSizeMax, "bad writer limits");
+      int batchSizeMax, int queueDepthMax, long tailDelayMs, long sweepIntervalMs, int sweepBatchMax, Meter meter) {
+    checkArgument(batchSizeMax > 0 && queueDepthMax >= batchSizeMax && tailDelayMs >= 0, "bad writer limits");
+    this.tailDelayMs = tailDelayMs;
     this.store = store;
     this.view = view;
     this.uuids = uuids;
@@ -133,6 +147,19 @@ public final class Writer implements AutoCloseable {
 
   /** Enqueues operations that land in one transaction, in order. Never blocks. */
   public CompletableFuture<List<Outcome>> submit(List<Op> ops) {
+    return enqueue(ops, false);
+  }
+
+  /**
+   * Enqueues operations that land in one transaction, in order, as a tail: in the next batch the
+   * writer commits, or in one of their own once they have waited the tail delay. They count
+   * against the queue depth like any other. Never blocks.
+   */
+  public CompletableFuture<List<Outcome>> submitTail(List<Op> ops) {
+    return enqueue(ops, tailDelayMs > 0);
+  }
+
+  private CompletableFuture<List<Outcome>> enqueue(List<Op> ops, boolean tail) {
     CompletableFuture<List<Outcome>> done = new CompletableFuture<>();
     if (ops.isEmpty()) {
       done.complete(List.of());
@@ -141,7 +168,10 @@ public final class Writer implements AutoCloseable {
     if (!accepting) {
       return CompletableFuture.completedFuture(refuseAll(ops, SHUTTING_DOWN));
     }
-    if (queuedOps.addAndGet(ops.size()) > queueDepthMax || !queue.offer(new Submission(ops, done))) {
+    boolean taken = queuedOps.addAndGet(ops.size()) <= queueDepthMax
+        && (tail ? tails.add(new Submission(ops, done, clock.millis() + tailDelayMs))
+            : queue.offer(new Submission(ops, done, 0)));
+    if (!taken) {
       queuedOps.addAndGet(-ops.size());
       return CompletableFuture.completedFuture(refuseAll(ops, Rejection.of(ErrorReason.WRITER_QUEUE_FULL,
           "the ledger node's write queue is full; retry with backoff")));
@@ -154,9 +184,12 @@ public final class Writer implements AutoCloseable {
   }
 
   private void run() {
-    while (running || !queue.isEmpty()) {
+    while (running || !queue.isEmpty() || !tails.isEmpty()) {
       try {
-        Submission first = queue.poll(IDLE_POLL_MS, TimeUnit.MILLISECONDS);
+        Submission tail = tails.peek();
+        long waitMs = tail == null || !running ? IDLE_POLL_MS
+            : Math.max(0, Math.min(IDLE_POLL_MS, tail.dueMs() - clock.millis()));
+        Submission first = queue.poll(waitMs, TimeUnit.MILLISECONDS);
         runBatch(first);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -174,31 +207,54 @@ public final class Writer implements AutoCloseable {
     return runBatch(queue.poll());
   }
 
-  /** Takes {@code first} and what follows it up to the batch size, and commits them (with the sweep, if due). */
+  /**
+   * Commits one batch (with the sweep, if due): every waiting tail first, in the order submitted,
+   * then {@code first} and what follows it, up to the batch size. A tail thus lands before any
+   * write submitted after it. Without {@code first}, a due sweep or a due tail still makes a batch;
+   * tails that are not due make none on their own. Tails that leave no room for {@code first} are
+   * committed alone, then {@code first} in a batch of its own.
+   */
   private boolean runBatch(Submission first) {
-    boolean sweepDue = clock.millis() >= nextSweepMs;
-    if (first == null && !sweepDue) {
+    long now = clock.millis();
+    boolean sweepDue = now >= nextSweepMs;
+    Submission tail = tails.peek();
+    boolean tailDue = tail != null && (tail.dueMs() <= now || !running);
+    if (first == null && !sweepDue && !tailDue) {
       return false;
     }
     List<Submission> taken = new ArrayList<>();
     int ops = 0;
+    for (Submission t; (t = tails.peek()) != null && (ops == 0 || ops + t.ops().size() <= batchSizeMax); ) {
+      taken.add(tails.poll());
+      ops += t.ops().size();
+    }
+    if (first != null && ops > 0 && ops + first.ops().size() > batchSizeMax) {
+      commitTaken(taken, ops, sweepDue);
+      taken = new ArrayList<>();
+      ops = 0;
+      sweepDue = false;
+    }
     if (first != null) {
       taken.add(first);
-      ops = first.ops().size();
+      ops += first.ops().size();
       Submission next;
       while (ops < batchSizeMax && (next = queue.peek()) != null && ops + next.ops().size() <= batchSizeMax) {
         taken.add(queue.poll());
         ops += next.ops().size();
       }
     }
-    queuedOps.addAndGet(-ops);
-    process(taken, sweepDue);
+    commitTaken(taken, ops, sweepDue);
     return true;
+  }
+
+  private void commitTaken(List<Submission> taken, int ops, boolean sweep) {
+    queuedOps.addAndGet(-ops);
+    process(taken, sweep);
   }
 
   /** Answers everything still queued with SHUTTING_DOWN. */
   private void refuseQueued() {
-    for (Submission s; (s = queue.poll()) != null; ) {
+    for (Submission s; (s = queue.poll()) != null || (s = tails.poll()) != null; ) {
       s.done().complete(refuseAll(s.ops(), SHUTTING_DOWN));
     }
   }

@@ -38,12 +38,12 @@ public final class Simulation {
   /** The cluster and the fault model; times are simulated milliseconds. */
   public record Settings(int nodes, int accountsPerNode, int clients, long prepareTimeoutMs, long inDoubtTimeoutMs,
       long recoveryIntervalMs, long inFlightBoundMs, int recoveryBatchMax, int writerBatchSizeMax,
-      int writerQueueDepthMax, long holdSweepIntervalMs, long faultMs, long drainMs, long clientTimeoutMs,
+      int writerQueueDepthMax, long writerTailMs, long holdSweepIntervalMs, long faultMs, long drainMs, long clientTimeoutMs,
       double lossRate, double duplicateRate, double lateRate, long lateMsMax, double commitFaultRate,
       double failpointCrashRate, long nemesisIntervalMs, long stallMsMax, long downMsMax) {
 
     public static Settings defaults() {
-      return new Settings(3, 3, 16, 500, 1_000, 100, 30_000, 3, 16, 32, 200, 15_000, 60_000, 2_000,
+      return new Settings(3, 3, 16, 500, 1_000, 100, 30_000, 3, 16, 32, 5, 200, 15_000, 60_000, 2_000,
           0.03, 0.02, 0.02, 4_000, 0.01, 0.002, 150, 4_000, 6_000);
     }
   }

@@ -51,7 +51,7 @@ class PresumedAbortTest {
     database = Database.open(url, "postgres", "", 2);
     writer = new Writer(new PostgresStore(database.writer()), TestNode.randomKey(),
         new CardVault("n1", CardKeyring.of("k", TestNode.randomKey())), Clock.systemUTC(), UUID::randomUUID, 16, 64,
-        60_000, 100, Telemetry.NOOP.meter());
+        10, 60_000, 100, Telemetry.NOOP.meter());
     writer.start();
     reader = new TwoPhaseReader(database.reader());
     ok(Op.of(CreateAccountRequest.newBuilder().setRequestId("open").setTenantId(TENANT).setAccountId("a").build()));

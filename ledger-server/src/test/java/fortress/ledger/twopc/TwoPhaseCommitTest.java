@@ -7,7 +7,6 @@ import static fortress.ledger.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.rpc.ErrorInfo;
-import fortress.ledger.Stall;
 import fortress.ledger.TestCluster;
 import fortress.ledger.TestNode;
 import fortress.ledger.v1.Account;
@@ -16,7 +15,6 @@ import fortress.ledger.v1.ConsumeRequest;
 import fortress.ledger.v1.Entry;
 import fortress.ledger.v1.EntryKind;
 import fortress.ledger.v1.GetOperationRequest;
-import fortress.ledger.v1.LedgerServiceGrpc;
 import fortress.ledger.v1.ListEntriesRequest;
 import fortress.ledger.v1.SubmitBatchRequest;
 import fortress.ledger.v1.SubmitBatchResponse;
@@ -31,11 +29,6 @@ import fortress.shard.v1.NodeTotals;
 import fortress.shard.v1.PrepareRequest;
 import fortress.shard.v1.ShardServiceGrpc;
 import io.grpc.Status;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -91,55 +84,6 @@ class TwoPhaseCommitTest {
     }
     assertThat(balance).as("conservation").isEqualTo(deposited - consumed);
     assertThat(debits).as("every debit was credited").isEqualTo(credits);
-  }
-
-  /**
-   * A committed transfer whose participant acknowledged the credit, while its DONE record waits for
-   * a ride (another transfer is being driven): the credit is in the receiver's balance, so the
-   * coordinator must not count it in flight too, or the cluster reads the credit twice.
-   */
-  @Test
-  void anAcknowledgedCredit_whoseDoneRecordWaits_isNotCountedInFlightToo() throws Exception {
-    String t = tenant();
-    String a = cluster.openOn("ledger-1", t, "a", 100);
-    String b = cluster.openOn("ledger-2", t, "b", 0);
-    String c = cluster.openOn("ledger-3", t, "c", 0);
-    TestNode coordinator = cluster.node("ledger-1");
-    long preparing = coordinated(coordinator, 1), committed = coordinated(coordinator, 3);
-    Future<TransferResponse> driven;
-    try (Stall participant = Stall.of(cluster.node("ledger-3"))) {
-      // Keeps ledger-1 driving a transfer (its Prepare waits), so DONE records wait for a ride.
-      driven = LedgerServiceGrpc.newFutureStub(coordinator.channel).withDeadlineAfter(60, TimeUnit.SECONDS)
-          .transfer(transfer(t, a, c, 10));
-      eventually("the driven transfer is PREPARING", () -> coordinated(coordinator, 1) == preparing + 1);
-
-      assertThat(coordinator.stub().transfer(transfer(t, a, b, 30)).getFromAccount().getBalance())
-          .as("the other transfer holds its 10 apart").isEqualTo(70);
-      eventually("the receiver holds the credit", () -> cluster.account(t, b).getBalance() == 30);
-      eventually("the coordinator counts nothing in flight", () -> {
-        NodeTotals totals = cluster.totals("ledger-1"); // ledger-3's totals wait behind its stall
-        return totals.getInFlightCredit() == 0 && totals.getOverdueCredit() == 0;
-      });
-      assertThat(coordinated(coordinator, 3)).as("the DONE record is still waiting").isEqualTo(committed + 1);
-      assertThat(coordinated(coordinator, 1)).as("the other transfer is still driven").isEqualTo(preparing + 1);
-    }
-    assertThat(driven.get(60, TimeUnit.SECONDS).getFromAccount().getBalance()).isEqualTo(60);
-    eventually("both credits landed", () -> cluster.account(t, c).getBalance() == 10);
-    assertSettled(cluster);
-  }
-
-  /** Transactions this node coordinates in the given state (by the number of TransactionState). */
-  private static long coordinated(TestNode node, int state) {
-    try (Connection c = DriverManager.getConnection(node.jdbcUrl, "postgres", "");
-        PreparedStatement s = c.prepareStatement("SELECT count(*) FROM tpc_coordinator WHERE state = ?")) {
-      s.setInt(1, state);
-      try (ResultSet rs = s.executeQuery()) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    } catch (SQLException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   @Test

@@ -1,0 +1,148 @@
+package fortress.ledger.write;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import fortress.core.store.TestPostgres;
+import fortress.core.telemetry.Telemetry;
+import fortress.ledger.TestNode;
+import fortress.ledger.card.CardKeyring;
+import fortress.ledger.card.CardVault;
+import fortress.ledger.store.Database;
+import fortress.ledger.v1.ConsumeRequest;
+import fortress.ledger.v1.CreateAccountRequest;
+import fortress.ledger.v1.DepositRequest;
+import fortress.ledger.v1.ErrorReason;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The writer's tails on real PostgreSQL: a tail rides in the next batch, ahead of what was
+ * submitted after it; alone it commits once it has waited the tail delay; it counts against the
+ * queue depth; and a writer that stops commits its tails rather than dropping them.
+ */
+class WriterTailTest {
+  private static final String TENANT = "t";
+  private static final long LONG_TAIL_MS = 60_000;
+  private String url;
+  private Database database;
+  private Writer writer;
+
+  private void start(long tailDelayMs, int batchSizeMax, int queueDepthMax) throws Exception {
+    url = TestPostgres.newDatabase();
+    database = Database.open(url, "postgres", "", 2);
+    writer = new Writer(new PostgresStore(database.writer()), TestNode.randomKey(),
+        new CardVault("n1", CardKeyring.of("k", TestNode.randomKey())), Clock.systemUTC(), UUID::randomUUID,
+        batchSizeMax, queueDepthMax, tailDelayMs, 60_000, 100, Telemetry.NOOP.meter());
+    writer.start();
+    assertThat(writer.submit(open("a")).get(30, TimeUnit.SECONDS)).isInstanceOf(Outcome.Ok.class);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (writer != null) {
+      writer.close();
+      database.close();
+    }
+  }
+
+  private static Op open(String account) {
+    return Op.of(CreateAccountRequest.newBuilder().setRequestId("open-" + account).setTenantId(TENANT)
+        .setAccountId(account).build());
+  }
+
+  private static Op deposit(String requestId, long amount) {
+    return Op.of(DepositRequest.newBuilder().setRequestId(requestId).setTenantId(TENANT).setAccountId("a")
+        .setAmount(amount).build());
+  }
+
+  private static Op consume(String requestId, long amount) {
+    return Op.of(ConsumeRequest.newBuilder().setRequestId(requestId).setTenantId(TENANT).setAccountId("a")
+        .setAmount(amount).build());
+  }
+
+  private static Outcome only(CompletableFuture<List<Outcome>> submitted) throws Exception {
+    List<Outcome> outcomes = submitted.get(30, TimeUnit.SECONDS);
+    assertThat(outcomes).hasSize(1);
+    return outcomes.get(0);
+  }
+
+  /** The transactions that wrote the journal, as PostgreSQL numbers them, by request_id. */
+  private long transactionOf(String requestId) throws SQLException {
+    try (Connection c = DriverManager.getConnection(url, "postgres", "");
+        PreparedStatement s = c.prepareStatement("SELECT xmin::text::bigint FROM idempotency WHERE request_id = ?")) {
+      s.setString(1, requestId);
+      try (ResultSet rs = s.executeQuery()) {
+        assertThat(rs.next()).as("a record of %s", requestId).isTrue();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  @Test
+  void aTail_ridesInTheNextBatch_aheadOfWhatCameAfterIt() throws Exception {
+    start(LONG_TAIL_MS, 16, 64);
+    CompletableFuture<List<Outcome>> tail = writer.submitTail(List.of(deposit("credit", 50)));
+    Thread.sleep(200);
+    assertThat(tail).as("a tail alone waits for a ride").isNotDone();
+
+    // Only possible if the tail's credit is applied first.
+    Outcome spent = writer.submit(consume("spend", 50)).get(30, TimeUnit.SECONDS);
+    assertThat(spent).isInstanceOf(Outcome.Ok.class);
+    assertThat(tail).as("the tail committed with the batch that took the next write").isDone();
+    assertThat(only(tail)).isInstanceOf(Outcome.Ok.class);
+    assertThat(transactionOf("credit")).as("one transaction for both").isEqualTo(transactionOf("spend"));
+  }
+
+  @Test
+  void aTailAlone_commitsOnItsOwnOnceItHasWaitedTheDelay() throws Exception {
+    start(300, 16, 64);
+    long startNanos = System.nanoTime();
+    CompletableFuture<List<Outcome>> tail = writer.submitTail(List.of(deposit("credit", 50)));
+    assertThat(only(tail)).isInstanceOf(Outcome.Ok.class);
+    assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos)).isGreaterThanOrEqualTo(300);
+    assertThat(writer.queueDepth()).isZero();
+  }
+
+  @Test
+  void tails_countAgainstTheQueueDepth() throws Exception {
+    start(LONG_TAIL_MS, 4, 4);
+    List<CompletableFuture<List<Outcome>>> tails = List.of(
+        writer.submitTail(List.of(deposit("c1", 1), deposit("c2", 1))),
+        writer.submitTail(List.of(deposit("c3", 1), deposit("c4", 1))));
+    assertThat(writer.queueDepth()).isEqualTo(4);
+    Outcome refused = writer.submit(deposit("d", 1)).get(30, TimeUnit.SECONDS);
+    assertThat(refused).isInstanceOfSatisfying(Outcome.Failed.class,
+        f -> assertThat(f.rejection().reason()).isEqualTo(ErrorReason.WRITER_QUEUE_FULL));
+    refused = only(writer.submitTail(List.of(deposit("c5", 1))));
+    assertThat(refused).isInstanceOfSatisfying(Outcome.Failed.class,
+        f -> assertThat(f.rejection().reason()).isEqualTo(ErrorReason.WRITER_QUEUE_FULL));
+    writer.close(); // commits the waiting tails
+    for (CompletableFuture<List<Outcome>> t : tails) {
+      assertThat(t.get(30, TimeUnit.SECONDS)).allMatch(o -> o instanceof Outcome.Ok);
+    }
+    writer = null;
+    database.close();
+  }
+
+  /** Tails that fill the batch commit on their own first; the write behind them still lands whole. */
+  @Test
+  void tailsThatFillTheBatch_goFirst_andTheWriteBehindThemLandsWhole() throws Exception {
+    start(LONG_TAIL_MS, 2, 16);
+    CompletableFuture<List<Outcome>> tail = writer.submitTail(List.of(deposit("c1", 10), deposit("c2", 10)));
+    List<Outcome> after = writer.submit(List.of(consume("s1", 10), consume("s2", 10))).get(30, TimeUnit.SECONDS);
+    assertThat(after).allMatch(o -> o instanceof Outcome.Ok);
+    assertThat(tail.get(30, TimeUnit.SECONDS)).allMatch(o -> o instanceof Outcome.Ok);
+    assertThat(transactionOf("c1")).isEqualTo(transactionOf("c2")).isNotEqualTo(transactionOf("s1"));
+    assertThat(transactionOf("s1")).isEqualTo(transactionOf("s2"));
+  }
+}
