@@ -253,7 +253,8 @@ class MoneySafetyTest {
     }
   }
 
-  private static long sqlCount(TestNode node, int state) {
+  /** {@link #coordinated}, for lambdas. */
+  static long sqlCount(TestNode node, int state) {
     try {
       return coordinated(node, state);
     } catch (SQLException e) {

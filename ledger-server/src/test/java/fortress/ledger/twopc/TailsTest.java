@@ -8,11 +8,6 @@ import fortress.ledger.TestCluster;
 import fortress.ledger.TestNode;
 import fortress.ledger.v1.TransferRequest;
 import fortress.shard.v1.NodeTotals;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -48,7 +43,7 @@ class TailsTest {
     String a = cluster.openOn("ledger-1", t, "a", 100);
     String b = cluster.openOn("ledger-2", t, "b", 0);
     TestNode coordinator = cluster.node("ledger-1");
-    long committed = coordinated(coordinator, 3);
+    long committed = MoneySafetyTest.sqlCount(coordinator, 3);
 
     TransferRequest transfer = TransferRequest.newBuilder().setRequestId(id()).setTenantId(t).setFromAccountId(a)
         .setToAccountId(b).setAmount(30).build();
@@ -58,7 +53,8 @@ class TailsTest {
       NodeTotals totals = cluster.totals("ledger-1");
       return totals.getInFlightCredit() == 0 && totals.getOverdueCredit() == 0;
     });
-    assertThat(coordinated(coordinator, 3)).as("the DONE record is still waiting").isEqualTo(committed + 1);
+    assertThat(MoneySafetyTest.sqlCount(coordinator, 3)).as("the DONE record is still waiting")
+        .isEqualTo(committed + 1);
     long balance = 0, deposited = 0;
     for (TestNode n : cluster.nodes()) {
       NodeTotals totals = cluster.totals(n.server.config().nodeId());
@@ -67,21 +63,7 @@ class TailsTest {
     }
     assertThat(balance).as("conserved while DONE waits").isEqualTo(deposited);
 
-    eventually("the DONE record lands on its own", () -> coordinated(coordinator, 3) == committed);
+    eventually("the DONE record lands on its own", () -> MoneySafetyTest.sqlCount(coordinator, 3) == committed);
     TwoPhaseCommitTest.assertSettled(cluster);
-  }
-
-  /** Transactions this node coordinates in the given state (by the number of TransactionState). */
-  private static long coordinated(TestNode node, int state) {
-    try (Connection c = DriverManager.getConnection(node.jdbcUrl, "postgres", "");
-        PreparedStatement s = c.prepareStatement("SELECT count(*) FROM tpc_coordinator WHERE state = ?")) {
-      s.setInt(1, state);
-      try (ResultSet rs = s.executeQuery()) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    } catch (SQLException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }
