@@ -41,9 +41,11 @@ public final class ProxyServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
   /**
    * While calls are open on a connection to a node, it is pinged after this long without traffic,
-   * so a node that vanished fails its calls instead of leaving them to their deadlines. A node
-   * refuses pings more often than every 10 s (its --min-client-ping-interval-ms) and pings
-   * without calls at all.
+   * so a connection to a node that vanished (its host gone, the network cut) fails its calls
+   * instead of leaving them to their deadlines. A node whose process is stopped while its kernel
+   * still accepts connections is not caught this way: the calls retried on a new connection wait
+   * for their deadline (the caller's, or --call-timeout-ms-default). A node refuses pings more
+   * often than every 10 s (its --min-client-ping-interval-ms) and pings without calls at all.
    */
   static final long NODE_KEEPALIVE_MS = 30_000;
   static final long NODE_KEEPALIVE_TIMEOUT_MS = 10_000;
@@ -102,7 +104,7 @@ public final class ProxyServer implements AutoCloseable {
       throws IOException {
     RingFile ring = RingFile.open(config.ringFile());
     Nodes nodes = new Nodes(ring, connect, config.security().memberCredentials());
-    nodes.keepConnected();
+    nodes.keepConnected(executor);
     Forwarder forwarder = new Forwarder(nodes, executor, config.callTimeoutMsDefault(), config.retriesMax(),
         config.retryBackoffMs());
     HealthStatusManager health = new HealthStatusManager();

@@ -15,7 +15,9 @@ import java.util.Map;
 
 /**
  * Methods whose answer the proxy passes on as the bytes the node sent: the node's response is
- * neither parsed nor encoded again on its way to the client. The request is still a message (the
+ * neither parsed nor encoded again on its way to the client, only checked to be well-formed
+ * protobuf ({@link RawBytes#WELL_FORMED}), so a garbled answer fails as the node's failure
+ * (NODE_UNAVAILABLE naming the node), as a parsed one would. The request is still a message (the
  * guard checks its tenant, the proxy routes by its account).
  */
 final class Passthrough {
@@ -23,7 +25,7 @@ final class Passthrough {
 
   /** The method with its request as a message and its response as the bytes on the wire, both ways. */
   static <Q, R> MethodDescriptor<Q, byte[]> raw(MethodDescriptor<Q, R> method) {
-    return method.toBuilder(method.getRequestMarshaller(), RawBytes.INSTANCE).build();
+    return method.toBuilder(method.getRequestMarshaller(), RawBytes.WELL_FORMED).build();
   }
 
   /** A raw method served by {@code handler}. */

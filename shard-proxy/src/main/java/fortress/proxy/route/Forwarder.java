@@ -156,12 +156,15 @@ public final class Forwarder {
     return answer;
   }
 
-  /** The same call to every node in parallel, once each; answers in ring order. */
+  /**
+   * The same read on every node in parallel, each retried where safe as {@link #send} does (so a
+   * node whose connection was failing is reconnected at once); answers in ring order.
+   */
   public <S extends AbstractStub<S>, T> CompletableFuture<List<Answer<T>>> everyNode(Function<RingNode, S> stubs,
       Call<S, T> call) {
     List<CompletableFuture<Answer<T>>> answers = new ArrayList<>();
     for (RingNode node : nodes.ring().current().nodes()) {
-      answers.add(once(node, stubs, call).handle((v, e) -> new Answer<>(node, v, e)));
+      answers.add(send(() -> node, stubs, call, false).handle((v, e) -> new Answer<>(node, v, e)));
     }
     return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
         .thenApply(v -> answers.stream().map(CompletableFuture::join).toList());

@@ -10,13 +10,20 @@ import io.grpc.ClientInterceptor;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /** The ring in force and the ledger nodes on it. */
 public final class Nodes implements AutoCloseable {
+  /** How often every node of the ring is checked to be connected. */
+  static final long KEEP_CONNECTED_MS = 1_000;
+
   private final RingFile ring;
   private final NodeChannels channels;
   private final ClientInterceptor[] credentials;
+  private ScheduledFuture<?> keeper;
 
   /** {@code credentials} are what the proxy presents on every call to a node (its own node token, with mTLS off). */
   public Nodes(RingFile ring, Function<RingNode, ManagedChannel> connect, List<ClientInterceptor> credentials) {
@@ -43,20 +50,24 @@ public final class Nodes implements AutoCloseable {
   }
 
   /**
-   * Connects to every node of the ring in force, and again whenever a connection goes idle (a
-   * node closes connections idle for its max-connection-idle-ms), so that no call waits for a
-   * connection to be made. A node that joins the ring later is connected on its first call.
+   * Connects to every node of the ring in force now, and again every {@link #KEEP_CONNECTED_MS}, so
+   * that no call waits for a connection to be made: a connection gone idle (a node closes
+   * connections idle for its max-connection-idle-ms) is made again, a node that failed to connect
+   * is tried again at once instead of after its growing backoff, and a node that joins the ring is
+   * connected. A node that leaves the ring is left alone; its connection lapses.
    */
-  public void keepConnected() {
-    for (RingNode node : ring.current().nodes()) {
-      keepConnected(channels.channel(node));
-    }
+  public void keepConnected(ScheduledExecutorService executor) {
+    connectRing();
+    keeper = executor.scheduleWithFixedDelay(this::connectRing, KEEP_CONNECTED_MS, KEEP_CONNECTED_MS,
+        TimeUnit.MILLISECONDS);
   }
 
-  private static void keepConnected(ManagedChannel channel) {
-    ConnectivityState state = channel.getState(true);
-    if (state != ConnectivityState.SHUTDOWN) {
-      channel.notifyWhenStateChanged(state, () -> keepConnected(channel));
+  private void connectRing() {
+    for (RingNode node : ring.current().nodes()) {
+      ManagedChannel channel = channels.channel(node);
+      if (channel.getState(true) == ConnectivityState.TRANSIENT_FAILURE) {
+        channel.resetConnectBackoff();
+      }
     }
   }
 
@@ -67,6 +78,9 @@ public final class Nodes implements AutoCloseable {
 
   @Override
   public void close() throws InterruptedException {
+    if (keeper != null) {
+      keeper.cancel(false);
+    }
     channels.close();
   }
 }
