@@ -28,16 +28,13 @@ final class ClosedLoop {
 
   record Result(String scenario, int inFlight, double callsPerSecond, double opsPerSecond, Histogram latency,
       long errors) {
-    double p50() {
-      return latency.getValueAtPercentile(50) / 1000.0;
-    }
-
-    double p99() {
-      return latency.getValueAtPercentile(99) / 1000.0;
-    }
-
-    double p999() {
-      return latency.getValueAtPercentile(99.9) / 1000.0;
+    /**
+     * The percentile in ms, "—" when no call completed in the window. With fewer than 1,000
+     * samples p99.9 is the slowest call, and with fewer than 100 so is p99.
+     */
+    String millis(double percentile) {
+      return latency.getTotalCount() == 0 ? "—"
+          : String.format("%.2f", latency.getValueAtPercentile(percentile) / 1000.0);
     }
   }
 
@@ -60,42 +57,59 @@ final class ClosedLoop {
     return run(name, inFlight, opsPerCall, seconds, warmup, call, Window.NONE);
   }
 
-  /** The same, telling {@code window} when the measured seconds start and when they are over. */
+  /**
+   * The same, telling {@code window} when the measured seconds start and when they are over. The
+   * window is exactly the measured seconds after the warm-up: calls/s and latency count the calls
+   * that completed inside it (a call that completes after it is not counted, whenever it
+   * started), and no call starts once it has ended. {@code window} hears of its close once every
+   * call has answered, with the calls completed since it opened.
+   */
   static <T> Result run(String name, int inFlight, int opsPerCall, int seconds, int warmup,
       Supplier<ListenableFuture<T>> call, Window window) throws InterruptedException {
     Recorder recorder = new Recorder(3);
-    AtomicLong completed = new AtomicLong();
+    AtomicLong inWindow = new AtomicLong();
+    AtomicLong sinceOpen = new AtomicLong();
     AtomicLong errors = new AtomicLong();
     Semaphore slots = new Semaphore(inFlight);
-    long warmupEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmup);
-    long end = warmupEnd + TimeUnit.SECONDS.toNanos(seconds);
+    long open = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmup);
+    long end = open + TimeUnit.SECONDS.toNanos(seconds);
     boolean measuring = false;
     while (true) {
       long now = System.nanoTime();
-      // Opened even when a slot frees only after the end (a stalled server): the window is then empty.
-      if (!measuring && now >= warmupEnd) {
+      if (!measuring && now >= open) {
         measuring = true;
-        recorder.reset();
-        completed.set(0);
-        errors.set(0);
         window.opened();
       }
       if (now >= end) {
         break;
       }
-      slots.acquire();
+      // Wakes at the window's opening and end even when no slot frees (a stalled server).
+      if (!slots.tryAcquire((measuring ? end : open) - now, TimeUnit.NANOSECONDS)) {
+        continue;
+      }
       long start = System.nanoTime();
+      if (start >= end) {
+        slots.release();
+        break;
+      }
       Futures.addCallback(call.get(), new FutureCallback<T>() {
         @Override
         public void onSuccess(T result) {
-          recorder.recordValue(Math.max(1, (System.nanoTime() - start) / 1000));
-          completed.incrementAndGet();
+          long done = System.nanoTime();
+          if (done >= open) {
+            sinceOpen.incrementAndGet();
+            if (done < end) {
+              recorder.recordValue(Math.max(1, (done - start) / 1000));
+              inWindow.incrementAndGet();
+            }
+          }
           slots.release();
         }
 
         @Override
         public void onFailure(Throwable t) {
-          if (errors.getAndIncrement() == 0) {
+          long done = System.nanoTime();
+          if (done >= open && done < end && errors.getAndIncrement() == 0) {
             System.err.println("  first error in " + name + ": " + t);
           }
           slots.release();
@@ -103,12 +117,12 @@ final class ClosedLoop {
       }, MoreExecutors.directExecutor());
     }
     slots.acquire(inFlight);
-    window.closed(completed.get());
+    window.closed(sinceOpen.get());
     Histogram latency = recorder.getIntervalHistogram();
-    double calls = completed.get() / (double) seconds;
+    double calls = inWindow.get() / (double) seconds;
     Result r = new Result(name, inFlight, calls, calls * opsPerCall, latency, errors.get());
-    System.err.printf("%-40s in flight %4d: %10.0f calls/s  p50 %6.2f ms  p99 %6.2f ms  p99.9 %6.2f ms  errors %d%n",
-        name, inFlight, calls, r.p50(), r.p99(), r.p999(), r.errors());
+    System.err.printf("%-40s in flight %4d: %10.0f calls/s  p50 %s ms  p99 %s ms  p99.9 %s ms  errors %d%n",
+        name, inFlight, calls, r.millis(50), r.millis(99), r.millis(99.9), r.errors());
     return r;
   }
 
@@ -122,8 +136,8 @@ final class ClosedLoop {
       double base = results.stream().filter(e -> e.scenario().equals(baseline) && e.inFlight() == r.inFlight())
           .mapToDouble(Result::callsPerSecond).findFirst().orElse(Double.NaN);
       String ratio = Double.isNaN(base) ? "—" : String.format("%.0f%%", 100 * r.opsPerSecond() / base);
-      System.out.printf("| %s | %d | %.0f | %.0f | %.2f | %.2f | %.2f | %d | %s |%n", r.scenario(), r.inFlight(),
-          r.callsPerSecond(), r.opsPerSecond(), r.p50(), r.p99(), r.p999(), r.errors(), ratio);
+      System.out.printf("| %s | %d | %.0f | %.0f | %s | %s | %s | %d | %s |%n", r.scenario(), r.inFlight(),
+          r.callsPerSecond(), r.opsPerSecond(), r.millis(50), r.millis(99), r.millis(99.9), r.errors(), ratio);
     }
   }
 

@@ -254,10 +254,15 @@ public final class ClusterBench {
           && e.result().inFlight() == r.inFlight()).mapToDouble(e -> e.cost().microsPerCall(HOP)).findFirst()
           .orElse(Double.NaN);
       double back = row.back().stream().mapToDouble(n -> row.cost().microsPerCall(n)).sum();
-      System.out.printf("| %s | %d | %s | %s | %.0f |%n", r.scenario(), r.inFlight(),
-          Double.isNaN(front) ? "—" : String.format("%.1f", front),
-          Double.isNaN(front) || Double.isNaN(hop) ? "—" : String.format("%.1f×", front / hop), back);
+      String frontMark = row.front() != null && row.cost().coarse(row.front()) ? "*" : "";
+      String backMark = row.back().stream().anyMatch(n -> row.cost().coarse(n)) ? "*" : "";
+      System.out.printf("| %s | %d | %s | %s | %.0f%s |%n", r.scenario(), r.inFlight(),
+          Double.isNaN(front) ? "—" : String.format("%.1f%s", front, frontMark),
+          Double.isNaN(front) || Double.isNaN(hop) ? "—" : String.format("%.1f×", front / hop), back, backMark);
     }
+    System.out.println();
+    System.out.println("\\* under a second of CPU in the window: the kernel counts CPU in 10 ms ticks, so the figure is "
+        + "coarse (0.1 s of CPU is off by up to 10%).");
   }
 
   /** For each run, the most sampled frames of the process in front and of the first ledger node (or the echo). */
@@ -373,9 +378,9 @@ public final class ClusterBench {
     for (int inFlight : levels) {
       Result same = find(results, SAME_NODE, inFlight);
       Result cross = find(results, CROSS_NODE, inFlight);
-      System.out.printf("| %d | %.0f | %.0f | %.0f%% | %.2f → %.2f | %.2f → %.2f | %.2f → %.2f |%n", inFlight,
+      System.out.printf("| %d | %.0f | %.0f | %.0f%% | %s → %s | %s → %s | %s → %s |%n", inFlight,
           same.callsPerSecond(), cross.callsPerSecond(), 100 * cross.callsPerSecond() / same.callsPerSecond(),
-          same.p50(), cross.p50(), same.p99(), cross.p99(), same.p999(), cross.p999());
+          same.millis(50), cross.millis(50), same.millis(99), cross.millis(99), same.millis(99.9), cross.millis(99.9));
     }
   }
 

@@ -11,13 +11,15 @@ import java.util.Map;
  * What server processes spent during one run's measured window: the CPU time (user and system,
  * every thread, as the kernel counts it in {@code /proc/<pid>/stat}) each spent, divided by the
  * calls completed in the window, and the window's wall-clock range, which {@link Profiles} slices
- * its recordings by. The clock ticks of the kernel's count are 10 ms: over a run of seconds that
- * is well under a percent.
+ * its recordings by. The kernel counts CPU time in 10 ms ticks, so a process that spent under a
+ * second of CPU in the window ({@link #coarse}) has a figure off by up to a tick in a hundred or
+ * more: at one call in flight, often tens of percent.
  */
 final class ServerCost implements ClosedLoop.Window {
   private final Map<String, ProcessHandle> servers;
   private final Map<String, Duration> atOpen = new LinkedHashMap<>();
   private final Map<String, Double> microsPerCall = new LinkedHashMap<>();
+  private final Map<String, Duration> spent = new LinkedHashMap<>();
   private Instant from;
   private Instant to;
 
@@ -38,8 +40,17 @@ final class ServerCost implements ClosedLoop.Window {
   public void closed(long calls) {
     checkState(from != null, "the window closed before it opened");
     to = Instant.now();
-    servers.forEach((name, p) -> microsPerCall.put(name,
-        calls == 0 ? Double.NaN : cpu(name, p).minus(atOpen.get(name)).toNanos() / 1000.0 / calls));
+    servers.forEach((name, p) -> {
+      Duration cpu = cpu(name, p).minus(atOpen.get(name));
+      spent.put(name, cpu);
+      microsPerCall.put(name, calls == 0 ? Double.NaN : cpu.toNanos() / 1000.0 / calls);
+    });
+  }
+
+  /** Whether the named server spent under a second of CPU in the window: its figure is coarse. */
+  boolean coarse(String name) {
+    checkState(to != null, "the window has not closed");
+    return spent.get(name).compareTo(Duration.ofSeconds(1)) < 0;
   }
 
   /** CPU µs per completed call of the named server; NaN if no call completed. */
