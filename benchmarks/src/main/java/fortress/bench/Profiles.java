@@ -23,15 +23,22 @@ import jdk.jfr.consumer.RecordingFile;
  * jdk.jfr.consumer API and sliced by each scenario's measured window. For a window it counts the
  * {@code jdk.ExecutionSample} events (JFR's "default" settings: a thread running Java code is
  * sampled every 20 ms) by the frame on top of the stack (where the time went), and by the
- * innermost Fortress frame (which Fortress code it went through).
+ * innermost Fortress frame (which Fortress code it went through). It also sums the
+ * {@code jdk.ThreadCPULoad} events (every 10 s, per thread) to show how much of the process's CPU
+ * went to the JIT compiler's threads, which execution samples never see: at low concurrency that
+ * is most of a process's CPU per call.
  */
 final class Profiles {
   private static final String RECORDING = "clusterbench";
   private static final String SAMPLE = "jdk.ExecutionSample";
+  private static final String THREAD_LOAD = "jdk.ThreadCPULoad";
   private static final long JCMD_TIMEOUT_S = 60;
 
-  /** Samples of one process in one window, by top frame and by innermost Fortress frame. */
-  record Frames(long samples, Map<String, Long> top, Map<String, Long> fortress) {}
+  /**
+   * Samples of one process in one window, by top frame and by innermost Fortress frame, and the
+   * share of its threads' CPU load that its JIT compiler threads had (NaN without a load event).
+   */
+  record Frames(long samples, Map<String, Long> top, Map<String, Long> fortress, double compilerShare) {}
 
   private final Path dir;
   private final Map<String, Long> pids;
@@ -69,6 +76,8 @@ final class Profiles {
     List<Map<String, Long>> top = new ArrayList<>();
     List<Map<String, Long>> fortress = new ArrayList<>();
     long[] samples = new long[windows.size()];
+    double[] compilerLoad = new double[windows.size()];
+    double[] load = new double[windows.size()];
     for (int i = 0; i < windows.size(); i++) {
       top.add(new HashMap<>());
       fortress.add(new HashMap<>());
@@ -76,6 +85,18 @@ final class Profiles {
     try (RecordingFile file = new RecordingFile(file(name))) {
       while (file.hasMoreEvents()) {
         RecordedEvent event = file.readEvent();
+        if (event.getEventType().getName().equals(THREAD_LOAD)) {
+          int i = window(windows, event.getStartTime());
+          if (i >= 0) {
+            double threadLoad = event.getFloat("user") + event.getFloat("system");
+            load[i] += threadLoad;
+            String thread = event.getThread() == null ? "" : event.getThread().getJavaName();
+            if (thread != null && thread.contains("CompilerThread")) {
+              compilerLoad[i] += threadLoad;
+            }
+          }
+          continue;
+        }
         if (!event.getEventType().getName().equals(SAMPLE) || event.getStackTrace() == null
             || event.getStackTrace().getFrames().isEmpty()) {
           continue;
@@ -93,14 +114,16 @@ final class Profiles {
     }
     List<Frames> out = new ArrayList<>();
     for (int i = 0; i < windows.size(); i++) {
-      out.add(new Frames(samples[i], top.get(i), fortress.get(i)));
+      out.add(new Frames(samples[i], top.get(i), fortress.get(i),
+          load[i] == 0 ? Double.NaN : compilerLoad[i] / load[i]));
     }
     return out;
   }
 
   /** Prints one process's {@code n} most sampled top frames and Fortress frames, with their share of its samples. */
   static void print(String name, Frames f, int n) {
-    System.out.printf("%s: %d samples%n", name, f.samples());
+    System.out.printf("%s: %d samples%s%n", name, f.samples(), Double.isNaN(f.compilerShare()) ? ""
+        : String.format("; JIT compiler threads had %.0f%% of its threads' CPU load", 100 * f.compilerShare()));
     print("top of stack", f.top(), f.samples(), n);
     print("innermost Fortress frame", f.fortress(), f.samples(), n);
   }
