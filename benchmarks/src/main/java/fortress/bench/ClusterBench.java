@@ -55,6 +55,7 @@ public final class ClusterBench {
   private static final String SAME_NODE = "Transfer, same node";
   private static final String CROSS_NODE = "Transfer, cross-node (2PC)";
   private static final String IN_FLIGHT_DEFAULT = "1,8,64,256";
+  private static final int PREWARM_IN_FLIGHT = 64;
   private static final int IN_FLIGHT_MAX = 4096;
   private static final int BATCH_OPS = 100;
   private static final int BATCH_IN_FLIGHT = 8;
@@ -82,6 +83,9 @@ public final class ClusterBench {
     Settings s = new Settings(args, System.getenv());
     int seconds = s.integer("seconds", 10, 1, 3600, "measured seconds per scenario");
     int warmup = s.integer("warmup-seconds", 3, 0, 600, "unmeasured seconds before each scenario");
+    int prewarm = s.integer("prewarm-seconds", 15, 0, 600, "unmeasured seconds of every scenario at "
+        + PREWARM_IN_FLIGHT + " in flight before anything is measured, so that no level is measured while the "
+        + "JIT compilers of seven processes are still at work; 0 skips it");
     int perNode = s.integer("accounts-per-node", 1000, 2, 100_000, "accounts on each node");
     String heap = s.string("java-heap", "256m", "-Xmx of every server process");
     Set<String> only = Set.of(s.string("scenarios", String.join(",", SCENARIOS),
@@ -130,8 +134,14 @@ public final class ClusterBench {
     pids.put(HOP, baseline.get(1).pid());
     pids.put(ECHO_SERVER, baseline.get(0).pid());
     Profiles profiles = jfr == null ? null : Profiles.start(Path.of(jfr), pids);
+    if (prewarm > 0) {
+      System.err.printf("pre-warming every scenario at %d in flight for %d s each (not measured)%n", PREWARM_IN_FLIGHT,
+          prewarm);
+      runAll(new Runner(prewarm, 0, pids, new ArrayList<>()), only, new int[] {PREWARM_IN_FLIGHT}, cluster, echo, hop,
+          ledger, byNode, false);
+    }
     Runner runner = new Runner(seconds, warmup, pids, new ArrayList<>());
-    MetricsProbe probe = runAll(runner, only, levels, cluster, echo, hop, ledger, byNode);
+    MetricsProbe probe = runAll(runner, only, levels, cluster, echo, hop, ledger, byNode, true);
     if (profiles != null) {
       profiles.stop();
     }
@@ -174,10 +184,13 @@ public final class ClusterBench {
     return out.stream().mapToInt(Integer::intValue).toArray();
   }
 
-  /** Every chosen scenario at every level, then the batches; the metrics probe if a cross-node run took it. */
+  /**
+   * Every chosen scenario at every level, then the batches; the metrics probe if {@code probeMetrics}
+   * and a cross-node run took it.
+   */
   private static MetricsProbe runAll(Runner runner, Set<String> only, int[] levels, LocalCluster cluster,
       ManagedChannel echo, ManagedChannel hop, LedgerServiceGrpc.LedgerServiceFutureStub ledger,
-      Map<String, List<String>> byNode) throws InterruptedException {
+      Map<String, List<String>> byNode, boolean probeMetrics) throws InterruptedException {
     List<String> nodes = new ArrayList<>(byNode.keySet());
     byte[] payload = TransferRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setTenantId(TENANT)
         .setFromAccountId("acct-1").setToAccountId("acct-2").setAmount(1).build().toByteArray();
@@ -219,7 +232,7 @@ public final class ClusterBench {
         runner.run(SAME_NODE, inFlight, 1, proxy, ledgers, () -> transfer(ledger, samePair.get()));
       }
       if (only.contains("transfer-cross")) {
-        if (probe == null && inFlight == levels[levels.length - 1]) {
+        if (probeMetrics && probe == null && inFlight == levels[levels.length - 1]) {
           // Every server's metrics, scraped in the middle of the last level's cross-node run, under load.
           probe = MetricsProbe.after(cluster, (runner.warmup() + runner.seconds() / 2L) * 1000);
         }
