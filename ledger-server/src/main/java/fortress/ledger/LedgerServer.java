@@ -1,5 +1,6 @@
 package fortress.ledger;
 
+import com.google.common.base.Ticker;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import fortress.cluster.v1.RingNode;
 import fortress.core.Ports;
@@ -130,8 +131,9 @@ public final class LedgerServer implements AutoCloseable {
     // Rebuilt before the writer runs, which alone changes it from then on.
     AccountView view = rebuild(reader, config.accountViewMax());
     Writer writer = new Writer(new PostgresStore(database.writer()), view, config.journalKey(),
-        cards, clock, UUID::randomUUID, config.writerBatchSizeMax(), config.writerQueueDepthMax(),
-        config.writerTailMs(), config.holdSweepIntervalMs(), config.holdSweepBatchMax(), telemetry.meter());
+        cards, clock, Ticker.systemTicker(), UUID::randomUUID, config.writerBatchSizeMax(),
+        config.writerQueueDepthMax(), config.writerTailMs(), config.holdSweepIntervalMs(), config.holdSweepBatchMax(),
+        telemetry.meter());
     writer.start();
     ExecutorService handlers = Executors.newFixedThreadPool(config.serverThreads(),
         new ThreadFactoryBuilder().setNameFormat("ledger-rpc-%d").setDaemon(true).build());

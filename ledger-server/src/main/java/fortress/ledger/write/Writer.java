@@ -1,7 +1,9 @@
 package fortress.ledger.write;
 
 import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkState;
 
+import com.google.common.base.Ticker;
 import fortress.core.store.Database;
 import fortress.ledger.Rejection;
 import fortress.ledger.Times;
@@ -52,6 +54,8 @@ import org.slf4j.LoggerFactory;
  * credit, a coordinator's DONE record) goes in as a {@linkplain #submitTail tail}: it rides in the
  * next batch the writer commits for any reason, and forces a commit of its own only once it has
  * waited {@code tailDelayMs}. So a tail does not take a commit's time from the next client's write.
+ * Tail delays and the sweep interval are measured on a monotonic ticker, so a wall clock stepped
+ * back holds neither.
  *
  * <p>{@link #start} runs the writer on its own thread; the simulator instead calls {@link #step}
  * whenever it lets the writer run.
@@ -74,6 +78,7 @@ public final class Writer implements AutoCloseable {
   private final Fingerprints fingerprints;
   private final CardVault vault;
   private final Clock clock;
+  private final Ticker ticker;
   private final Supplier<UUID> uuids;
   private final int batchSizeMax;
   private final int queueDepthMax;
@@ -84,28 +89,34 @@ public final class Writer implements AutoCloseable {
   private final Queue<Submission> tails = new ConcurrentLinkedQueue<>();
   private final long tailDelayMs;
   private final AtomicInteger queuedOps = new AtomicInteger();
+  /** Tails submitted and not yet taken into a batch. */
+  private final AtomicInteger tailCount = new AtomicInteger();
   private final Thread thread;
   private volatile boolean accepting = true;
   private volatile boolean running = true;
   private Batch.Head head;
-  private long nextSweepMs;
+  /** On the ticker's scale; the first batch sweeps. */
+  private long nextSweepMs = Long.MIN_VALUE;
 
   private final LongHistogram batchSizes;
 
   /** A writer with no account view (the simulator's). */
-  public Writer(Store store, byte[] journalKey, CardVault vault, Clock clock, Supplier<UUID> uuids, int batchSizeMax,
-      int queueDepthMax, long tailDelayMs, long sweepIntervalMs, int sweepBatchMax, Meter meter) {
-    this(store, AccountView.off(), journalKey, vault, clock, uuids, batchSizeMax, queueDepthMax, tailDelayMs,
+  public Writer(Store store, byte[] journalKey, CardVault vault, Clock clock, Ticker ticker, Supplier<UUID> uuids,
+      int batchSizeMax, int queueDepthMax, long tailDelayMs, long sweepIntervalMs, int sweepBatchMax, Meter meter) {
+    this(store, AccountView.off(), journalKey, vault, clock, ticker, uuids, batchSizeMax, queueDepthMax, tailDelayMs,
         sweepIntervalMs, sweepBatchMax, meter);
   }
 
   /**
    * {@code view}: the node's account view, already rebuilt from the database, which this writer
-   * alone changes from now on. {@code uuids}: where transfer and hold ids come from (random, except
-   * in the simulator). {@code tailDelayMs}: how long a tail waits for a ride (0: it goes at once).
+   * alone changes from now on. {@code clock}: the wall clock of timestamps and hold expiry.
+   * {@code ticker}: monotonic time for tail delays and the sweep interval. {@code uuids}: where
+   * transfer and hold ids come from (random, except in the simulator). {@code tailDelayMs}: how
+   * long a tail waits for a ride (0: it goes at once).
    */
-  public Writer(Store store, AccountView view, byte[] journalKey, CardVault vault, Clock clock, Supplier<UUID> uuids,
-      int batchSizeMax, int queueDepthMax, long tailDelayMs, long sweepIntervalMs, int sweepBatchMax, Meter meter) {
+  public Writer(Store store, AccountView view, byte[] journalKey, CardVault vault, Clock clock, Ticker ticker,
+      Supplier<UUID> uuids, int batchSizeMax, int queueDepthMax, long tailDelayMs, long sweepIntervalMs,
+      int sweepBatchMax, Meter meter) {
     checkArgument(batchSizeMax > 0 && queueDepthMax >= batchSizeMax && tailDelayMs >= 0, "bad writer limits");
     this.tailDelayMs = tailDelayMs;
     this.store = store;
@@ -115,6 +126,7 @@ public final class Writer implements AutoCloseable {
     this.fingerprints = new Fingerprints(journalKey);
     this.vault = vault;
     this.clock = clock;
+    this.ticker = ticker;
     this.batchSizeMax = batchSizeMax;
     this.queueDepthMax = queueDepthMax;
     this.sweepIntervalMs = sweepIntervalMs;
@@ -169,7 +181,7 @@ public final class Writer implements AutoCloseable {
       return CompletableFuture.completedFuture(refuseAll(ops, SHUTTING_DOWN));
     }
     boolean taken = queuedOps.addAndGet(ops.size()) <= queueDepthMax
-        && (tail ? tails.add(new Submission(ops, done, clock.millis() + tailDelayMs))
+        && (tail ? addTail(new Submission(ops, done, tickerMs() + tailDelayMs))
             : queue.offer(new Submission(ops, done, 0)));
     if (!taken) {
       queuedOps.addAndGet(-ops.size());
@@ -177,6 +189,17 @@ public final class Writer implements AutoCloseable {
           "the ledger node's write queue is full; retry with backoff")));
     }
     return done;
+  }
+
+  /** Counted after it is added, so the writer never counts a tail it cannot take yet. */
+  private boolean addTail(Submission tail) {
+    tails.add(tail);
+    tailCount.incrementAndGet();
+    return true;
+  }
+
+  private long tickerMs() {
+    return TimeUnit.NANOSECONDS.toMillis(ticker.read());
   }
 
   public CompletableFuture<Outcome> submit(Op op) {
@@ -188,7 +211,7 @@ public final class Writer implements AutoCloseable {
       try {
         Submission tail = tails.peek();
         long waitMs = tail == null || !running ? IDLE_POLL_MS
-            : Math.max(0, Math.min(IDLE_POLL_MS, tail.dueMs() - clock.millis()));
+            : Math.max(0, Math.min(IDLE_POLL_MS, tail.dueMs() - tickerMs()));
         Submission first = queue.poll(waitMs, TimeUnit.MILLISECONDS);
         runBatch(first);
       } catch (InterruptedException e) {
@@ -208,14 +231,14 @@ public final class Writer implements AutoCloseable {
   }
 
   /**
-   * Commits one batch (with the sweep, if due): every waiting tail first, in the order submitted,
-   * then {@code first} and what follows it, up to the batch size. A tail thus lands before any
-   * write submitted after it. Without {@code first}, a due sweep or a due tail still makes a batch;
-   * tails that are not due make none on their own. Tails that leave no room for {@code first} are
-   * committed alone, then {@code first} in a batch of its own.
+   * Commits one batch (with the sweep, if due): every tail waiting when it starts first, in the
+   * order submitted, then {@code first} and what follows it, up to the batch size. A tail thus lands
+   * before any write submitted after it. Without {@code first}, a due sweep or a due tail still
+   * makes a batch; tails that are not due make none on their own. Tails that do not fit one batch
+   * are committed in batches of their own, then {@code first} with the last of them if it fits.
    */
   private boolean runBatch(Submission first) {
-    long now = clock.millis();
+    long now = tickerMs();
     boolean sweepDue = now >= nextSweepMs;
     Submission tail = tails.peek();
     boolean tailDue = tail != null && (tail.dueMs() <= now || !running);
@@ -224,8 +247,18 @@ public final class Writer implements AutoCloseable {
     }
     List<Submission> taken = new ArrayList<>();
     int ops = 0;
-    for (Submission t; (t = tails.peek()) != null && (ops == 0 || ops + t.ops().size() <= batchSizeMax); ) {
-      taken.add(tails.poll());
+    // Only the tails waiting now: tails keep coming while these commit, and first must not starve.
+    for (int waiting = tailCount.get(); waiting > 0; waiting--) {
+      Submission t = tails.poll();
+      checkState(t != null, "a counted tail is missing");
+      tailCount.decrementAndGet();
+      if (ops > 0 && ops + t.ops().size() > batchSizeMax) {
+        commitTaken(taken, ops, sweepDue);
+        taken = new ArrayList<>();
+        ops = 0;
+        sweepDue = false;
+      }
+      taken.add(t);
       ops += t.ops().size();
     }
     if (first != null && ops > 0 && ops + first.ops().size() > batchSizeMax) {
@@ -254,9 +287,17 @@ public final class Writer implements AutoCloseable {
 
   /** Answers everything still queued with SHUTTING_DOWN. */
   private void refuseQueued() {
-    for (Submission s; (s = queue.poll()) != null || (s = tails.poll()) != null; ) {
+    for (Submission s; (s = queue.poll()) != null || (s = pollTail()) != null; ) {
       s.done().complete(refuseAll(s.ops(), SHUTTING_DOWN));
     }
+  }
+
+  private Submission pollTail() {
+    Submission t = tails.poll();
+    if (t != null) {
+      tailCount.decrementAndGet();
+    }
+    return t;
   }
 
   private void process(List<Submission> submissions, boolean sweep) {
@@ -271,7 +312,7 @@ public final class Writer implements AutoCloseable {
       List<Outcome> outcomes = commit(ops, sweep);
       complete(submissions, outcomes);
       if (sweep) {
-        nextSweepMs = clock.millis() + sweepIntervalMs;
+        nextSweepMs = tickerMs() + sweepIntervalMs;
       }
     } catch (SQLException | RuntimeException e) {
       head = null;

@@ -2,6 +2,7 @@ package fortress.ledger.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.common.base.Ticker;
 import com.google.protobuf.Message;
 import fortress.core.telemetry.Telemetry;
 import fortress.ledger.card.CardKeyring;
@@ -91,7 +92,7 @@ class CommitFailureTest {
 
   private final FaultyStore store = new FaultyStore();
   private final Writer writer = new Writer(store, new byte[32], SIM_CARDS,
-      Clock.systemUTC(), UUID::randomUUID, 10, 100, 0, 3_600_000, 100, Telemetry.NOOP.meter());
+      Clock.systemUTC(), Ticker.systemTicker(), UUID::randomUUID, 10, 100, 0, 3_600_000, 100, Telemetry.NOOP.meter());
 
   private List<Outcome> run(Message... requests) {
     List<CompletableFuture<Outcome>> outcomes = new java.util.ArrayList<>();
@@ -123,7 +124,7 @@ class CommitFailureTest {
     for (Fault fault : new Fault[] {Fault.DRIVER_FAILS_AFTER_COMMIT, Fault.CONNECTION_LOST_AT_COMMIT}) {
       FaultyStore s = new FaultyStore();
       Writer w = new Writer(s, new byte[32], SIM_CARDS, Clock.systemUTC(),
-          UUID::randomUUID, 10, 100, 0, 3_600_000, 100, Telemetry.NOOP.meter());
+          Ticker.systemTicker(), UUID::randomUUID, 10, 100, 0, 3_600_000, 100, Telemetry.NOOP.meter());
       CompletableFuture<Outcome> opened = w.submit(Op.of(CreateAccountRequest.newBuilder().setRequestId("o")
           .setTenantId("t").setAccountId("a").build()));
       while (!opened.isDone()) {

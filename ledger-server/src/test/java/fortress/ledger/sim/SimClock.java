@@ -1,5 +1,6 @@
 package fortress.ledger.sim;
 
+import com.google.common.base.Ticker;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -27,6 +28,16 @@ final class SimClock extends Clock {
 
   long micros() {
     return EPOCH_MICROS + scheduler.nowMicros() + offsetMicros;
+  }
+
+  /** Simulated time itself, which never jumps: the node's monotonic time. */
+  Ticker ticker() {
+    return new Ticker() {
+      @Override
+      public long read() {
+        return scheduler.nowMicros() * 1000;
+      }
+    };
   }
 
   @Override

@@ -66,7 +66,7 @@ final class SimNode {
     Incarnation(Ownership ownership) {
       Simulation.Settings s = sim.settings;
       CardVault cards = new CardVault(id, CardKeyring.of("sim", cardKey));
-      writer = new Writer(store, journalKey, cards, clock, sim::uuid, s.writerBatchSizeMax(),
+      writer = new Writer(store, journalKey, cards, clock, clock.ticker(), sim::uuid, s.writerBatchSizeMax(),
           s.writerQueueDepthMax(), s.writerTailMs(), s.holdSweepIntervalMs(), 100, Telemetry.NOOP.meter());
       // A read runs a moment later, as a statement on another connection would; not after a crash.
       Reads reads = new Reads(store, r -> sim.scheduler.after(sim.latencyMicros(50, 2_000), () -> {

@@ -2,6 +2,7 @@ package fortress.ledger.twopc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.common.base.Ticker;
 import fortress.core.store.TestPostgres;
 import fortress.core.telemetry.Telemetry;
 import fortress.ledger.TestNode;
@@ -50,8 +51,8 @@ class PresumedAbortTest {
     url = TestPostgres.newDatabase();
     database = Database.open(url, "postgres", "", 2);
     writer = new Writer(new PostgresStore(database.writer()), TestNode.randomKey(),
-        new CardVault("n1", CardKeyring.of("k", TestNode.randomKey())), Clock.systemUTC(), UUID::randomUUID, 16, 64,
-        10, 60_000, 100, Telemetry.NOOP.meter());
+        new CardVault("n1", CardKeyring.of("k", TestNode.randomKey())), Clock.systemUTC(), Ticker.systemTicker(),
+        UUID::randomUUID, 16, 64, 10, 60_000, 100, Telemetry.NOOP.meter());
     writer.start();
     reader = new TwoPhaseReader(database.reader());
     ok(Op.of(CreateAccountRequest.newBuilder().setRequestId("open").setTenantId(TENANT).setAccountId("a").build()));

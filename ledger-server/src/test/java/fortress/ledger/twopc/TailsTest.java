@@ -8,7 +8,12 @@ import fortress.ledger.TestCluster;
 import fortress.ledger.TestNode;
 import fortress.ledger.v1.TransferRequest;
 import fortress.shard.v1.NodeTotals;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -55,15 +60,63 @@ class TailsTest {
     });
     assertThat(MoneySafetyTest.sqlCount(coordinator, 3)).as("the DONE record is still waiting")
         .isEqualTo(committed + 1);
-    long balance = 0, deposited = 0;
-    for (TestNode n : cluster.nodes()) {
-      NodeTotals totals = cluster.totals(n.server.config().nodeId());
-      balance += totals.getBalance() + totals.getInFlightCredit();
-      deposited += totals.getDeposited() - totals.getConsumed();
-    }
-    assertThat(balance).as("conserved while DONE waits").isEqualTo(deposited);
+    assertConserved("while DONE waits");
 
     eventually("the DONE record lands on its own", () -> MoneySafetyTest.sqlCount(coordinator, 3) == committed);
     TwoPhaseCommitTest.assertSettled(cluster);
+  }
+
+  /**
+   * The coordinator's database refuses the DONE record (a trigger here, as a storage refusal
+   * would): the transaction stays acknowledged, so GetTotals never counts the credit in flight
+   * while the receiver holds it; once the database takes writes again, recovery's Commit is
+   * acknowledged anew and DONE lands.
+   */
+  @Test
+  void aRefusedDoneRecord_leavesTheCreditCountedOnce_andLandsOnceTheDatabaseTakesIt() throws Exception {
+    String t = "t-refused";
+    String a = cluster.openOn("ledger-1", t, "a", 100);
+    String b = cluster.openOn("ledger-2", t, "b", 0);
+    TestNode coordinator = cluster.node("ledger-1");
+    long committed = MoneySafetyTest.sqlCount(coordinator, 3);
+    sql(coordinator, """
+        CREATE FUNCTION refuse_done() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'DONE refused'; END $$;
+        CREATE TRIGGER refuse_done BEFORE UPDATE ON tpc_coordinator FOR EACH ROW
+        WHEN (NEW.state = 5) EXECUTE FUNCTION refuse_done();
+        """);
+    try {
+      coordinator.stub().transfer(TransferRequest.newBuilder().setRequestId(id()).setTenantId(t).setFromAccountId(a)
+          .setToAccountId(b).setAmount(25).build());
+      eventually("the receiver holds the credit", () -> cluster.account(t, b).getBalance() == 25);
+      // The DONE tail waits a second and is refused; recovery re-sends Commit every few hundred ms.
+      long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(3 * TAIL_MS);
+      while (System.nanoTime() < until) {
+        assertConserved("while the database refuses DONE");
+        Thread.sleep(50);
+      }
+      assertThat(MoneySafetyTest.sqlCount(coordinator, 3)).as("DONE was refused").isEqualTo(committed + 1);
+    } finally {
+      sql(coordinator, "DROP TRIGGER refuse_done ON tpc_coordinator; DROP FUNCTION refuse_done()");
+    }
+    eventually("the DONE record lands", () -> MoneySafetyTest.sqlCount(coordinator, 3) == committed);
+    TwoPhaseCommitTest.assertSettled(cluster);
+  }
+
+  private static void assertConserved(String when) {
+    long balance = 0, deposited = 0;
+    for (TestNode n : cluster.nodes()) {
+      NodeTotals totals = cluster.totals(n.server.config().nodeId());
+      balance += totals.getBalance() + totals.getInFlightCredit() + totals.getOverdueCredit();
+      deposited += totals.getDeposited() - totals.getConsumed();
+    }
+    assertThat(balance).as("conserved " + when).isEqualTo(deposited);
+  }
+
+  private static void sql(TestNode node, String statements) throws SQLException {
+    try (Connection c = DriverManager.getConnection(node.jdbcUrl, "postgres", "");
+        Statement s = c.createStatement()) {
+      s.execute(statements);
+    }
   }
 }

@@ -2,6 +2,7 @@ package fortress.ledger.write;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.common.base.Ticker;
 import fortress.core.store.TestPostgres;
 import fortress.core.telemetry.Telemetry;
 import fortress.ledger.TestNode;
@@ -18,10 +19,14 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -36,13 +41,31 @@ class WriterTailTest {
   private String url;
   private Database database;
   private Writer writer;
+  /** The writer's wall clock, which a test may step. */
+  private final AtomicLong wallOffsetMs = new AtomicLong();
 
   private void start(long tailDelayMs, int batchSizeMax, int queueDepthMax) throws Exception {
     url = TestPostgres.newDatabase();
     database = Database.open(url, "postgres", "", 2);
+    Clock wall = new Clock() {
+      @Override
+      public Instant instant() {
+        return Instant.now().plusMillis(wallOffsetMs.get());
+      }
+
+      @Override
+      public ZoneId getZone() {
+        return ZoneOffset.UTC;
+      }
+
+      @Override
+      public Clock withZone(ZoneId zone) {
+        throw new UnsupportedOperationException();
+      }
+    };
     writer = new Writer(new PostgresStore(database.writer()), TestNode.randomKey(),
-        new CardVault("n1", CardKeyring.of("k", TestNode.randomKey())), Clock.systemUTC(), UUID::randomUUID,
-        batchSizeMax, queueDepthMax, tailDelayMs, 60_000, 100, Telemetry.NOOP.meter());
+        new CardVault("n1", CardKeyring.of("k", TestNode.randomKey())), wall, Ticker.systemTicker(),
+        UUID::randomUUID, batchSizeMax, queueDepthMax, tailDelayMs, 60_000, 100, Telemetry.NOOP.meter());
     writer.start();
     assertThat(writer.submit(open("a")).get(30, TimeUnit.SECONDS)).isInstanceOf(Outcome.Ok.class);
   }
@@ -113,6 +136,15 @@ class WriterTailTest {
     assertThat(writer.queueDepth()).isZero();
   }
 
+  /** An NTP step back, or a VM restored from a snapshot: the tail's wait is not measured on the wall clock. */
+  @Test
+  void aTailAlone_stillCommits_whenTheWallClockStepsBack() throws Exception {
+    start(300, 16, 64);
+    CompletableFuture<List<Outcome>> tail = writer.submitTail(List.of(deposit("credit", 50)));
+    wallOffsetMs.set(-TimeUnit.HOURS.toMillis(1));
+    assertThat(tail.get(5, TimeUnit.SECONDS)).allMatch(o -> o instanceof Outcome.Ok);
+  }
+
   @Test
   void tails_countAgainstTheQueueDepth() throws Exception {
     start(LONG_TAIL_MS, 4, 4);
@@ -144,5 +176,21 @@ class WriterTailTest {
     assertThat(tail.get(30, TimeUnit.SECONDS)).allMatch(o -> o instanceof Outcome.Ok);
     assertThat(transactionOf("c1")).isEqualTo(transactionOf("c2")).isNotEqualTo(transactionOf("s1"));
     assertThat(transactionOf("s1")).isEqualTo(transactionOf("s2"));
+  }
+
+  /** More tails than one batch holds all land before the write submitted after them. */
+  @Test
+  void tailsOverSeveralBatches_allLandBeforeTheWriteAfterThem() throws Exception {
+    start(LONG_TAIL_MS, 2, 16);
+    List<CompletableFuture<List<Outcome>>> tails = List.of(writer.submitTail(List.of(deposit("c1", 10))),
+        writer.submitTail(List.of(deposit("c2", 10))), writer.submitTail(List.of(deposit("c3", 10))));
+    // Only possible once all three credits are applied.
+    Outcome spent = writer.submit(consume("spend", 30)).get(30, TimeUnit.SECONDS);
+    assertThat(spent).isInstanceOf(Outcome.Ok.class);
+    for (CompletableFuture<List<Outcome>> t : tails) {
+      assertThat(t).isDone();
+      assertThat(only(t)).isInstanceOf(Outcome.Ok.class);
+    }
+    assertThat(transactionOf("c3")).as("the last tail rides with the write").isEqualTo(transactionOf("spend"));
   }
 }
