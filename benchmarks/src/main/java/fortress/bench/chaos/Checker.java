@@ -63,9 +63,9 @@ final class Checker {
 
   Counts check(Map<String, Long> initialBalances) throws Exception {
     awaitNothingInDoubt();
-    awaitHoldsExpired();
     List<History.Op> ops = history.ops();
     Map<String, Optional<Operation>> recorded = lookUp(ops);
+    awaitHoldsExpired(recorded);
     long ok = 0;
     long failed = 0;
     long uncertain = 0;
@@ -178,11 +178,17 @@ final class Checker {
     }
   }
 
-  /** Waits until every hold the clients may have left active has passed its timeout and been swept. */
-  private void awaitHoldsExpired() throws InterruptedException {
-    long lastCreated = history.ops().stream().filter(op -> op.kind() == History.Kind.HOLD)
-        .mapToLong(History.Op::endMillis).max().orElse(0);
-    long wait = lastCreated + Client.HOLD_TIMEOUT_SECONDS_MAX * 1000L + HOLD_SWEEP_MARGIN_MS - history.now();
+  /**
+   * Waits until every hold the nodes recorded has passed its expiry and been swept. The expiry the
+   * node gave the hold bounds the wait, not the client's call: a call that timed out can still
+   * create its hold later (a paused node applies it when it resumes), and expire it later too.
+   */
+  private static void awaitHoldsExpired(Map<String, Optional<Operation>> recorded) throws InterruptedException {
+    long latest = recorded.values().stream().flatMap(Optional::stream)
+        .filter(o -> o.getResponseCase() == Operation.ResponseCase.CREATE_HOLD)
+        .map(o -> o.getCreateHold().getHold().getExpireTime())
+        .mapToLong(t -> t.getSeconds() * 1000 + t.getNanos() / 1_000_000).max().orElse(0);
+    long wait = latest + HOLD_SWEEP_MARGIN_MS - System.currentTimeMillis();
     if (wait > 0) {
       Thread.sleep(wait);
     }
