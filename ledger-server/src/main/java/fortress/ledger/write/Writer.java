@@ -26,6 +26,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,10 +68,11 @@ public final class Writer implements AutoCloseable {
       Rejection.of(ErrorReason.SHUTTING_DOWN, "the ledger node is shutting down");
 
   /**
-   * Operations that must land together, in order, with their outcomes; a tail also with when it
-   * stops waiting for a ride (0 for any other submission).
+   * Operations that must land together, in order, with their outcomes; the order they were
+   * submitted in, across writes and tails; and, for a tail, when it stops waiting for a ride (0 for
+   * any other submission).
    */
-  private record Submission(List<Op> ops, CompletableFuture<List<Outcome>> done, long dueMs) {}
+  private record Submission(List<Op> ops, CompletableFuture<List<Outcome>> done, long seq, long dueMs) {}
 
   private final Store store;
   private final AccountView view;
@@ -89,6 +91,8 @@ public final class Writer implements AutoCloseable {
   private final Queue<Submission> tails = new ConcurrentLinkedQueue<>();
   private final long tailDelayMs;
   private final AtomicInteger queuedOps = new AtomicInteger();
+  /** Numbers submissions, writes and tails alike, in the order they were submitted. */
+  private final AtomicLong submitted = new AtomicLong();
   /** Tails submitted and not yet taken into a batch. */
   private final AtomicInteger tailCount = new AtomicInteger();
   private final Thread thread;
@@ -181,8 +185,8 @@ public final class Writer implements AutoCloseable {
       return CompletableFuture.completedFuture(refuseAll(ops, SHUTTING_DOWN));
     }
     boolean taken = queuedOps.addAndGet(ops.size()) <= queueDepthMax
-        && (tail ? addTail(new Submission(ops, done, tickerMs() + tailDelayMs))
-            : queue.offer(new Submission(ops, done, 0)));
+        && (tail ? addTail(new Submission(ops, done, submitted.incrementAndGet(), tickerMs() + tailDelayMs))
+            : queue.offer(new Submission(ops, done, submitted.incrementAndGet(), 0)));
     if (!taken) {
       queuedOps.addAndGet(-ops.size());
       return CompletableFuture.completedFuture(refuseAll(ops, Rejection.of(ErrorReason.WRITER_QUEUE_FULL,
@@ -235,7 +239,8 @@ public final class Writer implements AutoCloseable {
    * order submitted, then {@code first} and what follows it, up to the batch size. A tail thus lands
    * before any write submitted after it. Without {@code first}, a due sweep or a due tail still
    * makes a batch; tails that are not due make none on their own. Tails that do not fit one batch
-   * are committed in batches of their own, then {@code first} with the last of them if it fits.
+   * are committed in batches of their own, then {@code first} with the last of them if it fits;
+   * the writes taken behind {@code first} bring along every tail submitted before them.
    */
   private boolean runBatch(Submission first) {
     long now = tickerMs();
@@ -270,10 +275,17 @@ public final class Writer implements AutoCloseable {
     if (first != null) {
       taken.add(first);
       ops += first.ops().size();
-      Submission next;
-      while (ops < batchSizeMax && (next = queue.peek()) != null && ops + next.ops().size() <= batchSizeMax) {
-        taken.add(queue.poll());
-        ops += next.ops().size();
+      // The writes behind first, each after any tail submitted before it (one may have come while
+      // the earlier tails committed).
+      for (Submission next; ops < batchSizeMax && (next = queue.peek()) != null; ) {
+        Submission t = tails.peek();
+        boolean tailFirst = t != null && t.seq() < next.seq();
+        Submission take = tailFirst ? t : next;
+        if (ops + take.ops().size() > batchSizeMax) {
+          break;
+        }
+        taken.add(tailFirst ? pollTail() : queue.poll());
+        ops += take.ops().size();
       }
     }
     commitTaken(taken, ops, sweepDue);

@@ -27,6 +27,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -43,6 +44,8 @@ class WriterTailTest {
   private Writer writer;
   /** The writer's wall clock, which a test may step. */
   private final AtomicLong wallOffsetMs = new AtomicLong();
+  /** Runs once right after the next commit, on the writer's thread, if set. */
+  private final AtomicReference<Runnable> afterCommit = new AtomicReference<>();
 
   private void start(long tailDelayMs, int batchSizeMax, int queueDepthMax) throws Exception {
     url = TestPostgres.newDatabase();
@@ -63,7 +66,41 @@ class WriterTailTest {
         throw new UnsupportedOperationException();
       }
     };
-    writer = new Writer(new PostgresStore(database.writer()), TestNode.randomKey(),
+    PostgresStore postgres = new PostgresStore(database.writer());
+    Store store = () -> {
+      Store.Transaction tx = postgres.begin();
+      return new Store.Transaction() {
+        @Override
+        public Batch.Head head() throws SQLException {
+          return tx.head();
+        }
+
+        @Override
+        public Snapshot load(LoadPlan plan) throws SQLException {
+          return tx.load(plan);
+        }
+
+        @Override
+        public void write(Batch batch) throws SQLException {
+          tx.write(batch);
+        }
+
+        @Override
+        public void commit() throws SQLException {
+          tx.commit();
+          Runnable then = afterCommit.getAndSet(null);
+          if (then != null) {
+            then.run();
+          }
+        }
+
+        @Override
+        public void close() throws SQLException {
+          tx.close();
+        }
+      };
+    };
+    writer = new Writer(store, TestNode.randomKey(),
         new CardVault("n1", CardKeyring.of("k", TestNode.randomKey())), wall, Ticker.systemTicker(),
         UUID::randomUUID, batchSizeMax, queueDepthMax, tailDelayMs, 60_000, 100, Telemetry.NOOP.meter());
     writer.start();
@@ -192,5 +229,26 @@ class WriterTailTest {
       assertThat(only(t)).isInstanceOf(Outcome.Ok.class);
     }
     assertThat(transactionOf("c3")).as("the last tail rides with the write").isEqualTo(transactionOf("spend"));
+  }
+
+  /**
+   * A tail submitted while the writer commits earlier tails, and a write submitted after it: the
+   * write lands with or after the tail, though the tail came after the batch counted its tails.
+   */
+  @Test
+  void aTailSubmittedWhileEarlierTailsCommit_landsBeforeAWriteSubmittedAfterIt() throws Exception {
+    start(LONG_TAIL_MS, 3, 64);
+    for (int i = 1; i <= 4; i++) {
+      writer.submitTail(List.of(deposit("c" + i, 10)));
+    }
+    AtomicReference<CompletableFuture<List<Outcome>>> late = new AtomicReference<>();
+    AtomicReference<CompletableFuture<Outcome>> spend = new AtomicReference<>();
+    afterCommit.set(() -> { // after the first three tails committed, before the batch takes its writes
+      late.set(writer.submitTail(List.of(deposit("c5", 10))));
+      spend.set(writer.submit(consume("spend", 50))); // only possible with c5's credit
+    });
+    assertThat(writer.submit(open("b")).get(30, TimeUnit.SECONDS)).isInstanceOf(Outcome.Ok.class);
+    assertThat(spend.get().get(30, TimeUnit.SECONDS)).isInstanceOf(Outcome.Ok.class);
+    assertThat(only(late.get())).isInstanceOf(Outcome.Ok.class);
   }
 }
