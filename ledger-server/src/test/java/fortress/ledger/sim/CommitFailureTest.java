@@ -10,11 +10,9 @@ import fortress.ledger.card.CardVault;
 import fortress.ledger.v1.CreateAccountRequest;
 import fortress.ledger.v1.DepositRequest;
 import fortress.ledger.v1.ErrorReason;
-import fortress.ledger.write.Batch;
-import fortress.ledger.write.LoadPlan;
+import fortress.ledger.write.ForwardingTransaction;
 import fortress.ledger.write.Op;
 import fortress.ledger.write.Outcome;
-import fortress.ledger.write.Snapshot;
 import fortress.ledger.write.Store;
 import fortress.ledger.write.Writer;
 import java.sql.SQLException;
@@ -41,41 +39,26 @@ class CommitFailureTest {
     @Override
     public Transaction begin() throws SQLException {
       Transaction t = inner.begin();
-      return new Transaction() {
-        @Override
-        public Batch.Head head() throws SQLException {
-          return t.head();
-        }
-
-        @Override
-        public Snapshot load(LoadPlan plan) throws SQLException {
-          return t.load(plan);
-        }
-
-        @Override
-        public void write(Batch batch) throws SQLException {
-          t.write(batch);
-        }
-
+      return new ForwardingTransaction(t) {
         @Override
         public void commit() throws SQLException {
           switch (fault) {
             case COMMIT_REFUSED -> throw new SQLException("deferred constraint violated", "23505");
             case CONNECTION_LOST_AT_COMMIT -> {
-              t.commit();
+              super.commit();
               throw new SQLException("An I/O error occurred while sending to the backend", "08006");
             }
             case DRIVER_FAILS_AFTER_COMMIT -> {
-              t.commit();
+              super.commit();
               throw new IllegalStateException("driver failure after the commit landed");
             }
-            default -> t.commit();
+            default -> super.commit();
           }
         }
 
         @Override
         public void close() throws SQLException {
-          t.close();
+          super.close();
           if (fault == Fault.CLOSE_FAILS) {
             throw new SQLException("connection reset while returning it to the pool", "08006");
           }

@@ -69,34 +69,14 @@ class WriterTailTest {
     PostgresStore postgres = new PostgresStore(database.writer());
     Store store = () -> {
       Store.Transaction tx = postgres.begin();
-      return new Store.Transaction() {
-        @Override
-        public Batch.Head head() throws SQLException {
-          return tx.head();
-        }
-
-        @Override
-        public Snapshot load(LoadPlan plan) throws SQLException {
-          return tx.load(plan);
-        }
-
-        @Override
-        public void write(Batch batch) throws SQLException {
-          tx.write(batch);
-        }
-
+      return new ForwardingTransaction(tx) {
         @Override
         public void commit() throws SQLException {
-          tx.commit();
+          super.commit();
           Runnable then = afterCommit.getAndSet(null);
           if (then != null) {
             then.run();
           }
-        }
-
-        @Override
-        public void close() throws SQLException {
-          tx.close();
         }
       };
     };
