@@ -1,7 +1,6 @@
 package fortress.ledger.write;
 
 import static com.google.common.base.Preconditions.checkArgument;
-import static com.google.common.base.Preconditions.checkState;
 
 import com.google.common.base.Ticker;
 import fortress.core.store.Database;
@@ -93,8 +92,6 @@ public final class Writer implements AutoCloseable {
   private final AtomicInteger queuedOps = new AtomicInteger();
   /** Numbers submissions, writes and tails alike, in the order they were submitted. */
   private final AtomicLong submitted = new AtomicLong();
-  /** Tails submitted and not yet taken into a batch. */
-  private final AtomicInteger tailCount = new AtomicInteger();
   private final Thread thread;
   private volatile boolean accepting = true;
   private volatile boolean running = true;
@@ -185,7 +182,7 @@ public final class Writer implements AutoCloseable {
       return CompletableFuture.completedFuture(refuseAll(ops, SHUTTING_DOWN));
     }
     boolean taken = queuedOps.addAndGet(ops.size()) <= queueDepthMax
-        && (tail ? addTail(new Submission(ops, done, submitted.incrementAndGet(), tickerMs() + tailDelayMs))
+        && (tail ? tails.add(new Submission(ops, done, submitted.incrementAndGet(), tickerMs() + tailDelayMs))
             : queue.offer(new Submission(ops, done, submitted.incrementAndGet(), 0)));
     if (!taken) {
       queuedOps.addAndGet(-ops.size());
@@ -193,13 +190,6 @@ public final class Writer implements AutoCloseable {
           "the ledger node's write queue is full; retry with backoff")));
     }
     return done;
-  }
-
-  /** Counted after it is added, so the writer never counts a tail it cannot take yet. */
-  private boolean addTail(Submission tail) {
-    tails.add(tail);
-    tailCount.incrementAndGet();
-    return true;
   }
 
   private long tickerMs() {
@@ -235,12 +225,11 @@ public final class Writer implements AutoCloseable {
   }
 
   /**
-   * Commits one batch (with the sweep, if due): every tail waiting when it starts first, in the
-   * order submitted, then {@code first} and what follows it, up to the batch size. A tail thus lands
-   * before any write submitted after it. Without {@code first}, a due sweep or a due tail still
-   * makes a batch; tails that are not due make none on their own. Tails that do not fit one batch
-   * are committed in batches of their own, then {@code first} with the last of them if it fits;
-   * the writes taken behind {@code first} bring along every tail submitted before them.
+   * Commits one batch (with the sweep, if due): every tail submitted before {@code first} (without
+   * it, before the batch started), in the order submitted, in batches of their own where they do
+   * not fit one; then {@code first}; then writes and tails in the order submitted, up to the batch
+   * size. A tail thus lands before any write submitted after it. Without {@code first}, a due sweep
+   * or a due tail still makes a batch; tails that are not due make none on their own.
    */
   private boolean runBatch(Submission first) {
     long now = tickerMs();
@@ -252,11 +241,11 @@ public final class Writer implements AutoCloseable {
     }
     List<Submission> taken = new ArrayList<>();
     int ops = 0;
-    // Only the tails waiting now: tails keep coming while these commit, and first must not starve.
-    for (int waiting = tailCount.get(); waiting > 0; waiting--) {
-      Submission t = tails.poll();
-      checkState(t != null, "a counted tail is missing");
-      tailCount.decrementAndGet();
+    // Only the tails submitted before first (or before now): tails keep coming while these
+    // commit, and first must not starve.
+    long before = first != null ? first.seq() : submitted.get() + 1;
+    for (Submission t; (t = tails.peek()) != null && t.seq() < before; ) {
+      tails.poll();
       if (ops > 0 && ops + t.ops().size() > batchSizeMax) {
         commitTaken(taken, ops, sweepDue);
         taken = new ArrayList<>();
@@ -275,18 +264,19 @@ public final class Writer implements AutoCloseable {
     if (first != null) {
       taken.add(first);
       ops += first.ops().size();
-      // The writes behind first, each after any tail submitted before it (one may have come while
-      // the earlier tails committed).
-      for (Submission next; ops < batchSizeMax && (next = queue.peek()) != null; ) {
-        Submission t = tails.peek();
-        boolean tailFirst = t != null && t.seq() < next.seq();
-        Submission take = tailFirst ? t : next;
-        if (ops + take.ops().size() > batchSizeMax) {
-          break;
-        }
-        taken.add(tailFirst ? pollTail() : queue.poll());
-        ops += take.ops().size();
+    }
+    // Then writes and tails in the order submitted, while they fit: a tail that came while the
+    // earlier tails committed still lands before a write submitted after it.
+    while (true) {
+      Submission next = queue.peek();
+      Submission t = tails.peek();
+      boolean tailFirst = t != null && (next == null || t.seq() < next.seq());
+      Submission take = tailFirst ? t : next;
+      if (take == null || ops + take.ops().size() > batchSizeMax) {
+        break;
       }
+      taken.add(tailFirst ? tails.poll() : queue.poll());
+      ops += take.ops().size();
     }
     commitTaken(taken, ops, sweepDue);
     return true;
@@ -299,17 +289,9 @@ public final class Writer implements AutoCloseable {
 
   /** Answers everything still queued with SHUTTING_DOWN. */
   private void refuseQueued() {
-    for (Submission s; (s = queue.poll()) != null || (s = pollTail()) != null; ) {
+    for (Submission s; (s = queue.poll()) != null || (s = tails.poll()) != null; ) {
       s.done().complete(refuseAll(s.ops(), SHUTTING_DOWN));
     }
-  }
-
-  private Submission pollTail() {
-    Submission t = tails.poll();
-    if (t != null) {
-      tailCount.decrementAndGet();
-    }
-    return t;
   }
 
   private void process(List<Submission> submissions, boolean sweep) {
